@@ -1,0 +1,19 @@
+"""Engines behind one batched interface, imported lazily by name."""
+
+from judgekit.backends.base import (
+    Backend,
+    PartialGenerationError,
+    PromptTooLongError,
+    backend_names,
+    get_backend,
+    register_backend,
+)
+
+__all__ = [
+    "Backend",
+    "PartialGenerationError",
+    "PromptTooLongError",
+    "backend_names",
+    "get_backend",
+    "register_backend",
+]

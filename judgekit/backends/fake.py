@@ -1,0 +1,95 @@
+"""A deterministic fake backend: scripted or hash-derived outputs, no model.
+
+Unit tests use it to check parsing, swapping, caching and counting exactly. It
+records every call, so a test can assert that ``n`` samples came from one prompt call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from judgekit.types import Generation, GenerationParams, Prompt
+
+Responder = Callable[[Prompt, int, GenerationParams], str]
+ChoiceResponder = Callable[[Prompt, Sequence[str]], Mapping[str, float]]
+
+
+def _digest(*parts: object) -> int:
+    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:8], 16)
+
+
+def default_responder(prompt: Prompt, index: int, params: GenerationParams) -> str:
+    """A well-formed answer for the prompt's template, chosen by hashing the prompt."""
+    h = _digest(prompt.key(), index if params.temperature > 0 else 0, params.seed)
+    if prompt.template == "verify":
+        return f"Reasoning: compared the final answers.\nVerdict: {('correct', 'incorrect')[h % 2]}"
+    if prompt.template == "pointwise":
+        return f"Reasoning: checked against the rubric.\nScore: {h % 10 + 1}"
+    return f"Reasoning: compared both responses.\nVerdict: [[{('A', 'B', 'tie')[h % 3]}]]"
+
+
+def uniform_choices(prompt: Prompt, choices: Sequence[str]) -> Mapping[str, float]:
+    """Hash-derived, normalised choice probabilities."""
+    weights = [1 + _digest(prompt.key(), c) % 97 for c in choices]
+    total = sum(weights)
+    return {c: w / total for c, w in zip(choices, weights, strict=True)}
+
+
+@dataclass
+class FakeBackend:
+    """Deterministic backend. ``script`` maps a substring of the prompt to an output."""
+
+    responder: Responder | None = None
+    script: Mapping[str, str] | None = None
+    choice_responder: ChoiceResponder | None = None
+    model_id: str = "fake-model"
+    max_context: int | None = None
+    supports_constraints: bool = True
+    name: str = "fake"
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def _text(self, prompt: Prompt, index: int, params: GenerationParams) -> str:
+        if self.script:
+            body = prompt.as_text()
+            for needle, output in self.script.items():
+                if needle in body:
+                    return output
+        return (self.responder or default_responder)(prompt, index, params)
+
+    def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[list[Generation]]:
+        """``params.n`` outputs per prompt; one recorded call for the whole batch."""
+        self.calls.append({"kind": "generate", "prompts": len(prompts), "n": params.n, "params": params})
+        out = []
+        for p in prompts:
+            gens = []
+            for i in range(params.n):
+                text = self._text(p, i, params)
+                for stop in params.stop:
+                    text = text.split(stop)[0]
+                n_tok = len(text.split())
+                finish = "length" if n_tok >= params.max_new_tokens else "stop"
+                gens.append(Generation(text=text, finish_reason=finish, num_tokens=n_tok))
+            out.append(gens)
+        return out
+
+    def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
+        """Normalised probabilities per choice, from ``choice_responder`` or a hash."""
+        self.calls.append({"kind": "choices", "prompts": len(prompts), "choices": list(choices)})
+        fn = self.choice_responder or uniform_choices
+        out = []
+        for p in prompts:
+            raw = dict(fn(p, choices))
+            total = sum(raw.get(c, 0.0) for c in choices) or 1.0
+            out.append({c: raw.get(c, 0.0) / total for c in choices})
+        return out
+
+    def count_tokens(self, prompts: Sequence[Prompt]) -> list[int]:
+        """Whitespace token count (enough to test context-length handling)."""
+        return [len(p.as_text().split()) for p in prompts]
+
+    def info(self) -> dict[str, Any]:
+        """Manifest entry."""
+        return {"backend": self.name, "model_id": self.model_id}

@@ -1,0 +1,76 @@
+"""A persistent, append-only cache of model calls (SQLite, WAL mode).
+
+Every key is a hash of everything that determines a call's output: backend model id,
+template hash, rendered prompt, decoding parameters (without ``n``), sample index and
+seed. Each write is committed at once, so a run killed with ``kill -9`` loses at most
+the batch in flight, and a re-run only computes what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+
+def default_cache_dir() -> Path:
+    """``$JUDGEKIT_CACHE`` or ``~/.cache/judgekit``."""
+    env = os.environ.get("JUDGEKIT_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "judgekit"
+
+
+def make_key(parts: Mapping[str, Any]) -> str:
+    """Hash a JSON-serialisable mapping into a cache key (order independent)."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class CallCache:
+    """Key -> JSON value store. Thread-safe; one connection per cache."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT)")
+        self._conn.commit()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return the cached values for the keys that are present."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT key, value FROM calls WHERE key IN ({marks})", chunk
+                ).fetchall()
+                found.update((k, json.loads(v)) for k, v in rows)
+        return found
+
+    def put_many(self, items: Mapping[str, Any]) -> None:
+        """Store values and commit immediately."""
+        if not items:
+            return
+        rows = [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()]
+        with self._lock:
+            self._conn.executemany("INSERT OR REPLACE INTO calls VALUES (?, ?)", rows)
+            self._conn.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,222 @@
+"""The judge flags shared by every command that runs a judge.
+
+``judge``, ``probe``, ``eval``, ``scale`` and the training commands all accept the
+same model/backend/protocol/decoding flags. :func:`with_judge_options` adds them to
+a typer command's signature and hands the command one :class:`JudgeOptions`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from judgekit.data import Columns, load_samples
+from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
+from judgekit.runner import Runner
+from judgekit.types import Sample
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """Parsed judge flags (see ``judgekit judge --help``)."""
+
+    protocol: str = "pairwise"
+    method: str = "generative"
+    constrain: bool = True
+    backend: str = "transformers"
+    model: str | None = None
+    base_url: str | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    batch_size: int = 8
+    samples: int = 1
+    temperature: float | None = None
+    seed: int = 0
+    max_new_tokens: int = 96
+    both_orders: bool = True
+    inconsistency: str = "tie"
+    reduce: str = "majority"
+    rubric: str | None = None
+    principle: tuple[str, ...] = ()
+    principles: Path | None = None
+    option: tuple[str, ...] = ()
+    output: Path | None = None
+    cache: bool = True
+    cache_dir: Path | None = None
+    resume: bool = True
+    limit: int | None = None
+    id_col: str | None = None
+    prompt_col: str | None = None
+    response_cols: str | None = None
+    label_col: str | None = None
+    reference_col: str | None = None
+
+
+_OPTS = [
+    ("protocol", Annotated[str, typer.Option("--protocol", "-p", help="Judging protocol (see `judgekit protocols`).")]),
+    ("method", Annotated[str, typer.Option(help="generative (reason, then verdict) or logit (one forward pass).")]),
+    ("constrain", Annotated[bool, typer.Option("--constrain/--no-constrain", help="Constrain the verdict format.")]),
+    ("backend", Annotated[str, typer.Option(help="transformers, openai, vllm or fake.")]),
+    ("model", Annotated[str | None, typer.Option(help="Model path or name; default: embedded SmolLM2-135M.")]),
+    ("base_url", Annotated[str | None, typer.Option(help="Server URL for --backend openai.")]),
+    ("device", Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")]),
+    ("dtype", Annotated[str, typer.Option(help="float32 or bfloat16.")]),
+    ("batch_size", Annotated[int, typer.Option(help="Prompts per forward batch.")]),
+    ("samples", Annotated[int, typer.Option(help="Sampled judgments per item and order (k).")]),
+    ("temperature", Annotated[float | None, typer.Option(help="Sampling temperature (default 0, or 0.7 with k>1).")]),
+    ("seed", Annotated[int, typer.Option(help="Sampling seed.")]),
+    ("max_new_tokens", Annotated[int, typer.Option(help="Generation budget per turn.")]),
+    ("both_orders", Annotated[bool, typer.Option("--both-orders/--single-order", help="Judge A/B and B/A.")]),
+    ("inconsistency", Annotated[str, typer.Option(help="Order disagreement policy: tie, first or average.")]),
+    ("reduce", Annotated[str, typer.Option(help="Reducer over k samples: majority, ...")]),
+    ("rubric", Annotated[str | None, typer.Option(help="Rubric text, or a rubrics/*.yaml name or path.")]),
+    ("principle", Annotated[list[str] | None, typer.Option(help="User principle (repeatable).")]),
+    ("principles", Annotated[Path | None, typer.Option(help="File of principles (one per line, or YAML list).")]),
+    ("option", Annotated[list[str] | None, typer.Option(help="Protocol option key=value (repeatable).")]),
+    ("output", Annotated[Path | None, typer.Option("--output", "-o", help="Run directory.")]),
+    ("cache", Annotated[bool, typer.Option("--cache/--no-cache", help="Use the on-disk call cache.")]),
+    ("cache_dir", Annotated[Path | None, typer.Option(help="Cache directory (default $JUDGEKIT_CACHE).")]),
+    ("resume", Annotated[bool, typer.Option("--resume/--restart", help="Continue an interrupted run.")]),
+    ("limit", Annotated[int | None, typer.Option(help="Judge only the first N items.")]),
+    ("id_col", Annotated[str | None, typer.Option(help="Column holding item ids.")]),
+    ("prompt_col", Annotated[str | None, typer.Option(help="Column holding the prompt.")]),
+    ("response_cols", Annotated[str | None, typer.Option(help="Comma-separated response columns.")]),
+    ("label_col", Annotated[str | None, typer.Option(help="Column holding the label.")]),
+    ("reference_col", Annotated[str | None, typer.Option(help="Column holding the reference answer.")]),
+]
+
+
+def with_judge_options(fn: F) -> F:
+    """Add the shared judge flags to a typer command; it receives ``opts: JudgeOptions``."""
+    sig = inspect.signature(fn)
+    own = [p for p in sig.parameters.values() if p.name != "opts"]
+    defaults = JudgeOptions()
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann,
+                          default=_cli_default(getattr(defaults, name)))
+        for name, ann in _OPTS
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name, _ in _OPTS}
+        for key in ("principle", "option"):
+            values[key] = tuple(values[key] or ())
+        return fn(*args, opts=JudgeOptions(**values), **kwargs)
+
+    params = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) if p.kind == p.POSITIONAL_ONLY else p
+              for p in own]
+    wrapper.__signature__ = sig.replace(parameters=[*params, *added])  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def _cli_default(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def judge_config(opts: JudgeOptions) -> JudgeConfig:
+    """Build the protocol configuration from the flags."""
+    temperature = opts.temperature if opts.temperature is not None else (0.7 if opts.samples > 1 else 0.0)
+    options = []
+    for item in opts.option:
+        key, sep, value = item.partition("=")
+        if not sep:
+            from judgekit.protocols.base import ConfigError
+
+            raise ConfigError(f"--option {item!r}: expected key=value")
+        options.append((key.strip(), value.strip()))
+    return JudgeConfig(
+        method=opts.method,  # type: ignore[arg-type]
+        constrain=opts.constrain,
+        both_orders=opts.both_orders,
+        inconsistency=opts.inconsistency,  # type: ignore[arg-type]
+        max_new_tokens=opts.max_new_tokens,
+        temperature=temperature,
+        samples=opts.samples,
+        seed=opts.seed,
+        reduce=opts.reduce,
+        rubric=_rubric_text(opts.rubric),
+        principles=_principles(opts),
+        options=tuple(options),
+    )
+
+
+def _rubric_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from judgekit.rubrics import resolve_rubric_text
+
+    return resolve_rubric_text(value)
+
+
+def _principles(opts: JudgeOptions) -> tuple[str, ...]:
+    found = list(opts.principle)
+    if opts.principles is not None:
+        from judgekit.rubrics import load_principles
+
+        found += load_principles(opts.principles)
+    return tuple(found)
+
+
+def build_protocol(opts: JudgeOptions) -> Protocol:
+    """Instantiate and validate the protocol named by the flags."""
+    return get_protocol(opts.protocol, judge_config(opts))
+
+
+def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
+    """Constructor arguments for the chosen backend."""
+    if opts.backend == "transformers":
+        return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
+    if opts.backend == "openai":
+        if not opts.base_url or not opts.model:
+            from judgekit.protocols.base import ConfigError
+
+            raise ConfigError("--backend openai needs --base-url and --model")
+        return {"base_url": opts.base_url, "model": opts.model}
+    if opts.backend == "vllm":
+        return {"model": opts.model}
+    return {}
+
+
+def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
+    """Backend (loaded lazily) + call cache, as the flags ask."""
+    from judgekit.backends.base import get_backend
+    from judgekit.cache import CallCache, default_cache_dir
+
+    if console is not None and opts.backend == "transformers":
+        console.print(f"loading model {opts.model or 'embedded SmolLM2-135M-Instruct'} ...")
+    backend = get_backend(opts.backend, **backend_kwargs(opts))
+    cache = CallCache((opts.cache_dir or default_cache_dir()) / "calls.sqlite") if opts.cache else None
+    return Runner(backend=backend, cache=cache)
+
+
+def columns_from(opts: JudgeOptions) -> Columns | None:
+    """Explicit column mapping, when flags give one."""
+    if not (opts.prompt_col or opts.response_cols):
+        return None
+    if not (opts.prompt_col and opts.response_cols):
+        from judgekit.protocols.base import ConfigError
+
+        raise ConfigError("column mapping needs both --prompt-col and --response-cols")
+    return Columns(
+        prompt=opts.prompt_col,
+        responses=tuple(c.strip() for c in opts.response_cols.split(",") if c.strip()),
+        label=opts.label_col,
+        reference=opts.reference_col,
+        id=opts.id_col,
+    )
+
+
+def load_for_protocol(file: Path, proto: Protocol, opts: JudgeOptions) -> list[Sample]:
+    """Load FILE with the schema of the protocol's task."""
+    return load_samples(file, task=proto.task, columns=columns_from(opts), limit=opts.limit)  # type: ignore[arg-type]
+

@@ -1,0 +1,215 @@
+"""Judge a whole file: chunked, written incrementally, resumable, recorded.
+
+A run directory holds ``results.partial.jsonl`` while the run is in progress (one
+line per finished item, flushed as it goes) and, once every item is done,
+``results.jsonl`` in input order, ``manifest.json`` and ``summary.json``. A re-run of
+the same configuration picks up the partial file and the call cache and only judges
+what is missing; the final file is identical either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from judgekit.cache import make_key
+from judgekit.metrics import summarize
+from judgekit.prompts import template_hash
+from judgekit.protocols.base import Protocol
+from judgekit.runner import Runner
+from judgekit.types import Judgment, Sample
+
+PACKAGES = ("judgekit", "torch", "transformers", "outlines", "outlines_core", "jinja2", "datasets", "trl", "httpx")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run produced."""
+
+    run_dir: Path
+    judgments: list[Judgment]
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    resumed: int
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that shape outputs (no imports)."""
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, or of a directory's files in name order."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def judge_samples(
+    samples: Sequence[Sample],
+    protocol: Protocol,
+    runner: Runner,
+    chunk_size: int = 32,
+    on_chunk: Callable[[list[Judgment]], None] | None = None,
+) -> list[Judgment]:
+    """Judge samples chunk by chunk (no files); ``on_chunk`` sees each finished chunk."""
+    out: list[Judgment] = []
+    for start in range(0, len(samples), chunk_size):
+        chunk = protocol.judge(samples[start : start + chunk_size], runner)
+        out.extend(chunk)
+        if on_chunk:
+            on_chunk(chunk)
+    return out
+
+
+def run_fingerprint(protocol: Protocol, runner: Runner, input_digest: str) -> str:
+    """Everything that determines a run's results, hashed."""
+    return make_key(
+        {
+            "input": input_digest,
+            "protocol": protocol.name,
+            "config": protocol.config.to_dict(),
+            "model": runner.backend.model_id,
+            "templates": {t: template_hash(t) for t in protocol.templates},
+        }
+    )
+
+
+def _load_partial(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
+    """Finished items of an interrupted run with the same fingerprint (torn lines skipped)."""
+    if not path.exists():
+        return {}
+    done: dict[str, dict[str, Any]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by kill -9
+            if i == 0:
+                if row.get("fingerprint") != fingerprint:
+                    return {}
+                continue
+            done[row["sample_id"]] = row
+    return done
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_judge(
+    samples: Sequence[Sample],
+    protocol: Protocol,
+    runner: Runner,
+    run_dir: Path,
+    input_path: Path | None = None,
+    progress: Progress | None = None,
+    resume: bool = True,
+    chunk_size: int = 32,
+    extra_manifest: dict[str, Any] | None = None,
+) -> RunResult:
+    """Judge ``samples`` into ``run_dir`` (see module docstring)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    digest = file_digest(input_path) if input_path else make_key({"ids": [s.id for s in samples]})
+    fingerprint = run_fingerprint(protocol, runner, digest)
+    partial_path = run_dir / "results.partial.jsonl"
+    previous = _load_partial(partial_path, fingerprint) if resume else {}
+    todo = [s for s in samples if s.id not in previous]
+    started = time.perf_counter()
+    done_count = len(samples) - len(todo)
+    if progress:
+        progress(done_count, len(samples))
+    write_header = not previous
+    with partial_path.open("w" if write_header else "a", encoding="utf-8") as fh:
+        if write_header:
+            fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+            fh.flush()
+
+        def on_chunk(chunk: list[Judgment]) -> None:
+            nonlocal done_count
+            for j in chunk:
+                fh.write(json.dumps(j.to_dict(), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            done_count += len(chunk)
+            if progress:
+                progress(done_count, len(samples))
+
+        fresh = judge_samples(todo, protocol, runner, chunk_size, on_chunk)
+    elapsed = time.perf_counter() - started
+    by_id = {j.sample_id: j.to_dict() for j in fresh}
+    by_id.update({k: v for k, v in previous.items() if k not in by_id})
+    rows = [by_id[s.id] for s in samples]
+    tmp = run_dir / "results.jsonl.tmp"
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, run_dir / "results.jsonl")
+    partial_path.unlink()
+    judgments = [judgment_from_dict(r) for r in rows]
+    summary = summarize(samples, judgments, elapsed if fresh else None)
+    summary["resumed_items"] = len(previous)
+    summary["runner"] = vars(runner.stats)
+    manifest = build_manifest(protocol, runner, input_path, digest, fingerprint, elapsed, extra_manifest)
+    _write_json(run_dir / "manifest.json", manifest)
+    _write_json(run_dir / "summary.json", summary)
+    return RunResult(run_dir, judgments, summary, manifest, resumed=len(previous))
+
+
+def build_manifest(
+    protocol: Protocol, runner: Runner, input_path: Path | None, digest: str, fingerprint: str,
+    elapsed: float, extra: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What produced a run: model, templates, decoding, seed, versions, timings."""
+    cfg = protocol.config
+    return {
+        "judgekit_run": 1,
+        "created_unix": int(time.time()),
+        "input": {"path": str(input_path) if input_path else None, "sha256": digest},
+        "protocol": protocol.name,
+        "templates": {t: template_hash(t) for t in protocol.templates},
+        "config": cfg.to_dict(),
+        "decoding": cfg.params().to_dict() if cfg.method == "generative" else {"method": "logit"},
+        "seed": cfg.seed,
+        "backend": runner.backend.info(),
+        "model_id": runner.backend.model_id,
+        "fingerprint": fingerprint,
+        "versions": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "timings": {"elapsed_s": round(elapsed, 3)},
+        **(extra or {}),
+    }
+
+
+def judgment_from_dict(d: dict[str, Any]) -> Judgment:
+    """Rebuild a Judgment from its JSON form."""
+    from judgekit.types import Turn
+
+    fields = dict(d)
+    fields["trace"] = tuple(Turn(**t) for t in d.get("trace", ()))
+    fields["per_order"] = tuple(d.get("per_order", ()))
+    fields["scores"] = tuple(d["scores"]) if d.get("scores") is not None else None
+    return Judgment(**fields)

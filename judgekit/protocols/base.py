@@ -1,0 +1,121 @@
+"""What a protocol is, its run configuration, and the protocol registry.
+
+A protocol decides which prompts to render, in which order, and how to combine the
+parsed answers into a Judgment. It never calls a model directly: it asks the
+:class:`~judgekit.runner.Runner` for whole batches, turn by turn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Literal
+
+from judgekit.runner import Runner
+from judgekit.types import GenerationParams, Judgment, Sample
+
+Method = Literal["generative", "logit"]
+Inconsistency = Literal["tie", "first", "average"]
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot work (e.g. logit mode for a free-text protocol)."""
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Everything about a judging run that is not the data or the model."""
+
+    method: Method = "generative"
+    constrain: bool = True
+    both_orders: bool = True
+    inconsistency: Inconsistency = "tie"
+    max_new_tokens: int = 96
+    temperature: float = 0.0
+    top_p: float = 1.0
+    samples: int = 1
+    seed: int = 0
+    reduce: str = "majority"
+    rubric: str | None = None
+    principles: tuple[str, ...] = ()
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """Protocol-specific option (``--option key=value`` on the CLI)."""
+        return dict(self.options).get(name, default)
+
+    def params(self, constraint: Any = None, max_new_tokens: int | None = None) -> GenerationParams:
+        """Decoding parameters for one generative turn."""
+        return GenerationParams(
+            max_new_tokens=max_new_tokens or self.max_new_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            n=self.samples,
+            seed=self.seed,
+            constraint=constraint if self.constrain else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view for the manifest."""
+        d = asdict(self)
+        d["options"] = dict(self.options)
+        return d
+
+
+@dataclass
+class Protocol(ABC):
+    """Base class: subclasses set the class variables and implement :meth:`judge`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    task: ClassVar[str] = "pairwise"
+    templates: ClassVar[tuple[str, ...]] = ()
+    methods: ClassVar[tuple[str, ...]] = ("generative",)
+    config: JudgeConfig = field(default_factory=JudgeConfig)
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` if the config does not suit this protocol."""
+        if self.config.method not in self.methods:
+            raise ConfigError(
+                f"protocol {self.name!r} supports method(s) {', '.join(self.methods)}, "
+                f"not {self.config.method!r}"
+            )
+
+    @abstractmethod
+    def judge(self, samples: Sequence[Sample], runner: Runner) -> list[Judgment]:
+        """Judge a batch of samples; one Judgment per sample, in order."""
+
+
+_PROTOCOLS: dict[str, str] = {
+    "pairwise": "judgekit.protocols.pairwise:PairwiseProtocol",
+    "pointwise": "judgekit.protocols.pointwise:PointwiseProtocol",
+    "verify": "judgekit.protocols.verify:VerifyProtocol",
+}
+
+
+def register_protocol(name: str, target: str) -> None:
+    """Register ``"module:Class"`` as protocol ``name`` (imported lazily)."""
+    _PROTOCOLS[name] = target
+
+
+def protocol_class(name: str) -> type[Protocol]:
+    """Import and return the protocol class registered as ``name``."""
+    if name not in _PROTOCOLS:
+        raise ConfigError(f"unknown protocol {name!r}; choose from {', '.join(sorted(_PROTOCOLS))}")
+    module, _, cls = _PROTOCOLS[name].partition(":")
+    found: type[Protocol] = getattr(importlib.import_module(module), cls)
+    return found
+
+
+def get_protocol(name: str, config: JudgeConfig | None = None) -> Protocol:
+    """Instantiate a protocol with a config and validate the pair."""
+    proto = protocol_class(name)(config=config or JudgeConfig())
+    proto.check()
+    return proto
+
+
+def protocol_names() -> list[str]:
+    """Registered protocol names."""
+    return sorted(_PROTOCOLS)

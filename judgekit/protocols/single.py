@@ -1,0 +1,113 @@
+"""One-turn judging shared by the pairwise, pointwise and verify protocols.
+
+Given rendered prompts and a format, get a parsed verdict per prompt either
+generatively (k samples, constrained, reduced) or from the next-token distribution
+(logit mode), and keep the raw outputs for the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from judgekit.aggregate import majority_vote
+from judgekit.formats import Format
+from judgekit.protocols.base import JudgeConfig
+from judgekit.runner import Runner
+from judgekit.types import Judgment, Parsed, Prompt, Turn, parsed_to_dict
+
+Reducer = Callable[[Sequence[Parsed]], Parsed]
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """A prompt's reduced verdict, each sample's parse, and the trace turn."""
+
+    parsed: Parsed
+    samples: tuple[Parsed, ...]
+    turn: Turn
+
+
+def reducer_for(config: JudgeConfig) -> Reducer:
+    """The reducer named by ``config.reduce`` (majority unless scaling adds more)."""
+    if config.reduce == "majority":
+        return majority_vote
+    from judgekit.scaling import get_reducer  # optional module with more reducers
+
+    found: Reducer = get_reducer(config.reduce, config)
+    return found
+
+
+def run_turn(
+    prompts: Sequence[Prompt],
+    runner: Runner,
+    fmt: Format,
+    config: JudgeConfig,
+    name: str,
+    max_new_tokens: int | None = None,
+) -> list[TurnResult]:
+    """Judge each prompt once (with ``config.samples`` samples in generative mode)."""
+    if config.method == "logit":
+        return _logit_turn(prompts, runner, fmt, name)
+    params = config.params(fmt.constraint(), max_new_tokens)
+    reduce = reducer_for(config)
+    results = []
+    for prompt, gens in zip(prompts, runner.generate(prompts, params), strict=True):
+        samples = tuple(fmt.parse(g.text) for g in gens)
+        parsed = reduce(samples)
+        outputs = [g.text for g in gens]
+        turn = Turn(
+            name=name,
+            prompt=prompt.as_text(),
+            output=outputs[0] if len(outputs) == 1 else "\n\n".join(
+                f"--- sample {i} ---\n{t}" for i, t in enumerate(outputs)
+            ),
+            parsed={
+                "verdict": parsed_to_dict(parsed),
+                "samples": [parsed_to_dict(s) for s in samples],
+                "finish_reasons": [g.finish_reason for g in gens],
+                "raw": outputs,
+            },
+        )
+        results.append(TurnResult(parsed=parsed, samples=samples, turn=turn))
+    return results
+
+
+def _logit_turn(prompts: Sequence[Prompt], runner: Runner, fmt: Format, name: str) -> list[TurnResult]:
+    labels = list(fmt.logit_choices)
+    choice_texts = [fmt.logit_choices[lab] for lab in labels]
+    results = []
+    for prompt, probs in zip(prompts, runner.score_choices(prompts, choice_texts), strict=True):
+        by_label = {lab: probs[text] for lab, text in zip(labels, choice_texts, strict=True)}
+        parsed = fmt.from_probs(by_label)
+        turn = Turn(name=name, prompt=prompt.as_text(), output="", parsed={"verdict": parsed_to_dict(parsed)})
+        results.append(TurnResult(parsed=parsed, samples=(parsed,), turn=turn))
+    return results
+
+
+def instructions_for(fmt: Format, config: JudgeConfig) -> tuple[str, str]:
+    """``(instructions, assistant_prefix)`` for the chosen method."""
+    if config.method == "logit":
+        return fmt.logit_instructions, fmt.logit_prefix
+    return fmt.instructions, ""
+
+
+def too_long_reasons(
+    prompt_groups: Sequence[Sequence[Prompt]], runner: Runner, max_new_tokens: int
+) -> list[str | None]:
+    """Per sample (a group of prompts), why it cannot fit the context, or None."""
+    flat = [p for group in prompt_groups for p in group]
+    reasons = iter(runner.too_long(flat, max_new_tokens))
+    out: list[str | None] = []
+    for group in prompt_groups:
+        found = [r for r in (next(reasons) for _ in group) if r]
+        out.append(found[0] if found else None)
+    return out
+
+
+def skipped(sample_id: str, reason: str) -> Judgment:
+    """The recorded result of an item that was not judged (never a verdict)."""
+    return Judgment(
+        sample_id=sample_id, verdict=None, reward=None, parse_failure=False,
+        failure_reason=None, extra={"skipped": reason},
+    )

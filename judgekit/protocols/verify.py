@@ -1,0 +1,65 @@
+"""Reference-based verification: does the candidate reach the reference answer?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from judgekit.formats import VERIFY
+from judgekit.prompts import render
+from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.single import instructions_for, run_turn, skipped, too_long_reasons
+from judgekit.runner import Runner
+from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Sample
+
+
+def verify_reward(parsed: Parsed) -> float | None:
+    """1 for correct, 0 for incorrect, P(correct) when probabilities exist."""
+    if isinstance(parsed, ParseFailure):
+        return None
+    if parsed.probs and "correct" in parsed.probs:
+        return float(parsed.probs["correct"])
+    return {"correct": 1.0, "incorrect": 0.0}.get(parsed.label or "")
+
+
+class VerifyProtocol(Protocol):
+    """Question + reference answer + candidate -> correct / incorrect."""
+
+    name: ClassVar[str] = "verify"
+    description: ClassVar[str] = "reference-based verification: candidate vs reference -> correct/incorrect"
+    task: ClassVar[str] = "verify"
+    templates: ClassVar[tuple[str, ...]] = ("verify",)
+    methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
+
+    def prompt(self, sample: Sample) -> Prompt:
+        """Render the verification template."""
+        if sample.reference is None:
+            raise ConfigError(f"sample {sample.id}: verification needs a reference answer")
+        instructions, prefix = instructions_for(VERIFY, self.config)
+        return render(
+            "verify", assistant_prefix=prefix, question=sample.prompt, reference=sample.reference,
+            response=sample.responses[0], instructions=instructions, principles=list(self.config.principles),
+        )
+
+    def judge(self, samples: Sequence[Sample], runner: Runner) -> list[Judgment]:
+        """One verification call (k samples) per item."""
+        prompts = [self.prompt(s) for s in samples]
+        reasons = too_long_reasons([[p] for p in prompts], runner, self.config.max_new_tokens)
+        keep = [i for i, r in enumerate(reasons) if r is None]
+        results = iter(run_turn([prompts[i] for i in keep], runner, VERIFY, self.config, name="verdict"))
+        out: list[Judgment] = []
+        for sample, reason in zip(samples, reasons, strict=True):
+            if reason is not None:
+                out.append(skipped(sample.id, reason))
+                continue
+            r = next(results)
+            failure = r.parsed.reason if isinstance(r.parsed, ParseFailure) else None
+            label = None if isinstance(r.parsed, ParseFailure) else r.parsed.label
+            probs = None if isinstance(r.parsed, ParseFailure) or r.parsed.probs is None else dict(r.parsed.probs)
+            out.append(
+                Judgment(
+                    sample_id=sample.id, verdict=label, reward=verify_reward(r.parsed), probs=probs,
+                    parse_failure=failure is not None, failure_reason=failure, trace=(r.turn,),
+                )
+            )
+        return out

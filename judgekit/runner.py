@@ -1,0 +1,164 @@
+"""The runner: a backend plus the call cache, deduplication and progress.
+
+Protocols never talk to a backend directly; they ask the runner for batches. That
+makes every protocol batched, cached and resumable without writing any of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from judgekit.backends.base import Backend, PartialGenerationError
+from judgekit.cache import CallCache, make_key
+from judgekit.types import Generation, GenerationParams, Prompt
+
+
+@dataclass
+class RunnerStats:
+    """Counters a run reports in its manifest and summary."""
+
+    generate_calls: int = 0
+    prompts_generated: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    choice_prompts: int = 0
+    generated_tokens: int = 0
+
+
+@dataclass
+class Runner:
+    """Batched, cached access to a backend.
+
+    ``chunk_size`` bounds how many prompts go to the backend per call, so results
+    reach the cache (and the progress callback) steadily during a long run.
+    """
+
+    backend: Backend
+    cache: CallCache | None = None
+    chunk_size: int = 64
+    on_prompts_done: Callable[[int], None] | None = None
+    stats: RunnerStats = field(default_factory=RunnerStats)
+
+    def _gen_key(self, prompt: Prompt, params: GenerationParams, index: int) -> str:
+        decoding = replace(params, n=1).to_dict()
+        return make_key(
+            {
+                "kind": "generate",
+                "model": self.backend.model_id,
+                "template": prompt.template_hash,
+                "prompt": prompt.key(),
+                "params": decoding,
+                "index": index,
+            }
+        )
+
+    def generate(
+        self, prompts: Sequence[Prompt], params: GenerationParams
+    ) -> list[list[Generation]]:
+        """``params.n`` generations per prompt, from cache where possible.
+
+        Each continuation is cached under its sample index and seed, so a resumed run
+        never redraws samples it already has.
+        """
+        unique: dict[str, Prompt] = {}
+        for p in prompts:
+            unique.setdefault(p.key(), p)
+        keys = {pk: [self._gen_key(p, params, i) for i in range(params.n)] for pk, p in unique.items()}
+        cached = self.cache.get_many(k for ks in keys.values() for k in ks) if self.cache else {}
+        done: dict[str, list[Generation]] = {}
+        missing: list[str] = []
+        for pk, ks in keys.items():
+            if all(k in cached for k in ks):
+                done[pk] = [Generation(**cached[k]) for k in ks]
+                self.stats.cache_hits += 1
+            else:
+                missing.append(pk)
+        if len(done) and self.on_prompts_done:
+            self.on_prompts_done(sum(1 for p in prompts if p.key() in done))
+        for start in range(0, len(missing), self.chunk_size):
+            chunk = missing[start : start + self.chunk_size]
+            self._generate_chunk(chunk, unique, keys, params, done)
+            if self.on_prompts_done:
+                chunk_set = set(chunk)
+                self.on_prompts_done(sum(1 for p in prompts if p.key() in chunk_set))
+        return [done[p.key()] for p in prompts]
+
+    def _generate_chunk(
+        self,
+        chunk: list[str],
+        unique: dict[str, Prompt],
+        keys: dict[str, list[str]],
+        params: GenerationParams,
+        done: dict[str, list[Generation]],
+    ) -> None:
+        self.stats.generate_calls += 1
+        self.stats.cache_misses += len(chunk)
+        error: PartialGenerationError | None = None
+        try:
+            results: Sequence[list[Generation] | None] = self.backend.generate(
+                [unique[pk] for pk in chunk], params
+            )
+        except PartialGenerationError as exc:
+            results, error = exc.results, exc
+        to_store: dict[str, Any] = {}
+        for pk, gens in zip(chunk, results, strict=True):
+            if gens is None:
+                continue
+            done[pk] = gens
+            self.stats.prompts_generated += 1
+            for k, g in zip(keys[pk], gens, strict=True):
+                self.stats.generated_tokens += g.num_tokens
+                to_store[k] = {"text": g.text, "finish_reason": g.finish_reason, "num_tokens": g.num_tokens}
+        if self.cache:
+            self.cache.put_many(to_store)
+        if error is not None:
+            raise error
+
+    def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
+        """Next-token choice probabilities per prompt, cached like generations."""
+        keys = [
+            make_key(
+                {
+                    "kind": "choices",
+                    "model": self.backend.model_id,
+                    "template": p.template_hash,
+                    "prompt": p.key(),
+                    "choices": list(choices),
+                }
+            )
+            for p in prompts
+        ]
+        cached = self.cache.get_many(keys) if self.cache else {}
+        todo = [i for i, k in enumerate(keys) if k not in cached]
+        self.stats.cache_hits += len(prompts) - len(todo)
+        self.stats.cache_misses += len(todo)
+        for start in range(0, len(todo), self.chunk_size):
+            idx = todo[start : start + self.chunk_size]
+            probs = self.backend.score_choices([prompts[i] for i in idx], choices)
+            self.stats.choice_prompts += len(idx)
+            fresh = {keys[i]: pr for i, pr in zip(idx, probs, strict=True)}
+            cached.update(fresh)
+            if self.cache:
+                self.cache.put_many(fresh)
+            if self.on_prompts_done:
+                self.on_prompts_done(len(idx))
+        if self.on_prompts_done and len(prompts) > len(todo):
+            self.on_prompts_done(len(prompts) - len(todo))
+        return [dict(cached[k]) for k in keys]
+
+    def too_long(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[str | None]:
+        """For each prompt, ``None`` if it fits the model's context, else why not.
+
+        Backends that cannot count tokens (``count_tokens`` absent) accept everything.
+        """
+        count = getattr(self.backend, "count_tokens", None)
+        limit = getattr(self.backend, "max_context", None)
+        if count is None or not limit:
+            return [None] * len(prompts)
+        out: list[str | None] = []
+        for n in count(list(prompts)):
+            need = n + max_new_tokens
+            out.append(None if need <= limit else f"prompt has {n} tokens + {max_new_tokens} new > context {limit}")
+        return out
