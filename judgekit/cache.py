@@ -24,6 +24,12 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "judgekit"
 
 
+def default_call_cache_path() -> Path:
+    """``$JUDGEKIT_CALL_CACHE/calls.sqlite`` or ``<default_cache_dir>/calls.sqlite``."""
+    env = os.environ.get("JUDGEKIT_CALL_CACHE")
+    return (Path(env) if env else default_cache_dir()) / "calls.sqlite"
+
+
 def make_key(parts: Mapping[str, Any]) -> str:
     """Hash a JSON-serialisable mapping into a cache key (order independent)."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)

@@ -116,7 +116,11 @@ def protocols() -> None:
     for col in ("protocol", "task", "methods", "description"):
         table.add_column(col)
     for name in protocol_names():
-        cls = protocol_class(name)
+        try:
+            cls = protocol_class(name)
+        except ImportError as exc:  # an optional dependency is missing
+            table.add_row(name, "-", "-", f"unavailable: {exc}")
+            continue
         table.add_row(name, cls.task, ", ".join(cls.methods), cls.description)
     out.print(table)
 
@@ -145,7 +149,14 @@ def _register_subcommands() -> None:
     """Attach command groups that live in their own modules, when present."""
     import importlib
 
-    for module in ("judgekit.cli_more",):
+    for module in (
+        "judgekit.cli_rubrics",  # judgekit rubrics generate
+        "judgekit.cli_scaling",  # judgekit meta-rm data|train, judgekit scale
+        "judgekit.cli_probe",  # judgekit probe, judgekit augment master-rm
+        "judgekit.cli_train",  # judgekit train distill|sft|grpo|serve-reward
+        "judgekit.cli_eval",  # judgekit eval, report, compare
+        "judgekit.cli_esfp",  # judgekit esfp train|compare
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -45,6 +45,9 @@ class JudgeOptions:
     both_orders: bool = True
     inconsistency: str = "tie"
     reduce: str = "majority"
+    meta_rm: Path | None = None
+    k_meta: int | None = None
+    esfp_model: Path | None = None
     rubric: str | None = None
     principle: tuple[str, ...] = ()
     principles: Path | None = None
@@ -78,6 +81,9 @@ _OPTS = [
     ("both_orders", Annotated[bool, typer.Option("--both-orders/--single-order", help="Judge A/B and B/A.")]),
     ("inconsistency", Annotated[str, typer.Option(help="Order disagreement policy: tie, first or average.")]),
     ("reduce", Annotated[str, typer.Option(help="Reducer over k samples: majority, ...")]),
+    ("meta_rm", Annotated[Path | None, typer.Option(help="Trained meta-RM directory (for --reduce meta).")]),
+    ("k_meta", Annotated[int | None, typer.Option(help="Samples kept by the meta-RM before voting.")]),
+    ("esfp_model", Annotated[Path | None, typer.Option(help="Trained ESFP slot-prediction model directory.")]),
     ("rubric", Annotated[str | None, typer.Option(help="Rubric text, or a rubrics/*.yaml name or path.")]),
     ("principle", Annotated[list[str] | None, typer.Option(help="User principle (repeatable).")]),
     ("principles", Annotated[Path | None, typer.Option(help="File of principles (one per line, or YAML list).")]),
@@ -126,7 +132,11 @@ def _cli_default(value: Any) -> Any:
 def judge_config(opts: JudgeOptions) -> JudgeConfig:
     """Build the protocol configuration from the flags."""
     temperature = opts.temperature if opts.temperature is not None else (0.7 if opts.samples > 1 else 0.0)
-    options = []
+    options: list[tuple[str, Any]] = []
+    for name in ("meta_rm", "k_meta", "esfp_model"):
+        value = getattr(opts, name)
+        if value is not None:
+            options.append((name, str(value) if isinstance(value, Path) else value))
     for item in opts.option:
         key, sep, value = item.partition("=")
         if not sep:
@@ -190,12 +200,13 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
 def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
     """Backend (loaded lazily) + call cache, as the flags ask."""
     from judgekit.backends.base import get_backend
-    from judgekit.cache import CallCache, default_cache_dir
+    from judgekit.cache import CallCache, default_call_cache_path
 
     if console is not None and opts.backend == "transformers":
         console.print(f"loading model {opts.model or 'embedded SmolLM2-135M-Instruct'} ...")
     backend = get_backend(opts.backend, **backend_kwargs(opts))
-    cache = CallCache((opts.cache_dir or default_cache_dir()) / "calls.sqlite") if opts.cache else None
+    path = opts.cache_dir / "calls.sqlite" if opts.cache_dir else default_call_cache_path()
+    cache = CallCache(path) if opts.cache else None
     return Runner(backend=backend, cache=cache)
 
 

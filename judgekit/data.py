@@ -1,7 +1,10 @@
 """Load judging data (JSONL, JSON, Parquet, CSV, a saved ``datasets`` dir) as Samples.
 
 Common schemas are recognised without flags; explicit column mappings override them.
-Bad input raises :class:`DataError` naming the file, line and field.
+Bad input raises :class:`DataError` naming the file, line and field. Empty prompts
+and references are errors; an empty *response* is accepted, because "the model said
+nothing" is something a judge must be able to judge (LLMBar has such items, and the
+blank-space master key is one).
 """
 
 from __future__ import annotations
@@ -166,12 +169,17 @@ def _read_datasets_dir(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def detect_columns(path: Path | str, row: Mapping[str, Any], task: Task) -> Columns:
-    """Pick the first known schema whose columns the row has."""
+    """Pick the first known schema whose columns the row has (label column included, if any)."""
+    matching = []
     for cols in SCHEMAS[task]:
         names = (cols.prompt,) if isinstance(cols.prompt, str) else cols.prompt[:1]
-        needed = (*names, *cols.responses)
-        if all(n in row for n in needed):
+        if all(n in row for n in (*names, *cols.responses)):
+            matching.append(cols)
+    for cols in matching:
+        if cols.label is None or cols.label in row:
             return cols
+    if matching:
+        return matching[0]
     known = "; ".join(
         "/".join((c.prompt if isinstance(c.prompt, str) else c.prompt[0], *c.responses)) for c in SCHEMAS[task]
     )
@@ -212,13 +220,19 @@ def normalise_label(value: Any, task: Task) -> str | None:
     raise ValueError(f"pairwise label {value!r} is not one of 1/2/0, A/B/tie, model_a/model_b")
 
 
-def _text_field(path: Path, lineno: int, row: Mapping[str, Any], name: str) -> str:
+def _text_field(
+    path: Path, lineno: int, row: Mapping[str, Any], name: str, allow_empty: bool = False,
+    coerced: list[str] | None = None,
+) -> str:
     if name not in row:
         raise DataError(path, "missing field", line=lineno, field=name)
     value = row[name]
+    if coerced is not None and isinstance(value, (bool, int, float)):
+        coerced.append(name)  # e.g. PandaLM stores the output "True" as a JSON boolean
+        return str(value)
     if not isinstance(value, str):
         raise DataError(path, f"expected text, got {type(value).__name__}", line=lineno, field=name)
-    if not value.strip():
+    if not value.strip() and not allow_empty:
         raise DataError(path, "empty text", line=lineno, field=name)
     return value
 
@@ -249,9 +263,13 @@ def _row_to_sample(
     path: Path, lineno: int, row: Mapping[str, Any], cols: Columns, task: Task, seen: dict[str, int]
 ) -> Sample:
     prompt_cols: Sequence[str] = (cols.prompt,) if isinstance(cols.prompt, str) else cols.prompt
-    parts = [_text_field(path, lineno, row, prompt_cols[0])]
-    parts += [str(row[c]) for c in prompt_cols[1:] if isinstance(row.get(c), str) and row[c].strip()]
-    responses = tuple(_text_field(path, lineno, row, c) for c in cols.responses)
+    first = _text_field(path, lineno, row, prompt_cols[0], allow_empty=len(prompt_cols) > 1)
+    parts = [p for p in [first, *(row.get(c) for c in prompt_cols[1:])] if isinstance(p, str) and p.strip()]
+    if not parts:
+        raise DataError(path, "empty text", line=lineno, field="+".join(prompt_cols))
+    # An empty response is data (a model that answered nothing), not an input error.
+    coerced: list[str] = []
+    responses = tuple(_text_field(path, lineno, row, c, True, coerced) for c in cols.responses)
     reference = _text_field(path, lineno, row, cols.reference) if cols.reference else None
     label: str | None = "A" if cols.responses[:2] == ("chosen", "rejected") else None
     if cols.label and cols.label in row:
@@ -268,6 +286,8 @@ def _row_to_sample(
     seen[sample_id] = lineno
     used = {*prompt_cols, *cols.responses, cols.label, cols.reference}
     meta = {k: v for k, v in row.items() if k not in used and _jsonable(v)}
+    if coerced:
+        meta["coerced_to_text"] = coerced
     return Sample(
         id=sample_id, prompt="\n\n".join(parts), responses=responses,
         reference=reference, label=label, metadata=meta,

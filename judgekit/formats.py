@@ -145,16 +145,20 @@ POINTWISE = Format(
 
 # ---------------------------------------------------------------- verification
 _VERIFY_CANON = {"correct": "correct", "incorrect": "incorrect"}
-_VERIFY = re.compile(r"verdict\s*[:=]\s*\**\s*\[*\s*(correct|incorrect)\b", re.IGNORECASE)
+_VERIFY_WORD = re.compile(r"\b(correct|incorrect)\b", re.IGNORECASE)
 
 
 def parse_verify(text: str) -> Parsed:
-    """Read ``Verdict: correct`` or ``Verdict: incorrect``."""
-    return _single_label(
-        _labels_in(_after_last_marker(text, "verdict"), _VERIFY, _VERIFY_CANON),
-        text,
-        "correctness verdict",
-    )
+    """Read ``Verdict: correct`` or ``Verdict: incorrect`` (the last marker's line).
+
+    Both words on the verdict line (``correct or incorrect``) is a conflict, not a
+    verdict; no ``Verdict:`` marker at all is a failure.
+    """
+    idx = text.lower().rfind("verdict")
+    if idx < 0 or ":" not in text[idx : idx + 12]:
+        return ParseFailure(reason="no correctness verdict found", raw=text)
+    line = text[idx:].split(":", 1)[1].split("\n", 1)[0]
+    return _single_label(_labels_in(line, _VERIFY_WORD, _VERIFY_CANON), text, "correctness verdict")
 
 
 VERIFY = Format(

@@ -191,7 +191,7 @@ def build_manifest(
         "protocol": protocol.name,
         "templates": {t: template_hash(t) for t in protocol.templates},
         "config": cfg.to_dict(),
-        "decoding": cfg.params().to_dict() if cfg.method == "generative" else {"method": "logit"},
+        "decoding": protocol.decoding(),
         "seed": cfg.seed,
         "backend": runner.backend.info(),
         "model_id": runner.backend.model_id,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def _env() -> SandboxedEnvironment:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def template_source(name: str) -> tuple[str, str]:
     """Return ``(source, sha256[:16])`` of ``prompts/<name>.j2``."""
     env = _env()

@@ -66,7 +66,7 @@ class Runner:
         for p in prompts:
             unique.setdefault(p.key(), p)
         keys = {pk: [self._gen_key(p, params, i) for i in range(params.n)] for pk, p in unique.items()}
-        cached = self.cache.get_many(k for ks in keys.values() for k in ks) if self.cache else {}
+        cached = self.cache.get_many(k for ks in keys.values() for k in ks) if self.cache is not None else {}
         done: dict[str, list[Generation]] = {}
         missing: list[str] = []
         for pk, ks in keys.items():
@@ -111,7 +111,7 @@ class Runner:
             for k, g in zip(keys[pk], gens, strict=True):
                 self.stats.generated_tokens += g.num_tokens
                 to_store[k] = {"text": g.text, "finish_reason": g.finish_reason, "num_tokens": g.num_tokens}
-        if self.cache:
+        if self.cache is not None:
             self.cache.put_many(to_store)
         if error is not None:
             raise error
@@ -130,7 +130,7 @@ class Runner:
             )
             for p in prompts
         ]
-        cached = self.cache.get_many(keys) if self.cache else {}
+        cached = self.cache.get_many(keys) if self.cache is not None else {}
         todo = [i for i, k in enumerate(keys) if k not in cached]
         self.stats.cache_hits += len(prompts) - len(todo)
         self.stats.cache_misses += len(todo)
@@ -140,7 +140,7 @@ class Runner:
             self.stats.choice_prompts += len(idx)
             fresh = {keys[i]: pr for i, pr in zip(idx, probs, strict=True)}
             cached.update(fresh)
-            if self.cache:
+            if self.cache is not None:
                 self.cache.put_many(fresh)
             if self.on_prompts_done:
                 self.on_prompts_done(len(idx))

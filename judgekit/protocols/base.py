@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
+from judgekit.formats import Format
 from judgekit.runner import Runner
 from judgekit.types import GenerationParams, Judgment, Sample
 
@@ -73,7 +74,17 @@ class Protocol(ABC):
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ()
     methods: ClassVar[tuple[str, ...]] = ("generative",)
+    verdict_format: ClassVar[Format | None] = None
     config: JudgeConfig = field(default_factory=JudgeConfig)
+
+    def decoding(self) -> dict[str, Any]:
+        """Decoding parameters of the verdict turn, as recorded in the manifest."""
+        if self.config.method == "logit":
+            fmt = self.verdict_format
+            return {"method": "logit", "prefix": fmt.logit_prefix if fmt else None,
+                    "choices": dict(fmt.logit_choices) if fmt else None}
+        constraint = self.verdict_format.constraint() if self.verdict_format else None
+        return {"method": "generative", **self.config.params(constraint).to_dict()}
 
     def check(self) -> None:
         """Raise :class:`ConfigError` if the config does not suit this protocol."""
@@ -92,6 +103,11 @@ _PROTOCOLS: dict[str, str] = {
     "pairwise": "judgekit.protocols.pairwise:PairwiseProtocol",
     "pointwise": "judgekit.protocols.pointwise:PointwiseProtocol",
     "verify": "judgekit.protocols.verify:VerifyProtocol",
+    "rubric": "judgekit.protocols.rubric:RubricProtocol",
+    "br-rm": "judgekit.protocols.rethink:BranchRethinkProtocol",
+    "spct": "judgekit.protocols.spct:SPCTProtocol",
+    "rm-r1": "judgekit.protocols.chain_rubrics:ChainOfRubricsProtocol",
+    "esfp": "judgekit.esfp.protocol:ESFPProtocol",
 }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from judgekit.aggregate import combine_orders, pairwise_reward, unswap
-from judgekit.formats import PAIRWISE
+from judgekit.formats import PAIRWISE, Format
 from judgekit.prompts import render
 from judgekit.protocols.base import ConfigError, Protocol
 from judgekit.protocols.single import instructions_for, run_turn, skipped, too_long_reasons
@@ -22,6 +22,7 @@ class PairwiseProtocol(Protocol):
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("pairwise",)
     methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
+    verdict_format: ClassVar[Format | None] = PAIRWISE
 
     def prompt(self, sample: Sample, swapped: bool) -> Prompt:
         """Render the pairwise template for one order."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from judgekit.formats import POINTWISE
+from judgekit.formats import POINTWISE, Format
 from judgekit.prompts import render
 from judgekit.protocols.base import Protocol
 from judgekit.protocols.single import run_turn, skipped, too_long_reasons
@@ -34,6 +34,7 @@ class PointwiseProtocol(Protocol):
     description: ClassVar[str] = "score each response 1-10 against a rubric (inline or rubrics/*.yaml)"
     task: ClassVar[str] = "pointwise"
     templates: ClassVar[tuple[str, ...]] = ("pointwise",)
+    verdict_format: ClassVar[Format | None] = POINTWISE
 
     def prompt(self, sample: Sample, response: str) -> Prompt:
         """Render the pointwise template for one response."""

@@ -7,16 +7,16 @@ generatively (k samples, constrained, reduced) or from the next-token distributi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from judgekit.aggregate import majority_vote
 from judgekit.formats import Format
-from judgekit.protocols.base import JudgeConfig
+from judgekit.protocols.base import ConfigError, JudgeConfig
 from judgekit.runner import Runner
+from judgekit.scaling import Reducer, get_reducer
 from judgekit.types import Judgment, Parsed, Prompt, Turn, parsed_to_dict
 
-Reducer = Callable[[Sequence[Parsed]], Parsed]
+__all__ = ["Reducer", "TurnResult", "instructions_for", "reducer_for", "run_turn", "skipped", "too_long_reasons"]
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,13 @@ class TurnResult:
 
 
 def reducer_for(config: JudgeConfig) -> Reducer:
-    """The reducer named by ``config.reduce`` (majority unless scaling adds more)."""
-    if config.reduce == "majority":
-        return majority_vote
-    from judgekit.scaling import get_reducer  # optional module with more reducers
+    """The reducer named by ``config.reduce`` (see :mod:`judgekit.scaling`).
 
-    found: Reducer = get_reducer(config.reduce, config)
-    return found
+    A reducer is called as ``reduce(parsed, texts=..., prompt=...)``; callers that
+    pass only ``parsed`` still work for every reducer except ``meta``, which needs
+    the sample texts and the prompt to score each sample.
+    """
+    return get_reducer(config.reduce, config)
 
 
 def run_turn(
@@ -54,8 +54,11 @@ def run_turn(
     results = []
     for prompt, gens in zip(prompts, runner.generate(prompts, params), strict=True):
         samples = tuple(fmt.parse(g.text) for g in gens)
-        parsed = reduce(samples)
         outputs = [g.text for g in gens]
+        try:
+            parsed = reduce(samples, texts=tuple(outputs), prompt=prompt)
+        except ValueError as exc:
+            raise ConfigError(f"reducer {reduce.name!r}: {exc}") from exc
         turn = Turn(
             name=name,
             prompt=prompt.as_text(),
@@ -64,6 +67,7 @@ def run_turn(
             ),
             parsed={
                 "verdict": parsed_to_dict(parsed),
+                "reducer": reduce.name,
                 "samples": [parsed_to_dict(s) for s in samples],
                 "finish_reasons": [g.finish_reason for g in gens],
                 "raw": outputs,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from judgekit.formats import VERIFY
+from judgekit.formats import VERIFY, Format
 from judgekit.prompts import render
 from judgekit.protocols.base import ConfigError, Protocol
 from judgekit.protocols.single import instructions_for, run_turn, skipped, too_long_reasons
@@ -30,6 +30,7 @@ class VerifyProtocol(Protocol):
     task: ClassVar[str] = "verify"
     templates: ClassVar[tuple[str, ...]] = ("verify",)
     methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
+    verdict_format: ClassVar[Format | None] = VERIFY
 
     def prompt(self, sample: Sample) -> Prompt:
         """Render the verification template."""

@@ -1,0 +1,236 @@
+"""HTTP plumbing for OpenAI-compatible servers: retries, errors, response reading.
+
+Everything here is a pure function or a small class with injected ``sleep`` and
+random source, so the retry schedule can be unit-tested without waiting.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from judgekit.types import Message
+
+RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try one request.
+
+    ``max_retries`` retries follow the first attempt. Without ``Retry-After`` the
+    wait before retry ``k`` (0-based) is drawn from ``[d/2, d]`` with
+    ``d = min(backoff_max, backoff_base * 2**k)`` (exponential backoff, equal jitter);
+    a server's ``Retry-After`` is honoured, capped at ``retry_after_max``.
+    """
+
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    retry_after_max: float = 120.0
+
+
+class RequestFailure(Exception):
+    """One request failed for good (retries exhausted or a non-retryable error)."""
+
+
+class PartialChoicesError(RuntimeError):
+    """Some prompts of a ``score_choices`` batch failed; the others succeeded.
+
+    Mirrors :class:`judgekit.backends.base.PartialGenerationError`: ``results[i]`` is
+    the probabilities of prompt ``i`` or ``None`` where it failed; ``errors`` maps
+    each failed index to its reason.
+    """
+
+    def __init__(self, results: list[dict[str, float] | None], errors: dict[int, str]) -> None:
+        self.results = results
+        self.errors = errors
+        lines = [f"  prompt {i}: {why}" for i, why in sorted(errors.items())]
+        super().__init__(f"{len(errors)} of {len(results)} requests failed:\n" + "\n".join(lines))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random, retry_after: float | None = None) -> float:
+    """Seconds to sleep before retry number ``attempt`` (0-based)."""
+    if retry_after is not None:
+        return min(retry_after, policy.retry_after_max)
+    ceiling = min(policy.backoff_max, policy.backoff_base * (2**attempt))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def post_json(
+    client: httpx.Client,
+    url: str,
+    body: Mapping[str, Any],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+) -> dict[str, Any]:
+    """POST ``body`` and return the decoded JSON object, retrying transient failures.
+
+    Retried: connection errors, timeouts, HTTP 408/409/425/429/5xx and bodies that are
+    not valid JSON (truncated responses). Other 4xx fail at once. Raises
+    :class:`RequestFailure` with the last reason when the request cannot succeed.
+    """
+    rng = rng or random.Random()
+    reason = "no attempt made"
+    for attempt in range(policy.max_retries + 1):
+        retry_after: float | None = None
+        try:
+            resp = client.post(url, json=body)
+        except httpx.TimeoutException as exc:
+            reason = f"timeout ({type(exc).__name__})"
+        except httpx.TransportError as exc:
+            reason = f"connection error ({type(exc).__name__}: {_short(str(exc))})"
+        else:
+            if resp.status_code == 200:
+                try:
+                    data = resp.json()
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    reason = f"malformed JSON in response: {_short(resp.text)!r}"
+                else:
+                    if isinstance(data, dict):
+                        return data
+                    reason = f"response is not a JSON object: {_short(resp.text)!r}"
+            elif resp.status_code in RETRY_STATUS or resp.status_code >= 500:
+                reason = f"HTTP {resp.status_code}: {_short(resp.text)}"
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+            else:
+                raise RequestFailure(f"HTTP {resp.status_code} (not retried): {_short(resp.text)}")
+        if attempt < policy.max_retries:
+            sleep(backoff_delay(attempt, policy, rng, retry_after))
+    raise RequestFailure(f"{reason} (gave up after {policy.max_retries + 1} attempts)")
+
+
+@dataclass(frozen=True)
+class ParsedChoice:
+    """One choice of a completion response."""
+
+    text: str
+    finish_reason: str
+    top_logprobs: dict[str, float] | None = None
+
+
+def parse_choices(data: Mapping[str, Any], mode: str) -> list[ParsedChoice]:
+    """Read ``choices`` of a chat (``mode="chat"``) or completions response.
+
+    ``top_logprobs`` holds the alternatives for the first generated token, mapped
+    token string -> log-probability (both APIs' shapes are accepted). Raises
+    ``RequestFailure`` when the response lacks the fields every server sends.
+    """
+    raw = data.get("choices")
+    if not isinstance(raw, list) or not raw:
+        raise RequestFailure(f"response has no choices: {_short(json.dumps(data))!r}")
+    out: list[tuple[int, ParsedChoice]] = []
+    for pos, ch in enumerate(raw):
+        if not isinstance(ch, dict):
+            raise RequestFailure("a choice is not a JSON object")
+        if mode == "chat":
+            msg = ch.get("message") or {}
+            text = msg.get("content") if isinstance(msg, dict) else None
+        else:
+            text = ch.get("text")
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise RequestFailure(f"choice text is not a string: {text!r}")
+        finish = ch.get("finish_reason") or "stop"
+        out.append((int(ch.get("index", pos)), ParsedChoice(text, str(finish), _first_top_logprobs(ch.get("logprobs")))))
+    out.sort(key=lambda t: t[0])
+    return [c for _, c in out]
+
+
+def _first_top_logprobs(lp: Any) -> dict[str, float] | None:
+    """Top alternatives of the first token from a chat or completions ``logprobs``."""
+    if not isinstance(lp, dict):
+        return None
+    content = lp.get("content")
+    if isinstance(content, list) and content:  # chat shape
+        first = content[0] or {}
+        tops = first.get("top_logprobs") or []
+        result = {t["token"]: float(t["logprob"]) for t in tops if isinstance(t, dict) and "token" in t}
+        if "token" in first and "logprob" in first:
+            result.setdefault(first["token"], float(first["logprob"]))
+        return result
+    tops = lp.get("top_logprobs")
+    if isinstance(tops, list) and tops and isinstance(tops[0], dict):  # completions shape
+        return {str(k): float(v) for k, v in tops[0].items() if v is not None}
+    return None
+
+
+def choice_probs(top_logprobs: Mapping[str, float], choices: Sequence[str]) -> dict[str, float] | None:
+    """Renormalised probabilities of ``choices`` from first-token alternatives.
+
+    A token counts for a choice when, stripped of surrounding whitespace, it equals
+    the choice or is a non-empty prefix of exactly that one choice (a token that
+    starts two choices is ambiguous and ignored). Returns ``None`` when no choice
+    appears among the alternatives.
+    """
+    mass = dict.fromkeys(choices, 0.0)
+    for token, logprob in top_logprobs.items():
+        t = token.strip()
+        if not t or math.isnan(logprob):
+            continue
+        exact = [c for c in choices if c.strip() == t]
+        owners = exact or [c for c in choices if c.strip().startswith(t)]
+        if len(owners) == 1:
+            mass[owners[0]] += math.exp(logprob)
+    total = sum(mass.values())
+    if total <= 0:
+        return None
+    return {c: v / total for c, v in mass.items()}
+
+
+def render_chat_template(
+    template: str, messages: Sequence[Message], assistant_prefix: str = "", bos_token: str = "", eos_token: str = ""
+) -> str:
+    """Render a Jinja chat template (as in ``tokenizer_config.json`` or a GGUF) + prefix.
+
+    Used in completions mode, where the client builds the raw prompt. ``bos_token``
+    defaults to empty because servers add BOS when they tokenize a completion prompt.
+    """
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message: str) -> None:
+        raise ValueError(message)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.filters["tojson"] = lambda x, **kw: json.dumps(x, ensure_ascii=False, **kw)
+    rendered = env.from_string(template).render(
+        messages=[{"role": m.role, "content": m.content} for m in messages],
+        add_generation_prompt=True,
+        bos_token=bos_token,
+        eos_token=eos_token,
+        raise_exception=raise_exception,
+    )
+    return rendered + assistant_prefix

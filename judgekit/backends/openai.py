@@ -1,0 +1,312 @@
+"""OpenAI-compatible HTTP backend: vLLM serve, llama.cpp server, SGLang, TGI, hosted APIs.
+
+Requests run on a thread pool with at most ``concurrency`` in flight; results come
+back in input order. Each request is retried with exponential backoff and jitter
+on timeouts, connection errors, 429 (honouring ``Retry-After``) and 5xx. Prompts
+that still fail do not sink the batch: :meth:`OpenAIBackend.generate` raises
+:class:`~judgekit.backends.base.PartialGenerationError` carrying every success
+(the runner caches them, so a re-run only retries the failures), and
+:meth:`OpenAIBackend.score_choices` raises
+:class:`~judgekit.backends.http_util.PartialChoicesError` the same way.
+
+The API key is read from an environment variable into the client's headers only;
+it never appears in ``info()``, ``repr()`` or error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from judgekit.backends.base import PartialGenerationError, ProgressFn
+from judgekit.backends.http_util import (
+    ParsedChoice,
+    PartialChoicesError,
+    RequestFailure,
+    RetryPolicy,
+    choice_probs,
+    parse_choices,
+    post_json,
+)
+from judgekit.backends.openai_requests import (
+    STYLES,
+    choice_body,
+    constraint_kinds,
+    generation_body,
+    prefill_supported,
+    style_from_server,
+)
+from judgekit.types import Generation, GenerationParams, Prompt
+
+T = TypeVar("T")
+ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "openai", "llamacpp", "none"]
+
+
+def _public_url(url: str) -> str:
+    """``url`` without user:password, for manifests."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _split_tokens(total: int, k: int) -> list[int]:
+    """Split a usage total over ``k`` choices (the API reports only the sum)."""
+    base, extra = divmod(max(total, 0), k)
+    return [base + (1 if i < extra else 0) for i in range(k)]
+
+
+class OpenAIBackend:
+    """A model behind an OpenAI-compatible ``/v1`` endpoint.
+
+    ``mode="chat"`` sends messages to ``/chat/completions`` (the server applies the
+    chat template); ``mode="completions"`` renders ``chat_template`` (the model's
+    Jinja template) client-side and sends raw text to ``/completions``, which is how
+    an ``assistant_prefix`` reaches servers without chat prefill (llama.cpp).
+    ``constraint_style="auto"`` asks the server who it is (``/models``, ``/version``)
+    on first use. ``supports_constraints`` is true when regex constraints (the kind
+    judgekit's verdict formats use) are enforced; otherwise constrained requests are
+    decoded freely and ``info()["constraint_fallback"]`` says so.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        concurrency: int = 8,
+        timeout: float = 60,
+        max_retries: int = 5,
+        mode: Literal["chat", "completions"] = "chat",
+        constraint_style: ConstraintStyle = "auto",
+        *,
+        chat_template: str | None = None,
+        top_logprobs: int = 20,
+        model_id: str | None = None,
+        progress: ProgressFn | None = None,
+        retry_policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if mode not in ("chat", "completions"):
+            raise ValueError(f"mode must be 'chat' or 'completions', not {mode!r}")
+        if constraint_style != "auto" and constraint_style not in STYLES:
+            raise ValueError(f"constraint_style must be 'auto' or one of {STYLES}, not {constraint_style!r}")
+        if mode == "completions" and chat_template is None:
+            raise ValueError("mode='completions' needs chat_template (the model's Jinja chat template)")
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.mode = mode
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.chat_template = chat_template
+        self.top_logprobs = top_logprobs
+        self.model_id = model_id or f"openai-compatible:{model}"
+        self.progress = progress
+        self.policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._api_key_env = api_key_env
+        self._sleep = sleep
+        self._requested_style = constraint_style
+        self._style: str | None = None if constraint_style == "auto" else constraint_style
+        self._style_note = "" if constraint_style == "auto" else "given"
+        self._lock = threading.Lock()
+        self._native_n: bool | None = None
+        self._fallbacks = 0
+        self._missing_choices = 0
+        headers = {"Content-Type": "application/json"}
+        key = os.environ.get(api_key_env) if api_key_env else None
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(base_url={_public_url(self.base_url)!r}, model={self.model!r}, mode={self.mode!r})"
+
+    # ------------------------------------------------------------ capabilities
+    @property
+    def constraint_style(self) -> str:
+        """The resolved style (asks the server once when created with ``"auto"``)."""
+        if self._style is None:
+            with self._lock:
+                if self._style is None:
+                    self._style, self._style_note = self._detect_style()
+        return self._style
+
+    def _detect_style(self) -> tuple[str, str]:
+        try:
+            models = self._client.get(f"{self.base_url}/models").json()
+            owned_by = next(
+                (m.get("owned_by") for m in models.get("data", []) if m.get("id") == self.model),
+                (models.get("data") or [{}])[0].get("owned_by"),
+            )
+        except (httpx.HTTPError, ValueError, AttributeError, IndexError) as exc:
+            return "openai", f"detection failed ({type(exc).__name__}); assumed openai"
+        version = None
+        if owned_by == "vllm":
+            root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
+            try:
+                version = str(self._client.get(f"{root}/version").json().get("version"))
+            except (httpx.HTTPError, ValueError, AttributeError):
+                version = None
+        note = f"detected from owned_by={owned_by!r}" + (f", version={version}" if version else "")
+        return style_from_server(owned_by, version), note
+
+    @property
+    def supports_constraints(self) -> bool:
+        """Whether regex constraints (judgekit's verdict formats) are enforced."""
+        return "regex" in constraint_kinds(self.constraint_style, self.mode)
+
+    def _n_is_native(self) -> bool:
+        if self._native_n is None:
+            # llama.cpp servers ignore ``n``: ask for samples one by one instead.
+            return self.constraint_style != "llamacpp"
+        return self._native_n
+
+    # ------------------------------------------------------------ public API
+    def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[list[Generation]]:
+        """``params.n`` generations per prompt, in prompt order.
+
+        ``n`` is sent in one request (the server shares the prefill); servers that
+        ignore ``n`` get the missing samples as follow-up requests with seeds
+        ``seed + i`` (their prompt cache serves the prefill). Raises
+        ``PartialGenerationError`` (with all successes) if some prompts fail.
+        """
+        style = self.constraint_style
+        self._check_prefill(prompts)
+        results, errors = self._run_all(prompts, lambda p: self._generate_one(p, params, style))
+        if errors:
+            raise PartialGenerationError(results, errors)
+        return [r for r in results if r is not None]
+
+    def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
+        """First-token probabilities of ``choices``, renormalised, from ``top_logprobs``.
+
+        Tokens are matched by text (see :func:`~judgekit.backends.http_util.choice_probs`).
+        When no choice is among the server's top alternatives the result is uniform
+        and counted in ``info()["choices_not_in_top_logprobs"]``. Raises
+        ``PartialChoicesError`` (with all successes) if some prompts fail.
+        """
+        style = self.constraint_style
+        self._check_prefill(prompts)
+        results, errors = self._run_all(prompts, lambda p: self._score_one(p, choices, style))
+        if errors:
+            raise PartialChoicesError(results, errors)
+        return [r for r in results if r is not None]
+
+    def info(self) -> dict[str, Any]:
+        """Manifest entry; never includes the API key."""
+        style = self.constraint_style
+        return {
+            "backend": self.name,
+            "model_id": self.model_id,
+            "model": self.model,
+            "base_url": _public_url(self.base_url),
+            "mode": self.mode,
+            "constraint_style": style,
+            "constraint_style_source": self._style_note,
+            "constraint_kinds": sorted(constraint_kinds(style, self.mode)),
+            "constraint_fallback": self._fallbacks > 0,
+            "constraint_fallbacks": self._fallbacks,
+            "n_native": self._n_is_native(),
+            "choices_not_in_top_logprobs": self._missing_choices,
+            "concurrency": self.concurrency,
+            "timeout_s": self.timeout,
+            "max_retries": self.policy.max_retries,
+            "api_key_env": self._api_key_env,
+            "api_key_set": bool(self._api_key_env and os.environ.get(self._api_key_env)),
+        }
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    # ------------------------------------------------------------ internals
+    def _check_prefill(self, prompts: Sequence[Prompt]) -> None:
+        if any(p.assistant_prefix for p in prompts) and not prefill_supported(
+            self.constraint_style, self.mode, self.chat_template
+        ):
+            raise ValueError(
+                f"prompts carry an assistant_prefix, which {self.constraint_style!r} servers cannot continue in "
+                "chat mode; use mode='completions' with chat_template (the model's Jinja chat template)"
+            )
+
+    def _run_all(
+        self, prompts: Sequence[Prompt], work: Callable[[Prompt], T]
+    ) -> tuple[list[T | None], dict[int, str]]:
+        results: list[T | None] = [None] * len(prompts)
+        errors: dict[int, str] = {}
+
+        def one(i: int) -> None:
+            try:
+                results[i] = work(prompts[i])
+            except (RequestFailure, ValueError) as exc:
+                errors[i] = str(exc)
+            if self.progress:
+                self.progress(1)
+
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(prompts), 1))) as pool:
+            for fut in [pool.submit(one, i) for i in range(len(prompts))]:
+                fut.result()
+        return results, errors
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        path = "/chat/completions" if self.mode == "chat" else "/completions"
+        kwargs: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
+        return post_json(self._client, self.base_url + path, body, self.policy, rng=random.Random(), **kwargs)
+
+    def _request(self, prompt: Prompt, params: GenerationParams, style: str, n: int, seed: int) -> list[Generation]:
+        body, fell_back = generation_body(
+            prompt, params, model=self.model, style=style, mode=self.mode, n=n, seed=seed,
+            chat_template=self.chat_template,
+        )
+        if fell_back:
+            with self._lock:
+                self._fallbacks += 1
+        data = self._post(body)
+        choices: list[ParsedChoice] = parse_choices(data, self.mode)[:n]
+        usage = data.get("usage") or {}
+        tokens = _split_tokens(int(usage.get("completion_tokens") or 0), len(choices))
+        return [Generation(c.text, c.finish_reason, t) for c, t in zip(choices, tokens, strict=True)]
+
+    def _generate_one(self, prompt: Prompt, params: GenerationParams, style: str) -> list[Generation]:
+        n = params.n
+        gens = self._request(prompt, params, style, n if self._n_is_native() else 1, params.seed)
+        if n > 1:
+            with self._lock:
+                if self._native_n is None:
+                    self._native_n = len(gens) >= n
+        while len(gens) < n:
+            gens += self._request(prompt, params, style, 1, params.seed + len(gens))
+        return gens
+
+    def _score_one(self, prompt: Prompt, choices: Sequence[str], style: str) -> dict[str, float]:
+        body = choice_body(
+            prompt, model=self.model, style=style, mode=self.mode, top_logprobs=self.top_logprobs,
+            chat_template=self.chat_template,
+        )
+        parsed = parse_choices(self._post(body), self.mode)
+        top = parsed[0].top_logprobs
+        if top is None:
+            raise RequestFailure("server returned no logprobs (does it support top_logprobs?)")
+        probs = choice_probs(top, choices)
+        if probs is None:
+            with self._lock:
+                self._missing_choices += 1
+            return {c: 1.0 / len(choices) for c in choices}
+        return probs

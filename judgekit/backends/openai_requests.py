@@ -1,0 +1,154 @@
+"""Pure request building for OpenAI-compatible servers (vLLM, llama.cpp, OpenAI...).
+
+Servers agree on the core of the chat-completions and completions APIs but each
+spells structured outputs and assistant prefill its own way. This module maps a
+judgekit :class:`~judgekit.types.Constraint` and :class:`~judgekit.types.Prompt`
+to request bodies for one *constraint style*:
+
+``vllm``         vLLM >= 0.10.2: ``structured_outputs: {"regex"|"json": ...}``, prefill
+                 with ``continue_final_message``.
+``vllm-legacy``  vLLM < 0.10.2: ``guided_regex`` / ``guided_json``.
+``openai``       ``response_format: {"type": "json_schema", ...}`` (chat, JSON only).
+``llamacpp``     ``response_format: {"type": "json_object", "schema": ...}`` (chat, JSON only).
+``none``         never constrain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from judgekit.backends.http_util import render_chat_template
+from judgekit.types import Constraint, GenerationParams, Message, Prompt
+
+Mode = Literal["chat", "completions"]
+STYLES = ("vllm", "vllm-legacy", "openai", "llamacpp", "none")
+SCHEMA_NAME = "judgekit_verdict"
+
+
+def constraint_kinds(style: str, mode: str) -> frozenset[str]:
+    """Constraint kinds a server of ``style`` enforces in ``mode``."""
+    if style in ("vllm", "vllm-legacy"):
+        return frozenset({"regex", "json_schema"})
+    if style in ("openai", "llamacpp") and mode == "chat":
+        return frozenset({"json_schema"})
+    return frozenset()
+
+
+def constraint_fields(constraint: Constraint | None, style: str, mode: str) -> dict[str, Any] | None:
+    """Request fields enforcing ``constraint``; ``{}`` when none is asked.
+
+    Returns ``None`` when the server cannot enforce it: the caller then decodes
+    freely and records the fallback.
+    """
+    if constraint is None:
+        return {}
+    if constraint.kind not in constraint_kinds(style, mode):
+        return None
+    if constraint.kind == "regex":
+        if style == "vllm":
+            return {"structured_outputs": {"regex": constraint.pattern}}
+        return {"guided_regex": constraint.pattern}
+    schema = json.loads(constraint.pattern)
+    if style == "vllm":
+        return {"structured_outputs": {"json": schema}}
+    if style == "vllm-legacy":
+        return {"guided_json": schema}
+    if style == "openai":
+        return {"response_format": {"type": "json_schema", "json_schema": {"name": SCHEMA_NAME, "schema": schema, "strict": True}}}
+    return {"response_format": {"type": "json_object", "schema": schema}}
+
+
+def prefill_supported(style: str, mode: str, chat_template: str | None) -> bool:
+    """Whether prompts with an ``assistant_prefix`` can be sent in this configuration."""
+    if mode == "completions":
+        return chat_template is not None
+    return style in ("vllm", "vllm-legacy")
+
+
+def _messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+def prompt_fields(prompt: Prompt, style: str, mode: str, chat_template: str | None) -> dict[str, Any]:
+    """``messages`` (chat) or ``prompt`` (completions) for one judgekit prompt.
+
+    Chat mode sends an ``assistant_prefix`` as a final assistant message continued by
+    the server (vLLM's ``continue_final_message``); completions mode renders the chat
+    template client-side and appends the prefix. Raises ``ValueError`` where the
+    configuration cannot express a prefix (decoding would not start after it).
+    """
+    if mode == "completions":
+        if chat_template is None:
+            raise ValueError("completions mode needs chat_template (the model's Jinja chat template)")
+        return {"prompt": render_chat_template(chat_template, prompt.messages, prompt.assistant_prefix)}
+    body: dict[str, Any] = {"messages": _messages(prompt.messages)}
+    if prompt.assistant_prefix:
+        if not prefill_supported(style, mode, chat_template):
+            raise ValueError(
+                f"constraint_style={style!r} in chat mode cannot continue an assistant prefix "
+                f"({prompt.assistant_prefix!r}); use a vLLM server, or mode='completions' with chat_template"
+            )
+        body["messages"].append({"role": "assistant", "content": prompt.assistant_prefix})
+        body["continue_final_message"] = True
+        body["add_generation_prompt"] = False
+    return body
+
+
+def generation_body(
+    prompt: Prompt,
+    params: GenerationParams,
+    *,
+    model: str,
+    style: str,
+    mode: str,
+    n: int,
+    seed: int,
+    chat_template: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Request body for ``n`` samples of ``prompt``, and whether the constraint fell back."""
+    body: dict[str, Any] = {"model": model, **prompt_fields(prompt, style, mode, chat_template)}
+    body.update(
+        max_tokens=params.max_new_tokens, temperature=params.temperature, top_p=params.top_p, n=n, seed=seed
+    )
+    if params.stop:
+        body["stop"] = list(params.stop)
+    fields = constraint_fields(params.constraint, style, mode)
+    if fields is not None:
+        body.update(fields)
+    return body, fields is None
+
+
+def choice_body(
+    prompt: Prompt, *, model: str, style: str, mode: str, top_logprobs: int, chat_template: str | None = None
+) -> dict[str, Any]:
+    """Request body for the first-token alternatives after ``prompt`` (logit mode)."""
+    body: dict[str, Any] = {"model": model, **prompt_fields(prompt, style, mode, chat_template)}
+    body.update(max_tokens=1, temperature=0.0, n=1)
+    if mode == "chat":
+        body.update(logprobs=True, top_logprobs=top_logprobs)
+    else:
+        body["logprobs"] = top_logprobs
+    return body
+
+
+def style_from_server(owned_by: str | None, version: str | None) -> str:
+    """Guess the constraint style from ``/models``' ``owned_by`` and vLLM's ``/version``."""
+    if owned_by == "vllm":
+        if version and _version_tuple(version) < (0, 10, 2):
+            return "vllm-legacy"
+        return "vllm"
+    if owned_by in ("llamacpp", "me"):  # llama.cpp's llama-server / llama-cpp-python
+        return "llamacpp"
+    return "openai"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for piece in version.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)

@@ -1,0 +1,307 @@
+"""vLLM offline backend (``--backend vllm``, extra ``judgekit[vllm]``).
+
+One ``LLM.generate`` call per batch: ``SamplingParams(n=k)`` draws the k samples of
+a prompt from one prefill, prefix caching shares the long judge instructions
+between prompts, structured outputs enforce constraints and ``logprobs`` gives
+the first-token distribution for logit mode. Multi-GPU: ``tensor_parallel_size``
+splits one model over GPUs; for data parallelism run ``vllm serve
+--data-parallel-size N`` with the HTTP backend, or Ray Data's LLM batch API with
+:func:`ray_data_processor_config` (see ``docs/engines.md``).
+
+``vllm`` is imported only when :class:`VLLMBackend` is constructed; every request
+is built by the pure functions below, which are unit-tested without vLLM.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from judgekit.types import Constraint, Generation, GenerationParams, Prompt
+
+
+class ChatTokenizer(Protocol):
+    """The part of a Hugging Face tokenizer that prompt rendering needs."""
+
+    def apply_chat_template(self, conversation: Any, **kwargs: Any) -> Any:
+        """Render chat messages with the model's template."""
+        ...
+
+    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]:
+        """Token ids of ``text``."""
+        ...
+
+
+# ---------------------------------------------------------------- pure request building
+def sampling_kwargs(params: GenerationParams, *, logprobs: int | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``vllm.SamplingParams`` for judgekit decoding parameters."""
+    kwargs: dict[str, Any] = {
+        "n": params.n,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "seed": params.seed,
+        "max_tokens": params.max_new_tokens,
+    }
+    if params.stop:
+        kwargs["stop"] = list(params.stop)
+    if logprobs is not None:
+        kwargs["logprobs"] = logprobs
+    return kwargs
+
+
+def choice_sampling_kwargs(top_logprobs: int) -> dict[str, Any]:
+    """``SamplingParams`` kwargs for logit mode: one greedy token and its alternatives."""
+    return {"n": 1, "temperature": 0.0, "max_tokens": 1, "logprobs": top_logprobs}
+
+
+def structured_outputs_spec(constraint: Constraint | None) -> dict[str, Any] | None:
+    """Keyword arguments of ``StructuredOutputsParams`` (or ``GuidedDecodingParams``)."""
+    if constraint is None:
+        return None
+    if constraint.kind == "regex":
+        return {"regex": constraint.pattern}
+    return {"json": json.loads(constraint.pattern)}
+
+
+def render_prompt_text(prompt: Prompt, tokenizer: ChatTokenizer) -> str:
+    """The model's chat template applied to ``prompt``, followed by its assistant prefix."""
+    messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return str(text) + prompt.assistant_prefix
+
+
+def prompt_inputs(prompts: Sequence[Prompt], tokenizer: ChatTokenizer) -> list[dict[str, list[int]]]:
+    """``TokensPrompt`` dicts for ``LLM.generate``.
+
+    Token ids are passed (rather than text) so special tokens written by the chat
+    template (BOS included) are not added a second time by vLLM's tokenizer call.
+    """
+    return [
+        {"prompt_token_ids": list(tokenizer.encode(render_prompt_text(p, tokenizer), add_special_tokens=False))}
+        for p in prompts
+    ]
+
+
+def engine_kwargs(
+    model: str,
+    *,
+    tokenizer: str | None = None,
+    revision: str | None = None,
+    tensor_parallel_size: int = 1,
+    enable_prefix_caching: bool = True,
+    max_model_len: int | None = None,
+    gpu_memory_utilization: float = 0.9,
+    dtype: str = "auto",
+    seed: int = 0,
+    max_logprobs: int = 20,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments of ``vllm.LLM`` (the engine arguments)."""
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "tensor_parallel_size": tensor_parallel_size,
+        "enable_prefix_caching": enable_prefix_caching,
+        "gpu_memory_utilization": gpu_memory_utilization,
+        "dtype": dtype,
+        "seed": seed,
+        "max_logprobs": max_logprobs,
+    }
+    if tokenizer:
+        kwargs["tokenizer"] = tokenizer
+    if revision:
+        kwargs["revision"] = revision
+    if max_model_len:
+        kwargs["max_model_len"] = max_model_len
+    kwargs.update(extra or {})
+    return kwargs
+
+
+def choice_token_ids(tokenizer: ChatTokenizer, choices: Sequence[str]) -> dict[str, int]:
+    """First token id of each choice string (what logit mode scores)."""
+    out: dict[str, int] = {}
+    for c in choices:
+        ids = tokenizer.encode(c, add_special_tokens=False)
+        if not ids:
+            raise ValueError(f"choice {c!r} encodes to no tokens")
+        out[c] = int(ids[0])
+    return out
+
+
+def probs_from_token_logprobs(logprobs: Mapping[int, float], token_ids: Mapping[str, int]) -> dict[str, float] | None:
+    """Renormalised choice probabilities from one position's ``{token_id: logprob}``.
+
+    Choices whose token is not among the returned alternatives get 0; ``None``
+    when none of them is there.
+    """
+    mass = {c: math.exp(logprobs[t]) if t in logprobs else 0.0 for c, t in token_ids.items()}
+    total = sum(mass.values())
+    if total <= 0:
+        return None
+    return {c: v / total for c, v in mass.items()}
+
+
+# ---------------------------------------------------------------- Ray Data LLM batch API
+def ray_data_processor_config(
+    model: str,
+    *,
+    replicas: int = 1,
+    tensor_parallel_size: int = 1,
+    batch_size: int = 64,
+    enable_prefix_caching: bool = True,
+    max_model_len: int | None = None,
+    max_logprobs: int = 20,
+    extra_engine_kwargs: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments of ``ray.data.llm.vLLMEngineProcessorConfig``.
+
+    ``replicas`` vLLM engines (``concurrency``), each over ``tensor_parallel_size``
+    GPUs, read batches of ``batch_size`` rows. Prompts arrive pre-rendered by
+    :func:`ray_data_rows`, so Ray's chat-template stage is switched off.
+    """
+    engine = {
+        "tensor_parallel_size": tensor_parallel_size,
+        "enable_prefix_caching": enable_prefix_caching,
+        "max_logprobs": max_logprobs,
+    }
+    if max_model_len:
+        engine["max_model_len"] = max_model_len
+    engine.update(extra_engine_kwargs or {})
+    return {
+        "model_source": model,
+        "engine_kwargs": engine,
+        "concurrency": replicas,
+        "batch_size": batch_size,
+        "apply_chat_template": False,
+        "tokenize": True,
+        "detokenize": True,
+    }
+
+
+def ray_data_rows(
+    prompts: Sequence[Prompt],
+    params: GenerationParams,
+    tokenizer: ChatTokenizer,
+    *,
+    structured_outputs_key: str = "structured_outputs",
+) -> list[dict[str, Any]]:
+    """Rows for a Ray Data LLM processor: rendered ``prompt``, ``sampling_params``, index.
+
+    ``structured_outputs_key`` is ``"guided_decoding"`` for vLLM < 0.10.2.
+    """
+    sampling = sampling_kwargs(params)
+    spec = structured_outputs_spec(params.constraint)
+    if spec is not None:
+        sampling[structured_outputs_key] = spec
+    return [
+        {"judgekit_index": i, "prompt": render_prompt_text(p, tokenizer), "sampling_params": dict(sampling)}
+        for i, p in enumerate(prompts)
+    ]
+
+
+# ---------------------------------------------------------------- the backend
+class VLLMBackend:
+    """Offline vLLM engine behind judgekit's batched backend interface.
+
+    ``model`` is a Hugging Face id or local directory. ``data_parallel_size`` > 1 is
+    refused here: one process drives one engine; use ``vllm serve
+    --data-parallel-size N`` with ``--backend openai``, or Ray Data (docs/engines.md).
+    """
+
+    name = "vllm"
+    supports_constraints = True
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        tokenizer: str | None = None,
+        revision: str | None = None,
+        tensor_parallel_size: int = 1,
+        data_parallel_size: int = 1,
+        enable_prefix_caching: bool = True,
+        max_model_len: int | None = None,
+        gpu_memory_utilization: float = 0.9,
+        dtype: str = "auto",
+        seed: int = 0,
+        top_logprobs: int = 20,
+        engine_extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        if data_parallel_size != 1:
+            raise ValueError(
+                "data_parallel_size > 1 needs one engine per GPU group: run `vllm serve --data-parallel-size N` "
+                "and use --backend openai, or Ray Data's LLM API (see docs/engines.md)"
+            )
+        import vllm  # lazy: judgekit works without vLLM installed
+
+        self._vllm = vllm
+        self.top_logprobs = top_logprobs
+        self.engine_kwargs = engine_kwargs(
+            model, tokenizer=tokenizer, revision=revision, tensor_parallel_size=tensor_parallel_size,
+            enable_prefix_caching=enable_prefix_caching, max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization, dtype=dtype, seed=seed,
+            max_logprobs=max(top_logprobs, 1), extra=engine_extra,
+        )
+        self.model_id = f"vllm:{model}" + (f"@{revision}" if revision else "")
+        self._llm = vllm.LLM(**self.engine_kwargs)
+        self._tokenizer: ChatTokenizer = self._llm.get_tokenizer()
+        self.max_context: int | None = max_model_len
+        self._so_cls, self._so_field = self._structured_outputs_api()
+        self._missing_choices = 0
+
+    def _structured_outputs_api(self) -> tuple[Any, str]:
+        """``(params class, SamplingParams field)``: new API first, then the pre-0.10.2 one."""
+        sp = self._vllm.sampling_params
+        if hasattr(sp, "StructuredOutputsParams"):
+            return sp.StructuredOutputsParams, "structured_outputs"
+        return sp.GuidedDecodingParams, "guided_decoding"
+
+    def _sampling_params(self, kwargs: dict[str, Any], constraint: Constraint | None) -> Any:
+        spec = structured_outputs_spec(constraint)
+        if spec is not None:
+            kwargs = {**kwargs, self._so_field: self._so_cls(**spec)}
+        return self._vllm.SamplingParams(**kwargs)
+
+    def count_tokens(self, prompts: Sequence[Prompt]) -> list[int]:
+        """Prompt lengths in tokens, chat template included."""
+        return [len(x["prompt_token_ids"]) for x in prompt_inputs(prompts, self._tokenizer)]
+
+    def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[list[Generation]]:
+        """``params.n`` generations per prompt from one batched ``LLM.generate`` call."""
+        if not prompts:
+            return []
+        sampling = self._sampling_params(sampling_kwargs(params), params.constraint)
+        outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
+        return [
+            [Generation(c.text, c.finish_reason or "stop", len(c.token_ids)) for c in out.outputs]
+            for out in outputs
+        ]
+
+    def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
+        """First-token probabilities of ``choices`` from the top ``top_logprobs`` alternatives."""
+        if not prompts:
+            return []
+        ids = choice_token_ids(self._tokenizer, choices)
+        sampling = self._vllm.SamplingParams(**choice_sampling_kwargs(self.top_logprobs))
+        outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
+        results = []
+        for out in outputs:
+            first = out.outputs[0].logprobs[0]  # {token_id: Logprob}
+            probs = probs_from_token_logprobs({int(t): float(lp.logprob) for t, lp in first.items()}, ids)
+            if probs is None:
+                self._missing_choices += 1
+                probs = {c: 1.0 / len(choices) for c in choices}
+            results.append(probs)
+        return results
+
+    def info(self) -> dict[str, Any]:
+        """Manifest entry."""
+        return {
+            "backend": self.name,
+            "model_id": self.model_id,
+            "vllm_version": getattr(self._vllm, "__version__", "unknown"),
+            "engine": {k: v for k, v in self.engine_kwargs.items() if k != "model"},
+            "structured_outputs_api": self._so_field,
+            "choices_not_in_top_logprobs": self._missing_choices,
+        }

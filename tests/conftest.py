@@ -1,0 +1,25 @@
+"""Shared fixtures: an isolated cache dir and the shared data location."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_call_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own call cache; the converted-model cache stays shared."""
+    calls = tmp_path_factory.mktemp("calls")
+    monkeypatch.setenv("JUDGEKIT_CALL_CACHE", str(calls))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared data not found at {SHARED_DATA} (set JUDGEKIT_SHARED_DATA)")
+    return SHARED_DATA

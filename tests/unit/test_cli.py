@@ -1,0 +1,63 @@
+"""The CLI end to end on the fake backend: outputs, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from judgekit.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_judge_bundled_example(tmp_path: Path) -> None:
+    result = invoke("judge", str(ROOT / "examples" / "pairs.jsonl"), "--backend", "fake", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "position_consistency" in result.output and "accuracy" in result.output
+    rows = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(rows) == len((ROOT / "examples" / "pairs.jsonl").read_text().splitlines())
+    assert json.loads((tmp_path / "manifest.json").read_text())["protocol"] == "pairwise"
+
+
+def test_bad_input_exits_2_with_location(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": "p", "chosen": "c"}\n')
+    result = invoke("judge", str(bad), "--backend", "fake", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "line 2" in result.output and "'rejected'" in result.output and "bad.jsonl" in result.output
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
+def test_bad_config_exits_2(tmp_path: Path) -> None:
+    example = str(ROOT / "examples" / "pairs.jsonl")
+    result = invoke("judge", example, "--backend", "fake", "--protocol", "pointwise", "--method", "logit")
+    assert result.exit_code == 2 and "logit" in result.output
+    result = invoke("judge", example, "--backend", "fake", "--protocol", "nope")
+    assert result.exit_code == 2 and "unknown protocol" in result.output
+    result = invoke("judge", example, "--backend", "fake", "--option", "novalue")
+    assert result.exit_code == 2 and "key=value" in result.output
+
+
+def test_verify_mode_and_column_flags(tmp_path: Path) -> None:
+    data = tmp_path / "v.csv"
+    data.write_text("q,gold,answer,ok\nWhat is 2+2?,4,It is 4,true\n")
+    result = invoke("judge", str(data), "--backend", "fake", "--protocol", "verify", "--prompt-col", "q",
+                    "--response-cols", "answer", "--reference-col", "gold", "--label-col", "ok",
+                    "-o", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "o" / "results.jsonl").read_text())
+    assert row["verdict"] in ("correct", "incorrect") and row["reward"] in (0.0, 1.0)
+
+
+def test_protocols_lists_the_spine() -> None:
+    result = invoke("protocols")
+    assert result.exit_code == 0
+    for name in ("pairwise", "pointwise", "verify"):
+        assert name in result.output

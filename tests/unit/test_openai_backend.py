@@ -1,0 +1,340 @@
+"""OpenAI-compatible backend: request building, retries, and faults on a local server."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+
+import httpx
+import pytest
+
+from judgekit.backends.base import PartialGenerationError
+from judgekit.backends.http_util import (
+    PartialChoicesError,
+    RequestFailure,
+    RetryPolicy,
+    backoff_delay,
+    choice_probs,
+    parse_choices,
+    parse_retry_after,
+    post_json,
+    render_chat_template,
+)
+from judgekit.backends.openai import OpenAIBackend
+from judgekit.backends.openai_requests import (
+    choice_body,
+    constraint_fields,
+    generation_body,
+    prompt_fields,
+    style_from_server,
+)
+from judgekit.cache import CallCache
+from judgekit.runner import Runner
+from judgekit.types import Constraint, GenerationParams, Message, Prompt
+from tests.fault_server import FaultServer
+
+CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+FAST = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
+SCHEMA = json.dumps({"type": "object", "properties": {"verdict": {"enum": ["A", "B"]}}, "required": ["verdict"]})
+
+
+def prompt(text: str, prefix: str = "") -> Prompt:
+    return Prompt(messages=(Message("user", text),), template="t", template_hash="h", assistant_prefix=prefix)
+
+
+# ---------------------------------------------------------------- request building
+def test_constraint_fields_per_style() -> None:
+    rx = Constraint("regex", r"Verdict: \[\[(A|B)\]\]")
+    js = Constraint("json_schema", SCHEMA)
+    schema = json.loads(SCHEMA)
+    assert constraint_fields(rx, "vllm", "chat") == {"structured_outputs": {"regex": rx.pattern}}
+    assert constraint_fields(js, "vllm", "completions") == {"structured_outputs": {"json": schema}}
+    assert constraint_fields(rx, "vllm-legacy", "chat") == {"guided_regex": rx.pattern}
+    assert constraint_fields(js, "vllm-legacy", "chat") == {"guided_json": schema}
+    openai_rf = constraint_fields(js, "openai", "chat")
+    assert openai_rf is not None
+    assert openai_rf["response_format"]["type"] == "json_schema"
+    assert openai_rf["response_format"]["json_schema"]["schema"] == schema
+    assert constraint_fields(js, "llamacpp", "chat") == {"response_format": {"type": "json_object", "schema": schema}}
+    # Cannot be enforced -> None (free decoding, recorded as a fallback).
+    assert constraint_fields(rx, "llamacpp", "chat") is None
+    assert constraint_fields(rx, "openai", "chat") is None
+    assert constraint_fields(js, "llamacpp", "completions") is None
+    assert constraint_fields(js, "none", "chat") is None
+    assert constraint_fields(None, "none", "chat") == {}
+
+
+def test_prompt_fields_prefix_handling() -> None:
+    p = prompt("Which is better?", prefix="Verdict: [[")
+    body = prompt_fields(p, "vllm", "chat", None)
+    assert body["messages"][-1] == {"role": "assistant", "content": "Verdict: [["}
+    assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+    with pytest.raises(ValueError, match="cannot continue an assistant prefix"):
+        prompt_fields(p, "llamacpp", "chat", None)
+    comp = prompt_fields(p, "llamacpp", "completions", CHATML)
+    assert comp["prompt"] == "<|im_start|>user\nWhich is better?<|im_end|>\n<|im_start|>assistant\nVerdict: [["
+    assert "continue_final_message" not in prompt_fields(prompt("hi"), "openai", "chat", None)
+
+
+def test_generation_and_choice_bodies() -> None:
+    params = GenerationParams(max_new_tokens=7, temperature=0.7, top_p=0.9, n=3, seed=11, stop=("\n\n",),
+                              constraint=Constraint("regex", "[AB]"))
+    body, fell_back = generation_body(prompt("q"), params, model="m", style="vllm", mode="chat", n=3, seed=11)
+    assert not fell_back
+    assert body["max_tokens"] == 7 and body["n"] == 3 and body["seed"] == 11 and body["stop"] == ["\n\n"]
+    assert body["temperature"] == 0.7 and body["top_p"] == 0.9
+    assert body["structured_outputs"] == {"regex": "[AB]"}
+    body, fell_back = generation_body(prompt("q"), params, model="m", style="llamacpp", mode="chat", n=1, seed=12)
+    assert fell_back and "structured_outputs" not in body and "response_format" not in body
+    chat = choice_body(prompt("q"), model="m", style="vllm", mode="chat", top_logprobs=20)
+    assert chat["logprobs"] is True and chat["top_logprobs"] == 20 and chat["max_tokens"] == 1
+    comp = choice_body(prompt("q", "V: "), model="m", style="llamacpp", mode="completions", top_logprobs=5,
+                       chat_template=CHATML)
+    assert comp["logprobs"] == 5 and comp["prompt"].endswith("assistant\nV: ")
+
+
+def test_style_from_server() -> None:
+    assert style_from_server("vllm", "0.11.0") == "vllm"
+    assert style_from_server("vllm", "0.10.1.1") == "vllm-legacy"
+    assert style_from_server("vllm", None) == "vllm"
+    assert style_from_server("me", None) == "llamacpp"
+    assert style_from_server("llamacpp", None) == "llamacpp"
+    assert style_from_server("openai", None) == "openai"
+
+
+def test_render_chat_template_uses_generation_prompt() -> None:
+    out = render_chat_template(CHATML, (Message("system", "S"), Message("user", "U")), "P")
+    assert out == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\nP"
+
+
+# ---------------------------------------------------------------- response reading
+def test_choice_probs_matching_and_renormalisation() -> None:
+    probs = choice_probs({"A": math.log(0.6), " B": math.log(0.2), "t": math.log(0.1), "x": math.log(0.1)},
+                         ["A", "B", "tie"])
+    assert probs is not None
+    assert probs == pytest.approx({"A": 0.6 / 0.9, "B": 0.2 / 0.9, "tie": 0.1 / 0.9})
+    # A token that starts two choices is ambiguous and ignored.
+    amb = choice_probs({"c": 0.0, "correct": math.log(0.5)}, ["correct", "cat"])
+    assert amb == pytest.approx({"correct": 1.0, "cat": 0.0})
+    assert choice_probs({"zzz": -0.1}, ["A", "B"]) is None
+
+
+def test_parse_choices_both_shapes() -> None:
+    chat = {"choices": [{"index": 1, "message": {"content": "b"}, "finish_reason": "length"},
+                        {"index": 0, "message": {"content": "a"}, "finish_reason": "stop",
+                         "logprobs": {"content": [{"token": "A", "logprob": -0.1,
+                                                   "top_logprobs": [{"token": "A", "logprob": -0.1},
+                                                                    {"token": "B", "logprob": -2.0}]}]}}]}
+    parsed = parse_choices(chat, "chat")
+    assert [c.text for c in parsed] == ["a", "b"] and parsed[1].finish_reason == "length"
+    assert parsed[0].top_logprobs == {"A": -0.1, "B": -2.0}
+    comp = {"choices": [{"text": "x", "logprobs": {"top_logprobs": [{"A": -0.5, "B": -1.0}]}}]}
+    assert parse_choices(comp, "completions")[0].top_logprobs == {"A": -0.5, "B": -1.0}
+    with pytest.raises(RequestFailure, match="no choices"):
+        parse_choices({"error": "x"}, "chat")
+
+
+def test_retry_after_and_backoff() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("garbage") is None
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)
+    policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0, retry_after_max=5.0)
+    rng = random.Random(0)
+    for attempt, ceiling in [(0, 1.0), (1, 2.0), (2, 4.0), (5, 8.0)]:
+        d = backoff_delay(attempt, policy, rng)
+        assert ceiling / 2 <= d <= ceiling
+    assert backoff_delay(0, policy, rng, retry_after=2.0) == 2.0
+    assert backoff_delay(0, policy, rng, retry_after=60.0) == 5.0
+
+
+def test_post_json_retries_then_succeeds_and_stops_on_4xx() -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            return httpx.Response(503, text="busy")
+        return httpx.Response(200, json={"choices": []})
+
+    sleeps: list[float] = []
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        assert post_json(client, "http://x/v1/chat/completions", {}, FAST, sleep=sleeps.append) == {"choices": []}
+    assert calls["n"] == 3 and len(sleeps) == 2
+    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(401, text="no key"))) as client:
+        with pytest.raises(RequestFailure, match="HTTP 401 \\(not retried\\)"):
+            post_json(client, "http://x", {}, FAST, sleep=sleeps.append)
+    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(500, text="boom"))) as client:
+        with pytest.raises(RequestFailure, match="HTTP 500.*gave up after 4 attempts"):
+            post_json(client, "http://x", {}, FAST, sleep=lambda s: None)
+
+
+def test_api_key_sent_but_never_exposed(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-test-SECRET-123"
+    monkeypatch.setenv("JUDGEKIT_TEST_KEY", secret)
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization", ""))
+        return httpx.Response(500, text="fail")
+
+    backend = OpenAIBackend("http://127.0.0.1:9/v1", "m", api_key_env="JUDGEKIT_TEST_KEY",
+                            constraint_style="openai", retry_policy=RetryPolicy(max_retries=0),
+                            transport=httpx.MockTransport(handler))
+    with pytest.raises(PartialGenerationError) as err:
+        backend.generate([prompt("q")], GenerationParams())
+    assert seen == [f"Bearer {secret}"]
+    exposed = json.dumps(backend.info()) + repr(backend) + str(err.value)
+    assert secret not in exposed
+    assert backend.info()["api_key_set"] is True
+    with_userinfo = OpenAIBackend("http://user:pw@127.0.0.1:9/v1", "m", constraint_style="openai")
+    assert "pw" not in json.dumps(with_userinfo.info()) + repr(with_userinfo)
+
+
+# ---------------------------------------------------------------- against the fault server
+def make(server: FaultServer, **kw: object) -> OpenAIBackend:
+    kw.setdefault("retry_policy", FAST)
+    return OpenAIBackend(server.base_url, "fault-model", api_key_env="", **kw)  # type: ignore[arg-type]
+
+
+def test_results_in_input_order_with_bounded_concurrency() -> None:
+    done: list[int] = []
+    with FaultServer() as server:
+        backend = make(server, concurrency=2, progress=done.append)
+        prompts = [prompt(f"item {i} FAULT:slow:1:0.2") for i in range(6)]
+        out = backend.generate(prompts, GenerationParams())
+        assert [g[0].text for g in out] == [f"echo: item {i} FAULT:slow:1:0.2" for i in range(6)]
+        assert server.max_in_flight == 2
+        assert sum(done) == 6
+
+
+def test_slow_response_times_out_then_retries() -> None:
+    with FaultServer() as server:
+        backend = make(server, timeout=0.3)
+        out = backend.generate([prompt("FAULT:slow:1:1.5")], GenerationParams())
+        assert out[0][0].text == "echo: FAULT:slow:1:1.5"
+        assert len(server.attempts["FAULT:slow:1:1.5"]) == 2
+
+
+def test_500s_then_success() -> None:
+    with FaultServer() as server:
+        out = make(server).generate([prompt("FAULT:500:2")], GenerationParams())
+        assert out[0][0].text == "echo: FAULT:500:2"
+        assert len(server.attempts["FAULT:500:2"]) == 3
+
+
+def test_429_honours_retry_after() -> None:
+    with FaultServer() as server:
+        make(server).generate([prompt("FAULT:429:1:1")], GenerationParams())
+        first, second = server.attempts["FAULT:429:1:1"]
+        assert second - first >= 0.95
+
+
+def test_malformed_json_fails_clearly() -> None:
+    with FaultServer() as server, pytest.raises(PartialGenerationError) as err:
+        make(server).generate([prompt("FAULT:badjson:inf")], GenerationParams())
+    assert err.value.results == [None]
+    assert "malformed JSON" in err.value.errors[0] and "gave up after 4 attempts" in err.value.errors[0]
+
+
+def test_partial_failures_keep_successes_and_runner_resumes(tmp_path: object) -> None:
+    from pathlib import Path
+
+    texts = ["ok 0", "FAULT:500:inf", "ok 2", "FAULT:400:1", "ok 4"]
+    prompts = [prompt(t) for t in texts]
+    cache = CallCache(Path(str(tmp_path)) / "calls.sqlite")
+    with FaultServer() as server:
+        runner = Runner(make(server), cache=cache)
+        with pytest.raises(PartialGenerationError) as err:
+            runner.generate(prompts, GenerationParams())
+        exc = err.value
+        assert sorted(exc.errors) == [1, 3]
+        assert "HTTP 500" in exc.errors[1] and "HTTP 400 (not retried)" in exc.errors[3]
+        assert [r[0].text if r else None for r in exc.results] == ["echo: ok 0", None, "echo: ok 2", None, "echo: ok 4"]
+        assert "prompt 1:" in str(exc) and "prompt 3:" in str(exc)
+    # A healed server: the re-run only sends the two failures; the rest come from the cache.
+    with FaultServer(faults=False) as healed:
+        out = Runner(make(healed), cache=cache).generate(prompts, GenerationParams())
+        assert [g[0].text for g in out] == [f"echo: {t}" for t in texts]
+        assert set(healed.attempts) == {"FAULT:500:inf", "FAULT:400:1"}
+    cache.close()
+
+
+def test_n_native_and_emulated() -> None:
+    params = GenerationParams(n=3, temperature=0.8, seed=5)
+    with FaultServer(owned_by="vllm") as server:
+        backend = make(server)
+        out = backend.generate([prompt("q")], params)
+        assert [g.text for g in out[0]] == ["echo: q #0", "echo: q #1", "echo: q #2"]
+        assert [g.num_tokens for g in out[0]] == [3, 3, 3]
+        assert len(server.bodies) == 1 and backend.info()["n_native"] is True
+    with FaultServer(owned_by="me") as server:  # llama-cpp-python ignores n: one request per sample
+        backend = make(server)
+        out = backend.generate([prompt("q")], params)
+        assert len(out[0]) == 3
+        assert [b["seed"] for b in server.bodies] == [5, 6, 7] and all(b["n"] == 1 for b in server.bodies)
+        assert backend.info()["n_native"] is False
+
+
+def test_auto_style_and_constraint_fallback_flag() -> None:
+    regex = GenerationParams(constraint=Constraint("regex", "[AB]"))
+    with FaultServer(owned_by="vllm", version="0.9.2") as server:
+        backend = make(server)
+        assert backend.constraint_style == "vllm-legacy" and backend.supports_constraints
+        backend.generate([prompt("q")], regex)
+        assert server.bodies[-1]["guided_regex"] == "[AB]"
+        assert backend.info()["constraint_fallback"] is False
+    with FaultServer(owned_by="me") as server:
+        backend = make(server)
+        assert backend.constraint_style == "llamacpp" and not backend.supports_constraints
+        backend.generate([prompt("q"), prompt("r")], regex)
+        info = backend.info()
+        assert info["constraint_fallback"] is True and info["constraint_fallbacks"] == 2
+        assert "response_format" not in server.bodies[-1]
+
+
+def test_score_choices_chat_and_completions() -> None:
+    tops = {"A": math.log(0.5), "B": math.log(0.25), "tie": math.log(0.25)}
+    with FaultServer(owned_by="vllm", top_logprobs=tops) as server:
+        probs = make(server).score_choices([prompt("q", "Verdict: [[")], ["A", "B", "tie"])
+        assert probs[0] == pytest.approx({"A": 0.5, "B": 0.25, "tie": 0.25})
+        assert server.bodies[-1]["continue_final_message"] is True
+    with FaultServer(owned_by="me", top_logprobs=tops) as server:
+        backend = make(server, mode="completions", chat_template=CHATML)
+        probs = backend.score_choices([prompt("q", "Verdict: [[")], ["A", "B", "tie"])
+        assert probs[0] == pytest.approx({"A": 0.5, "B": 0.25, "tie": 0.25})
+        assert server.bodies[-1]["prompt"].endswith("<|im_start|>assistant\nVerdict: [[")
+        assert server.bodies[-1]["logprobs"] == 20
+
+
+def test_score_choices_partial_failure_keeps_successes() -> None:
+    with FaultServer(owned_by="me") as server:
+        backend = make(server, mode="completions", chat_template=CHATML)
+        with pytest.raises(PartialChoicesError) as err:
+            backend.score_choices([prompt("q", "V: "), prompt("FAULT:500:inf", "V: ")], ["A", "B"])
+        assert err.value.results[0] == pytest.approx({"A": math.exp(-0.2) / (math.exp(-0.2) + math.exp(-1.8)),
+                                                      "B": math.exp(-1.8) / (math.exp(-0.2) + math.exp(-1.8))})
+        assert err.value.results[1] is None and list(err.value.errors) == [1]
+
+
+def test_prefix_in_llamacpp_chat_mode_is_refused_before_any_request() -> None:
+    with FaultServer(owned_by="me") as server:
+        with pytest.raises(ValueError, match="mode='completions'"):
+            make(server).score_choices([prompt("q", "Verdict: [[")], ["A", "B"])
+        assert server.bodies == []
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    with FaultServer() as server:
+        url = server.base_url
+    backend = OpenAIBackend(url, "m", api_key_env="", constraint_style="openai", retry_policy=FAST)
+    t0 = time.monotonic()
+    with pytest.raises(PartialGenerationError) as err:
+        backend.generate([prompt("q")], GenerationParams())
+    assert "connection error" in err.value.errors[0] and time.monotonic() - t0 < 10
+
