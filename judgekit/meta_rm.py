@@ -230,9 +230,9 @@ def train_meta_rm(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if on_step:
-            on_step(step, config.steps, float(loss))
+            on_step(step, config.steps, losses[-1])
     model.eval()
     after = binary_metrics(_logits(model, tokenizer, held_texts, config.max_length), held_labels)
     train_after = binary_metrics(_logits(model, tokenizer, texts, config.max_length), [r.correct for r in train])

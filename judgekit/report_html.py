@@ -1,17 +1,25 @@
-"""Charts for the HTML report, rendered by matplotlib into inline SVG text.
+"""The self-contained HTML report: inline CSS, inline SVG charts, escaped text.
 
-Each function returns a complete ``<svg>`` element (no external references) or
-an empty string when there is nothing to draw.
+Charts are rendered by matplotlib into ``<svg>`` elements with no external
+references; every piece of run data (model output above all) goes through
+:func:`html.escape`. Nothing on the page loads from the network.
 """
 
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 from judgekit.stats import CalibrationBin
+
+if TYPE_CHECKING:
+    from judgekit.report import RunData
 
 BAR = "#3b6ea8"
 ACCENT = "#c2553a"
@@ -114,3 +122,206 @@ def calibration_chart(bins: Sequence[CalibrationBin], title: str) -> str:
     ax.legend(loc="upper left", frameon=False)
     ax.set_title(title, loc="left", fontsize=10)
     return _svg(fig)
+
+
+MAX_TEXT = 6000
+
+
+def esc(x: Any) -> str:
+    """Escape any value for HTML text or attributes."""
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT] + f"\n... [{len(text) - MAX_TEXT} more characters in results.jsonl]"
+
+
+def _num(x: Any) -> str:
+    from judgekit.report import fmt
+
+    return esc(fmt(x))
+
+
+def _ci(ci: Sequence[float] | None) -> str:
+    from judgekit.report import fmt_ci
+
+    return esc(fmt_ci(ci))
+
+
+def _metric_rows(metrics: Mapping[str, Any], prefix: str) -> list[tuple[str, Any, Any, Any]]:
+    return [(k.split("/", 1)[1], m.get("value"), m.get("ci"), m.get("n"))
+            for k, m in metrics.items() if k.startswith(prefix)]
+
+
+def _charts(summary: Mapping[str, Any]) -> str:
+    metrics = summary.get("metrics") or {}
+    parts = []
+    subsets = _metric_rows(metrics, "subset/")
+    primary = summary.get("primary")
+    if primary in metrics:
+        m = metrics[primary]
+        subsets = [(f"{primary} (headline)", m.get("value"), m.get("ci"), m.get("n")), *subsets]
+    if subsets:
+        parts.append(bar_chart(subsets, "Scores per subset (bars: 95% bootstrap interval)",
+                               highlight=f"{primary} (headline)"))
+    other = [(k, m.get("value"), m.get("ci"), m.get("n")) for k, m in metrics.items()
+             if not k.startswith("subset/") and k != primary and m.get("value") is not None
+             and 0.0 <= float(m["value"]) <= 1.0 and not k.startswith("kappa")]
+    if other:
+        parts.append(bar_chart(other, "Other scores (bars: 95% bootstrap interval)"))
+    return "".join(f'<div class="chart">{p}</div>' for p in parts if p)
+
+
+def _cards(summary: Mapping[str, Any]) -> str:
+    diag = summary.get("diagnostics") or {}
+    cards = []
+    if summary.get("primary_value") is not None:
+        cards.append((summary.get("primary"), _num(summary["primary_value"]), "95% CI " + _ci(summary.get("primary_ci"))))
+    cards.append(("items judged", esc(summary.get("items_judged")), f"of {esc(summary.get('items_total'))}"))
+    for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate"):
+        if diag.get(key) is not None:
+            cards.append((key.replace("_", " "), _num(diag[key]), ""))
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{v}</div><div class="ci">{c}</div></div>'
+        for k, v, c in cards
+    ) + "</div>"
+
+
+def _metric_table(summary: Mapping[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{esc(k)}</td><td class=num>{_num(m.get('value'))}</td><td class=num>{_ci(m.get('ci'))}</td>"
+        f"<td class=num>{_num(m.get('n'))}</td></tr>"
+        for k, m in (summary.get("metrics") or {}).items()
+    )
+    if not rows:
+        return '<p class="note">No labelled scores in this run.</p>'
+    return f"<table><tr><th>metric</th><th>value</th><th>95% CI</th><th>n</th></tr>{rows}</table>"
+
+
+def _diag_table(summary: Mapping[str, Any]) -> str:
+    diag = summary.get("diagnostics") or {}
+    rows = "".join(f"<tr><td>{esc(k)}</td><td class=num>{_num(v)}</td></tr>" for k, v in diag.items())
+    return f"<table><tr><th>diagnostic</th><th>value</th></tr>{rows}</table>" if rows else ""
+
+
+def _calibration(summary: Mapping[str, Any]) -> str:
+    cal = summary.get("calibration")
+    if not cal:
+        return ""
+    bins = [CalibrationBin(**b) for b in cal["bins"]]
+    chart = calibration_chart(bins, "Reliability diagram (logit-mode probabilities)")
+    return (f"<h2>Calibration</h2><p>{esc(cal['n'])} verdicts with probabilities: ECE {_num(cal['ece'])}, "
+            f"Brier score {_num(cal['brier'])}. Point labels are bin counts.</p><div class=chart>{chart}</div>")
+
+
+def _comparison(summary: Mapping[str, Any]) -> str:
+    comp = summary.get("comparison")
+    if not comp:
+        return ""
+    out = [f"<h2>Comparison</h2><p>A = this run, B = <code>{esc(comp.get('run_b'))}</code>. "
+           "Paired bootstrap over the items both runs judged; significant = the interval excludes 0.</p>"]
+    for bench, c in (comp.get("benchmarks") or {}).items():
+        rows, chart_rows = [], []
+        for key, m in c.get("metrics", {}).items():
+            sig = '<span class="sig">yes</span>' if m.get("significant") else "no"
+            rows.append(f"<tr><td>{esc(key)}</td><td class=num>{_num(m.get('a'))}</td><td class=num>"
+                        f"{_num(m.get('b'))}</td><td class=num>{_num(m.get('diff'))}</td><td class=num>"
+                        f"{_ci(m.get('ci'))}</td><td class=num>{_num(m.get('p_value'))}</td><td>{sig}</td></tr>")
+            if m.get("diff") is not None:
+                chart_rows.append((key, m["diff"], m.get("ci"), bool(m.get("significant"))))
+        out.append(f"<h3>{esc(bench)} ({esc(c.get('items_common'))} paired items)</h3><table><tr><th>metric</th>"
+                   "<th>A</th><th>B</th><th>A-B</th><th>95% CI</th><th>p</th><th>significant</th></tr>"
+                   + "".join(rows) + "</table>")
+        out.append(f'<div class="chart">{diff_chart(chart_rows, f"{bench}: A minus B")}</div>')
+    return "".join(out)
+
+
+def _judgment_html(j: Mapping[str, Any]) -> str:
+    head = (f"<p>unit <code>{esc(j.get('sample_id'))}</code>: verdict <b>{esc(j.get('verdict'))}</b>"
+            f", reward {_num(j.get('reward'))}, consistent {esc(j.get('consistent'))}")
+    if j.get("parse_failure"):
+        head += f", <span class=sig>parse failure: {esc(j.get('failure_reason'))}</span>"
+    if j.get("extra", {}).get("skipped"):
+        head += f", skipped: {esc(j['extra']['skipped'])}"
+    head += "</p>"
+    if j.get("per_order"):
+        head += f"<pre>{esc(json.dumps(j['per_order'], ensure_ascii=False))}</pre>"
+    turns = "".join(
+        f"<details><summary>{esc(t.get('name'))}: model output</summary><pre>{esc(_clip(str(t.get('output', ''))))}"
+        f"</pre><details><summary>prompt</summary><pre>{esc(_clip(str(t.get('prompt', ''))))}</pre></details>"
+        f"</details>"
+        for t in j.get("trace") or ()
+    )
+    return head + turns
+
+
+def _status(credit: Any) -> tuple[str, str]:
+    if credit is None:
+        return "part", "subset-level"
+    c = float(credit)
+    return ("ok", "correct") if c >= 0.999 else ("bad", "incorrect") if c <= 0.001 else ("part", f"credit {c:.2f}")
+
+
+def _examples(run: RunData, summary: Mapping[str, Any], per_group: int) -> str:
+    by_id = {str(r.get("sample_id")): r for r in run.results}
+    items = list((run.scores or {}).get("items") or [])
+    if not items:
+        chosen = run.results[: per_group * 2]
+        body = "".join(f"<details><summary>{esc(r.get('sample_id'))}: {esc(r.get('verdict'))}</summary>"
+                       f"{_judgment_html(r)}</details>" for r in chosen)
+        return f"<h2>Example judgments</h2><p class=note>First {len(chosen)} judgments.</p>{body}"
+    groups: dict[str, list[Mapping[str, Any]]] = {"incorrect": [], "correct": [], "partial": []}
+    for it in items:
+        cls, _ = _status(it.get("credit"))
+        key = {"ok": "correct", "bad": "incorrect"}.get(cls, "partial")
+        if len(groups[key]) < per_group:
+            groups[key].append(it)
+    out = ["<h2>Example judgments</h2><p class=note>Model output is shown as escaped text. "
+           f"Up to {per_group} items per group, in benchmark order.</p>"]
+    for name, rows in groups.items():
+        if not rows:
+            continue
+        out.append(f"<h3>{esc(name.capitalize())} ({len(rows)})</h3>")
+        for it in rows:
+            cls, text = _status(it.get("credit"))
+            units = [by_id[u] for u in it.get("units", []) if u in by_id]
+            out.append(
+                f'<details><summary><span class="badge {cls}">{esc(text)}</span>{esc(it.get("item_id"))} '
+                f'<span class=sub>({esc(it.get("subset"))})</span></summary>'
+                f'<pre>{esc(json.dumps(it.get("detail"), ensure_ascii=False))}</pre>'
+                + "".join(_judgment_html(u) for u in units) + "</details>"
+            )
+    return "".join(out)
+
+
+def render_html(run: RunData, summary: Mapping[str, Any], examples: int = 12) -> str:
+    """The whole report page as one string (no external assets)."""
+    css = resources.files("judgekit").joinpath("report_assets/report.css").read_text(encoding="utf-8")
+    title = summary.get("benchmark") or "judging run"
+    notes = "".join(f"<p class=note>{esc(n)}</p>" for n in summary.get("notes") or [])
+    upstream = f"<p class=sub>Scoring: {esc(summary.get('upstream'))}</p>" if summary.get("upstream") else ""
+    boot = summary.get("bootstrap") or {}
+    boot_line = (f"<p class=note>Intervals: percentile bootstrap, {esc(boot.get('n_boot'))} resamples, "
+                 f"seed {esc(boot.get('seed'))}, stratified by subset.</p>") if boot else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>judgekit report: {esc(title)}</title>
+<style>{css}</style></head>
+<body><main>
+<header class="top"><h1>judgekit report: {esc(title)}</h1>
+<div class="sub">{esc(summary.get("description") or "")}</div>
+<div class="sub">model <code>{esc(summary.get("model"))}</code> &middot; protocol <code>{esc(summary.get("protocol"))}</code>
+&middot; run <code>{esc(summary.get("run_dir"))}</code></div>{upstream}</header>
+{_cards(summary)}
+<h2>Scores</h2>{_charts(summary)}{boot_line}{_metric_table(summary)}{notes}
+<h2>Judge diagnostics</h2>{_diag_table(summary)}
+{_calibration(summary)}
+{_comparison(summary)}
+{_examples(run, summary, examples)}
+<h2>Run manifest</h2><pre>{esc(json.dumps(summary.get("manifest"), indent=2, ensure_ascii=False, default=str))}</pre>
+<footer>Generated by judgekit on {esc(time.strftime("%Y-%m-%d %H:%M:%S"))}. Self-contained: no network assets.</footer>
+</main></body></html>
+"""

@@ -19,6 +19,7 @@ on leaving its ``with`` block.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -98,10 +99,8 @@ class FaultServer:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 if self.path.endswith("/models"):
@@ -169,4 +168,5 @@ class FaultServer:
                     choice["logprobs"] = {"top_logprobs": [dict(self.top_logprobs)]}
             choices.append(choice)
         usage = {"prompt_tokens": 5, "completion_tokens": 3 * n, "total_tokens": 5 + 3 * n}
-        return {"id": "x", "object": "chat.completion" if chat else "text_completion", "choices": choices, "usage": usage}
+        kind = "chat.completion" if chat else "text_completion"
+        return {"id": "x", "object": kind, "choices": choices, "usage": usage}

@@ -165,7 +165,8 @@ def parse_choices(data: Mapping[str, Any], mode: str) -> list[ParsedChoice]:
         if not isinstance(text, str):
             raise RequestFailure(f"choice text is not a string: {text!r}")
         finish = ch.get("finish_reason") or "stop"
-        out.append((int(ch.get("index", pos)), ParsedChoice(text, str(finish), _first_top_logprobs(ch.get("logprobs")))))
+        parsed = ParsedChoice(text, str(finish), _first_top_logprobs(ch.get("logprobs")))
+        out.append((int(ch.get("index", pos)), parsed))
     out.sort(key=lambda t: t[0])
     return [c for _, c in out]
 
@@ -234,3 +235,50 @@ def render_chat_template(
         raise_exception=raise_exception,
     )
     return rendered + assistant_prefix
+
+
+_GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+def chat_template_from_gguf(path: str) -> str | None:
+    """Read the ``tokenizer.chat_template`` stored in a GGUF file's header (``None`` if absent).
+
+    Reads only the metadata key/value section (no tensors), so it is fast even for
+    large files. Use it to build ``OpenAIBackend(mode="completions", chat_template=...)``
+    for a llama.cpp server serving that file.
+    """
+    import struct
+
+    with open(path, "rb") as f:
+
+        def read(fmt: str) -> Any:
+            size = struct.calcsize(fmt)
+            return struct.unpack(fmt, f.read(size))[0]
+
+        def read_str() -> bytes:
+            return f.read(read("<Q"))
+
+        def skip(vtype: int) -> None:
+            if vtype == 8:
+                f.seek(read("<Q"), 1)
+            elif vtype == 9:
+                etype, count = read("<I"), read("<Q")
+                if etype in _GGUF_SCALARS:
+                    f.seek(struct.calcsize(_GGUF_SCALARS[etype]) * count, 1)
+                else:
+                    for _ in range(count):
+                        skip(etype)
+            else:
+                f.seek(struct.calcsize(_GGUF_SCALARS[vtype]), 1)
+
+        if f.read(4) != b"GGUF":
+            raise ValueError(f"{path} is not a GGUF file")
+        read("<I")  # version
+        read("<Q")  # tensor count
+        for _ in range(read("<Q")):
+            key = read_str().decode("utf-8", "replace")
+            vtype = read("<I")
+            if key == "tokenizer.chat_template" and vtype == 8:
+                return read_str().decode("utf-8")
+            skip(vtype)
+    return None

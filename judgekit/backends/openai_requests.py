@@ -56,7 +56,8 @@ def constraint_fields(constraint: Constraint | None, style: str, mode: str) -> d
     if style == "vllm-legacy":
         return {"guided_json": schema}
     if style == "openai":
-        return {"response_format": {"type": "json_schema", "json_schema": {"name": SCHEMA_NAME, "schema": schema, "strict": True}}}
+        spec = {"name": SCHEMA_NAME, "schema": schema, "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": spec}}
     return {"response_format": {"type": "json_object", "schema": schema}}
 
 

@@ -66,7 +66,7 @@ def structured_outputs_spec(constraint: Constraint | None) -> dict[str, Any] | N
 
 
 def render_prompt_text(prompt: Prompt, tokenizer: ChatTokenizer) -> str:
-    """The model's chat template applied to ``prompt``, followed by its assistant prefix."""
+    """Apply the model's chat template to ``prompt`` and append its assistant prefix."""
     messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return str(text) + prompt.assistant_prefix

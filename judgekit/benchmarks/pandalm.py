@@ -6,7 +6,9 @@ reports accuracy and macro precision / recall / F1 over the three classes
 against it; judgekit adds Cohen's kappa (judge vs majority). A parse failure is
 its own predicted category: wrong for accuracy, a miss for recall, and an extra
 category for kappa. The upstream repository publishes no scoring script, so
-these follow the paper's table and scikit-learn's ``average="macro"``.
+these follow the paper's table and scikit-learn's ``average="macro"``. The
+majority is ``majority_label`` when present, else the value at least two of the
+three annotators gave.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ FAILED = "failed"
 def _majority(row: Mapping[str, object]) -> str | None:
     if "majority_label" in row:
         return RAW.get(str(row["majority_label"]))
-    votes = [str(row[k]) for k in ("label_0", "label_1", "label_2") if k in row]
+    names = ("annotator1", "annotator2", "annotator3", "label_0", "label_1", "label_2")
+    votes = [str(row[k]) for k in names if k in row]
     for v in set(votes):
         if votes.count(v) >= 2:
             return RAW.get(v)
@@ -44,7 +47,7 @@ def _majority(row: Mapping[str, object]) -> str | None:
 
 
 def load(path: Path, limit: int | None = None) -> EvalSet:
-    """Read the test set (local JSONL with ``majority_label`` or upstream JSON with ``label_0..2``)."""
+    """Read the test set (local JSONL with ``majority_label`` or upstream JSON with ``annotator1..3``)."""
     where = str(path)
     items = []
     for n, row in enumerate(read_records(path)):

@@ -44,13 +44,13 @@ def diagnostics(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     with_cons = [p for p in pairs if p.consistent is not None]
     out: dict[str, Any] = {"comparisons": len(pairs), "scored_candidates": len(scores)}
     if pairs:
-        out["parse_failure_rate"] = 1 - len(parsed) / len(pairs)
+        out["parse_failure_rate"] = (len(pairs) - len(parsed)) / len(pairs)
         out["tie_rate"] = _rate(sum(p.winner == "tie" for p in parsed), len(parsed))
         out["a_rate"] = _rate(sum(p.winner == "A" for p in parsed), len(parsed))
         out["position_consistency"] = _rate(sum(bool(p.consistent) for p in with_cons), len(with_cons))
     if scores:
         valid = [s.score for s in scores if s.score is not None]
-        out["score_failure_rate"] = 1 - len(valid) / len(scores)
+        out["score_failure_rate"] = (len(scores) - len(valid)) / len(scores)
         out["mean_score"] = sum(valid) / len(valid) if valid else None
     return out
 

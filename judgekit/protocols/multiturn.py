@@ -83,9 +83,17 @@ def generate_step(
 
 
 def run_turn_grouped(
-    prompts: Sequence[Prompt], formats: Sequence[Format], runner: Runner, config: JudgeConfig, name: str
+    prompts: Sequence[Prompt],
+    formats: Sequence[Format],
+    runner: Runner,
+    config: JudgeConfig,
+    name: str,
+    budget: Callable[[Format], int | None] | None = None,
 ) -> list[TurnResult]:
-    """:func:`run_turn` for prompts whose formats differ (one call per distinct format)."""
+    """:func:`run_turn` for prompts whose formats differ (one call per distinct format).
+
+    ``budget`` gives a format's token budget (default: the config's ``max_new_tokens``).
+    """
     groups: dict[str, list[int]] = {}
     by_key: dict[str, Format] = {}
     for i, fmt in enumerate(formats):
@@ -94,7 +102,10 @@ def run_turn_grouped(
         by_key[key] = fmt
     out: dict[int, TurnResult] = {}
     for key, idx in groups.items():
-        for i, res in zip(idx, run_turn([prompts[i] for i in idx], runner, by_key[key], config, name), strict=True):
+        fmt = by_key[key]
+        tokens = budget(fmt) if budget else None
+        results = run_turn([prompts[i] for i in idx], runner, fmt, config, name, max_new_tokens=tokens)
+        for i, res in zip(idx, results, strict=True):
             out[i] = res
     return [out[i] for i in range(len(prompts))]
 

@@ -166,12 +166,12 @@ def test_post_json_retries_then_succeeds_and_stops_on_4xx() -> None:
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
         assert post_json(client, "http://x/v1/chat/completions", {}, FAST, sleep=sleeps.append) == {"choices": []}
     assert calls["n"] == 3 and len(sleeps) == 2
-    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(401, text="no key"))) as client:
-        with pytest.raises(RequestFailure, match="HTTP 401 \\(not retried\\)"):
-            post_json(client, "http://x", {}, FAST, sleep=sleeps.append)
-    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(500, text="boom"))) as client:
-        with pytest.raises(RequestFailure, match="HTTP 500.*gave up after 4 attempts"):
-            post_json(client, "http://x", {}, FAST, sleep=lambda s: None)
+    unauthorized = httpx.MockTransport(lambda r: httpx.Response(401, text="no key"))
+    with httpx.Client(transport=unauthorized) as client, pytest.raises(RequestFailure, match="HTTP 401 \\(not retried"):
+        post_json(client, "http://x", {}, FAST, sleep=sleeps.append)
+    failing = httpx.MockTransport(lambda r: httpx.Response(500, text="boom"))
+    with httpx.Client(transport=failing) as client, pytest.raises(RequestFailure, match="HTTP 500.*after 4 attempts"):
+        post_json(client, "http://x", {}, FAST, sleep=lambda s: None)
 
 
 def test_api_key_sent_but_never_exposed(monkeypatch: pytest.MonkeyPatch) -> None:

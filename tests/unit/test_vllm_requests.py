@@ -1,0 +1,210 @@
+"""vLLM backend: request building and the glue code, without vLLM installed.
+
+The backend's calls are checked against a stand-in ``vllm`` module that records
+what it receives and answers the way vLLM's ``RequestOutput`` objects do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from judgekit.backends.vllm import (
+    VLLMBackend,
+    choice_sampling_kwargs,
+    choice_token_ids,
+    engine_kwargs,
+    probs_from_token_logprobs,
+    prompt_inputs,
+    ray_data_processor_config,
+    ray_data_rows,
+    render_prompt_text,
+    sampling_kwargs,
+    structured_outputs_spec,
+)
+from judgekit.types import Constraint, GenerationParams, Message, Prompt
+
+
+class CharTokenizer:
+    """Tokenizer stand-in: ChatML rendering, one token per character, BOS = 1."""
+
+    def apply_chat_template(self, conversation: Any, tokenize: bool = True, add_generation_prompt: bool = False) -> str:
+        assert tokenize is False
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in conversation)
+        return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        return ([1] if add_special_tokens else []) + [ord(c) for c in text]
+
+
+def prompt(text: str, prefix: str = "") -> Prompt:
+    return Prompt(messages=(Message("system", "S"), Message("user", text)), template="t", template_hash="h",
+                  assistant_prefix=prefix)
+
+
+def test_importing_the_backend_module_does_not_import_vllm() -> None:
+    code = "import sys, judgekit, judgekit.backends.vllm; assert 'vllm' not in sys.modules, 'vllm imported'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_sampling_kwargs() -> None:
+    params = GenerationParams(max_new_tokens=64, temperature=0.8, top_p=0.95, n=4, seed=7, stop=("\n\n",))
+    assert sampling_kwargs(params) == {
+        "n": 4, "temperature": 0.8, "top_p": 0.95, "seed": 7, "max_tokens": 64, "stop": ["\n\n"],
+    }
+    assert "stop" not in sampling_kwargs(GenerationParams())
+    assert sampling_kwargs(GenerationParams(), logprobs=5)["logprobs"] == 5
+    assert choice_sampling_kwargs(20) == {"n": 1, "temperature": 0.0, "max_tokens": 1, "logprobs": 20}
+
+
+def test_structured_outputs_spec() -> None:
+    assert structured_outputs_spec(None) is None
+    assert structured_outputs_spec(Constraint("regex", "[AB]")) == {"regex": "[AB]"}
+    schema = {"type": "object", "properties": {"v": {"type": "string"}}}
+    assert structured_outputs_spec(Constraint("json_schema", json.dumps(schema))) == {"json": schema}
+
+
+def test_chat_template_and_prefix_rendering() -> None:
+    tok = CharTokenizer()
+    text = render_prompt_text(prompt("Q?", "Verdict: [["), tok)
+    assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\nVerdict: [["
+    (inp,) = prompt_inputs([prompt("Q?", "Verdict: [[")], tok)
+    assert inp["prompt_token_ids"] == [ord(c) for c in text]  # no second BOS
+
+
+def test_engine_kwargs() -> None:
+    kw = engine_kwargs("org/judge", tensor_parallel_size=4, max_model_len=8192, revision="abc",
+                       extra={"enforce_eager": True})
+    assert kw["model"] == "org/judge" and kw["tensor_parallel_size"] == 4 and kw["enable_prefix_caching"] is True
+    assert kw["max_model_len"] == 8192 and kw["revision"] == "abc" and kw["enforce_eager"] is True
+    assert "tokenizer" not in kw and "max_model_len" not in engine_kwargs("m")
+
+
+def test_choice_scoring_helpers() -> None:
+    ids = choice_token_ids(CharTokenizer(), ["A", "B", "tie"])
+    assert ids == {"A": ord("A"), "B": ord("B"), "tie": ord("t")}
+    probs = probs_from_token_logprobs({ord("A"): math.log(0.3), ord("B"): math.log(0.1), 99999: -0.1}, ids)
+    assert probs == pytest.approx({"A": 0.75, "B": 0.25, "tie": 0.0})
+    assert probs_from_token_logprobs({5: -0.1}, ids) is None
+    with pytest.raises(ValueError, match="no tokens"):
+        choice_token_ids(CharTokenizer(), [""])
+
+
+def test_ray_data_config_and_rows() -> None:
+    cfg = ray_data_processor_config("org/judge", replicas=8, tensor_parallel_size=2, batch_size=128)
+    assert cfg["model_source"] == "org/judge" and cfg["concurrency"] == 8 and cfg["batch_size"] == 128
+    assert cfg["engine_kwargs"] == {"tensor_parallel_size": 2, "enable_prefix_caching": True, "max_logprobs": 20}
+    assert cfg["apply_chat_template"] is False and cfg["tokenize"] is True
+    params = GenerationParams(n=2, temperature=0.7, constraint=Constraint("regex", "[AB]"))
+    rows = ray_data_rows([prompt("one"), prompt("two", "V: ")], params, CharTokenizer())
+    assert [r["judgekit_index"] for r in rows] == [0, 1]
+    assert rows[1]["prompt"].endswith("<|im_start|>assistant\nV: ")
+    assert rows[0]["sampling_params"]["structured_outputs"] == {"regex": "[AB]"}
+    assert rows[0]["sampling_params"]["n"] == 2
+    legacy = ray_data_rows([prompt("one")], params, CharTokenizer(), structured_outputs_key="guided_decoding")
+    assert legacy[0]["sampling_params"]["guided_decoding"] == {"regex": "[AB]"}
+
+
+# ---------------------------------------------------------------- the backend against a stand-in vllm
+@dataclass
+class FakeCompletion:
+    text: str
+    token_ids: list[int]
+    finish_reason: str | None
+    logprobs: list[dict[int, Any]] | None = None
+
+
+@dataclass
+class FakeRequestOutput:
+    outputs: list[FakeCompletion]
+
+
+@dataclass
+class FakeLogprob:
+    logprob: float
+
+
+@dataclass
+class FakeLLM:
+    kwargs: dict[str, Any]
+    calls: list[tuple[list[dict[str, Any]], Any]] = field(default_factory=list)
+
+    def get_tokenizer(self) -> CharTokenizer:
+        return CharTokenizer()
+
+    def generate(self, inputs: list[dict[str, Any]], sampling: Any, use_tqdm: bool = True) -> list[FakeRequestOutput]:
+        self.calls.append((inputs, sampling))
+        kw = sampling.kwargs
+        if kw.get("max_tokens") == 1 and "logprobs" in kw:
+            top = {ord("A"): FakeLogprob(math.log(0.6)), ord("B"): FakeLogprob(math.log(0.2)), 7: FakeLogprob(-1.0)}
+            return [FakeRequestOutput([FakeCompletion("A", [65], "length", [top])]) for _ in inputs]
+        return [
+            FakeRequestOutput([FakeCompletion(f"out{i}.{j}", [1, 2, 3], "stop" if j else None) for j in range(kw["n"])])
+            for i in range(len(inputs))
+        ]
+
+
+def fake_vllm(new_api: bool) -> types.ModuleType:
+    mod = types.ModuleType("vllm")
+    sp = types.ModuleType("vllm.sampling_params")
+
+    class SamplingParams:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+
+    class SOParams:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+
+    if new_api:
+        sp.StructuredOutputsParams = SOParams  # type: ignore[attr-defined]
+    else:
+        sp.GuidedDecodingParams = SOParams  # type: ignore[attr-defined]
+    mod.SamplingParams = SamplingParams  # type: ignore[attr-defined]
+    mod.LLM = lambda **kw: FakeLLM(kw)  # type: ignore[attr-defined]
+    mod.sampling_params = sp  # type: ignore[attr-defined]
+    mod.__version__ = "0.0-fake"  # type: ignore[attr-defined]
+    return mod
+
+
+@pytest.mark.parametrize(("new_api", "field_name"), [(True, "structured_outputs"), (False, "guided_decoding")])
+def test_backend_generate_builds_one_batched_call(monkeypatch: pytest.MonkeyPatch, new_api: bool,
+                                                  field_name: str) -> None:
+    monkeypatch.setitem(sys.modules, "vllm", fake_vllm(new_api))
+    backend = VLLMBackend("org/judge", tensor_parallel_size=2, max_model_len=4096)
+    llm = backend._llm
+    assert isinstance(llm, FakeLLM) and llm.kwargs["tensor_parallel_size"] == 2
+    assert llm.kwargs["enable_prefix_caching"] is True
+    params = GenerationParams(n=3, temperature=0.7, seed=3, constraint=Constraint("regex", "[AB]"))
+    out = backend.generate([prompt("one"), prompt("two")], params)
+    assert [[g.text for g in gens] for gens in out] == [["out0.0", "out0.1", "out0.2"], ["out1.0", "out1.1", "out1.2"]]
+    assert out[0][0].finish_reason == "stop" and out[0][0].num_tokens == 3
+    assert len(llm.calls) == 1  # one batched call, n samples per prompt inside it
+    inputs, sampling = llm.calls[0]
+    assert sampling.kwargs["n"] == 3 and sampling.kwargs["seed"] == 3
+    assert sampling.kwargs[field_name].kwargs == {"regex": "[AB]"}
+    assert inputs[0]["prompt_token_ids"][0] == ord("<")
+    assert backend.info()["structured_outputs_api"] == field_name
+    assert backend.count_tokens([prompt("x")]) == [len(render_prompt_text(prompt("x"), CharTokenizer()))]
+
+
+def test_backend_score_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
+    backend = VLLMBackend("org/judge")
+    probs = backend.score_choices([prompt("q", "Verdict: [[")], ["A", "B", "tie"])
+    assert probs == [pytest.approx({"A": 0.75, "B": 0.25, "tie": 0.0})]
+    _, sampling = backend._llm.calls[-1]
+    assert sampling.kwargs == choice_sampling_kwargs(20)
+
+
+def test_data_parallel_is_routed_to_documented_engines() -> None:
+    with pytest.raises(ValueError, match="data-parallel-size"):
+        VLLMBackend("org/judge", data_parallel_size=2)
