@@ -31,7 +31,7 @@ from judgekit.probe.keys import KeySet, bundled_keys
 
 Mode = Literal["mixed", "first-sentence", "opener"]
 MODES: tuple[str, ...] = ("mixed", "first-sentence", "opener")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*|\n+")
 # Fields that restate the (now removed) candidate's answer; blanked in adversarial rows.
 STALE_FIELDS = ("candidate_answer",)
 

@@ -14,10 +14,12 @@ rubrics_app = typer.Typer(no_args_is_help=True, help="Generate, filter and save 
 @rubrics_app.command("generate")
 @with_judge_options
 def generate(
-    pairs: Annotated[Path, typer.Argument(help="Pairwise file with a preference label (A/B, 1/2, chosen/rejected).")],
+    pairs: Annotated[Path, typer.Argument(help="Pairwise file with a preference label (A/B, 1/2, chosen/rej.).")],
     opts: JudgeOptions,
     tries: Annotated[int, typer.Option(help="Rubrics sampled per prompt until one passes the filter.")] = 3,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the kept rubric YAML files.")] = Path("rubrics-out"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the kept rubric YAML files.")] = Path(
+        "rubrics-generated"
+    ),
 ) -> None:
     """Write a rubric per labeled pair; keep it only if judging with it reproduces the label in both orders."""
     from judgekit.cli import console, out, user_errors

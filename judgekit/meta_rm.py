@@ -111,7 +111,7 @@ def read_rows(path: Path) -> list[MetaRow]:
 
 
 def meta_input(prompt: str, judgment: str) -> str:
-    """The text the meta-RM reads: the judge prompt, then the sampled judgment."""
+    """Build the text the meta-RM reads: the judge prompt, then the sampled judgment."""
     return f"{prompt}\n\n[sampled judgment]\n{judgment}"
 
 
@@ -269,7 +269,9 @@ class MetaRM:
         self.path = Path(path)
         settings_file = self.path / CONFIG_FILE
         if not settings_file.is_file():
-            raise FileNotFoundError(f"{self.path} is not a trained meta-RM (no {CONFIG_FILE}); see `judgekit meta-rm train`")
+            raise FileNotFoundError(
+                f"{self.path} is not a trained meta-RM (no {CONFIG_FILE}); see `judgekit meta-rm train`"
+            )
         settings = json.loads(settings_file.read_text(encoding="utf-8"))
         self.max_length = int(settings["max_length"])
         self.batch_size = batch_size
@@ -288,7 +290,7 @@ class MetaRM:
         return [self._memo[p] for p in pairs]
 
     def metrics(self) -> dict[str, Any]:
-        """The metrics.json saved at training time."""
+        """Return the metrics.json saved at training time."""
         path = self.path / METRICS_FILE
         return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
 

@@ -3,9 +3,9 @@
 A run directory holds ``results.jsonl`` (one Judgment per line), ``manifest.json``,
 ``summary.json`` from the judging run and, for ``judgekit eval`` runs,
 ``scores.json`` (see :mod:`judgekit.benchmarks.scoring`). :func:`write_report`
-adds ``report.html``, ``summary.md`` and rewrites ``summary.json`` as the report
-summary (the judging run's own summary is kept inside it under
-``judge_summary``). :func:`compare_runs` pairs two eval runs item by item.
+adds ``report.html``, ``summary.md`` and ``report_summary.json`` (the judging
+run's own ``summary.json`` is left untouched and copied into the report summary
+under ``judge_summary``). :func:`compare_runs` pairs two eval runs item by item.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.benchmarks import compare_scores, get_benchmark, read_scores
-from judgekit.stats import brier_score, calibration_bins, expected_calibration_error
+from judgekit.stats import MIN_N_SIGNIFICANT, brier_score, calibration_bins, expected_calibration_error
 
 REPORT_VERSION = 1
 MANIFEST_KEYS = ("model_id", "protocol", "templates", "decoding", "config", "seed", "backend", "input",
@@ -64,7 +64,7 @@ def load_run(run_dir: Path | str) -> RunData:
     summary: Mapping[str, Any] = {}
     if (run_dir / "summary.json").exists():
         summary = _read_json(run_dir / "summary.json")
-        if "report_version" in summary:  # a previous report already wrapped it
+        if "report_version" in summary:  # written by an older judgekit that wrapped it
             summary = summary.get("judge_summary") or {}
     return RunData(run_dir, manifest, tuple(rows), read_scores(run_dir), summary)
 
@@ -96,7 +96,7 @@ def _manifest_view(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _judge_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """A judging run without labels-aware scoring: its accuracy as the headline if present."""
+    """Use a plain judging run's accuracy as the headline, if it has one."""
     out: dict[str, Any] = {}
     if summary.get("accuracy") is not None:
         out["overall"] = {"value": summary["accuracy"], "ci": summary.get("accuracy_ci95"),
@@ -105,7 +105,7 @@ def _judge_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_summary(run: RunData, comparison: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON summary a report is drawn from (numbers identical to ``scores.json``)."""
+    """Build the JSON summary a report is drawn from (numbers identical to ``scores.json``)."""
     scores = run.scores or {}
     metrics = dict(scores.get("metrics") or _judge_metrics(run.judge_summary))
     primary = scores.get("primary", "overall")
@@ -134,6 +134,7 @@ def build_summary(run: RunData, comparison: Mapping[str, Any] | None = None) -> 
         "model": run.manifest.get("model_id"),
         "protocol": run.manifest.get("protocol"),
         "manifest": _manifest_view(run.manifest),
+        "judging": scores.get("judging"),
         "calibration": calibration(run),
         "comparison": dict(comparison) if comparison else None,
         "judge_summary": dict(run.judge_summary),
@@ -141,7 +142,7 @@ def build_summary(run: RunData, comparison: Mapping[str, Any] | None = None) -> 
 
 
 def fmt(x: Any, digits: int = 3) -> str:
-    """A number for a table cell (``-`` for missing)."""
+    """Format a number for a table cell (``-`` for missing)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "-"
     if isinstance(x, float):
@@ -159,7 +160,7 @@ def _md_cell(text: Any) -> str:
 
 
 def render_markdown(summary: Mapping[str, Any]) -> str:
-    """A Markdown summary: headline, metric table with intervals, diagnostics, comparison."""
+    """Render the Markdown summary: headline, metric table with intervals, diagnostics, comparison."""
     title = summary.get("benchmark") or "judging run"
     lines = [f"# judgekit report: {title}", ""]
     lines.append(f"- model: `{summary.get('model')}`  protocol: `{summary.get('protocol')}`")
@@ -180,13 +181,13 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     comp = summary.get("comparison")
     if comp:
         lines += ["", "## Comparison (A = this run, B = other)", "",
-                  "| benchmark | metric | A | B | A-B | 95% CI | p | significant |",
-                  "|---|---|---:|---:|---:|---|---:|---|"]
+                  "| benchmark | metric | A | B | A-B | 95% CI | p | n | significant |",
+                  "|---|---|---:|---:|---:|---|---:|---:|---|"]
         for bench, c in (comp.get("benchmarks") or {}).items():
             for key, m in c.get("metrics", {}).items():
                 lines.append(f"| {_md_cell(bench)} | {_md_cell(key)} | {fmt(m.get('a'))} | {fmt(m.get('b'))} | "
                              f"{fmt(m.get('diff'))} | {fmt_ci(m.get('ci'))} | {fmt(m.get('p_value'))} | "
-                             f"{'yes' if m.get('significant') else 'no'} |")
+                             f"{fmt(m.get('n'))} | {significance_text(m)} |")
     for note in summary.get("notes") or []:
         lines += ["", f"> {note}"]
     return "\n".join(lines) + "\n"
@@ -205,40 +206,49 @@ def _score_dirs(path: Path) -> dict[str, Path]:
     return found
 
 
+def significance_text(m: Mapping[str, Any]) -> str:
+    """``yes`` / ``no`` / ``no (n<MIN)`` for a paired comparison entry."""
+    if m.get("significant"):
+        return "yes"
+    if m.get("underpowered"):
+        return f"no (n<{m.get('min_n', MIN_N_SIGNIFICANT)})"
+    return "no"
+
+
 def compare_runs(run_a: Path | str, run_b: Path | str, n_boot: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> dict[str, Any]:
+                 level: float = 0.95, min_n: int = MIN_N_SIGNIFICANT) -> dict[str, Any]:
     """Paired bootstrap (A minus B) per benchmark both runs scored.
 
     ``run_a`` / ``run_b`` are eval run directories (with ``scores.json``) or folders
     of them. Items are paired by id; metrics get a difference, interval, p-value and
-    a ``significant`` flag (interval excludes zero).
+    a ``significant`` flag (interval excludes zero and at least ``min_n`` paired items).
     """
     a, b = _score_dirs(Path(run_a)), _score_dirs(Path(run_b))
     if not a or not b:
         raise ReportError("both runs need scores.json (run `judgekit eval` first)")
-    out: dict[str, Any] = {"run_a": str(run_a), "run_b": str(run_b), "benchmarks": {},
+    out: dict[str, Any] = {"run_a": str(run_a), "run_b": str(run_b), "min_n": min_n, "benchmarks": {},
                            "only_a": sorted(set(a) - set(b)), "only_b": sorted(set(b) - set(a))}
     for name in sorted(set(a) & set(b)):
         sa, sb = read_scores(a[name]), read_scores(b[name])
         assert sa is not None and sb is not None
-        out["benchmarks"][name] = compare_scores(sa, sb, get_benchmark(name), n_boot, seed, level)
+        out["benchmarks"][name] = compare_scores(sa, sb, get_benchmark(name), n_boot, seed, level, min_n)
     return out
 
 
 def write_report(run_dir: Path | str, compare_with: Path | str | None = None, examples: int = 12,
-                 n_boot: int = 1000, seed: int = 0) -> dict[str, Path]:
-    """Write ``report.html``, ``summary.md`` and ``summary.json`` into ``run_dir``.
+                 n_boot: int = 1000, seed: int = 0, min_n: int = MIN_N_SIGNIFICANT) -> dict[str, Path]:
+    """Write ``report.html``, ``summary.md`` and ``report_summary.json`` into ``run_dir``.
 
     With ``compare_with`` the report includes a paired comparison against that
-    run. Returns the paths written.
+    run. ``summary.json`` (the judging run's) is not modified. Returns the paths written.
     """
     from judgekit.report_html import render_html
 
     run = load_run(run_dir)
-    comparison = compare_runs(run.run_dir, compare_with, n_boot, seed) if compare_with else None
+    comparison = compare_runs(run.run_dir, compare_with, n_boot, seed, min_n=min_n) if compare_with else None
     summary = build_summary(run, comparison)
     paths = {"html": run.run_dir / "report.html", "markdown": run.run_dir / "summary.md",
-             "json": run.run_dir / "summary.json"}
+             "json": run.run_dir / "report_summary.json"}
     paths["html"].write_text(render_html(run, summary, examples), encoding="utf-8")
     paths["markdown"].write_text(render_markdown(summary), encoding="utf-8")
     paths["json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",

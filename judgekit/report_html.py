@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from judgekit.stats import CalibrationBin
+from judgekit.stats import MIN_N_SIGNIFICANT, CalibrationBin
 
 if TYPE_CHECKING:
     from judgekit.report import RunData
@@ -178,7 +178,8 @@ def _cards(summary: Mapping[str, Any]) -> str:
     diag = summary.get("diagnostics") or {}
     cards = []
     if summary.get("primary_value") is not None:
-        cards.append((summary.get("primary"), _num(summary["primary_value"]), "95% CI " + _ci(summary.get("primary_ci"))))
+        ci = "95% CI " + _ci(summary.get("primary_ci"))
+        cards.append((summary.get("primary"), _num(summary["primary_value"]), ci))
     cards.append(("items judged", esc(summary.get("items_judged")), f"of {esc(summary.get('items_total'))}"))
     for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate"):
         if diag.get(key) is not None:
@@ -213,26 +214,31 @@ def _calibration(summary: Mapping[str, Any]) -> str:
     bins = [CalibrationBin(**b) for b in cal["bins"]]
     chart = calibration_chart(bins, "Reliability diagram (logit-mode probabilities)")
     return (f"<h2>Calibration</h2><p>{esc(cal['n'])} verdicts with probabilities: ECE {_num(cal['ece'])}, "
-            f"Brier score {_num(cal['brier'])}. Point labels are bin counts.</p><div class=chart>{chart}</div>")
+            f"Brier score {_num(cal['brier'])}. Point labels are bin counts.</p><div class='chart small'>{chart}</div>")
 
 
 def _comparison(summary: Mapping[str, Any]) -> str:
+    from judgekit.report import significance_text
+
     comp = summary.get("comparison")
     if not comp:
         return ""
+    min_n = comp.get("min_n") or MIN_N_SIGNIFICANT
     out = [f"<h2>Comparison</h2><p>A = this run, B = <code>{esc(comp.get('run_b'))}</code>. "
-           "Paired bootstrap over the items both runs judged; significant = the interval excludes 0.</p>"]
+           "Paired bootstrap over the items both runs judged; significant = the interval excludes 0 "
+           f"and the number rests on at least {esc(min_n)} paired items.</p>"]
     for bench, c in (comp.get("benchmarks") or {}).items():
         rows, chart_rows = [], []
         for key, m in c.get("metrics", {}).items():
-            sig = '<span class="sig">yes</span>' if m.get("significant") else "no"
+            sig = '<span class="sig">yes</span>' if m.get("significant") else esc(significance_text(m))
             rows.append(f"<tr><td>{esc(key)}</td><td class=num>{_num(m.get('a'))}</td><td class=num>"
                         f"{_num(m.get('b'))}</td><td class=num>{_num(m.get('diff'))}</td><td class=num>"
-                        f"{_ci(m.get('ci'))}</td><td class=num>{_num(m.get('p_value'))}</td><td>{sig}</td></tr>")
+                        f"{_ci(m.get('ci'))}</td><td class=num>{_num(m.get('p_value'))}</td><td class=num>"
+                        f"{_num(m.get('n'))}</td><td>{sig}</td></tr>")
             if m.get("diff") is not None:
                 chart_rows.append((key, m["diff"], m.get("ci"), bool(m.get("significant"))))
         out.append(f"<h3>{esc(bench)} ({esc(c.get('items_common'))} paired items)</h3><table><tr><th>metric</th>"
-                   "<th>A</th><th>B</th><th>A-B</th><th>95% CI</th><th>p</th><th>significant</th></tr>"
+                   "<th>A</th><th>B</th><th>A-B</th><th>95% CI</th><th>p</th><th>n</th><th>significant</th></tr>"
                    + "".join(rows) + "</table>")
         out.append(f'<div class="chart">{diff_chart(chart_rows, f"{bench}: A minus B")}</div>')
     return "".join(out)
@@ -297,7 +303,7 @@ def _examples(run: RunData, summary: Mapping[str, Any], per_group: int) -> str:
 
 
 def render_html(run: RunData, summary: Mapping[str, Any], examples: int = 12) -> str:
-    """The whole report page as one string (no external assets)."""
+    """Render the whole report page as one string (no external assets)."""
     css = resources.files("judgekit").joinpath("report_assets/report.css").read_text(encoding="utf-8")
     title = summary.get("benchmark") or "judging run"
     notes = "".join(f"<p class=note>{esc(n)}</p>" for n in summary.get("notes") or [])
@@ -313,7 +319,8 @@ def render_html(run: RunData, summary: Mapping[str, Any], examples: int = 12) ->
 <body><main>
 <header class="top"><h1>judgekit report: {esc(title)}</h1>
 <div class="sub">{esc(summary.get("description") or "")}</div>
-<div class="sub">model <code>{esc(summary.get("model"))}</code> &middot; protocol <code>{esc(summary.get("protocol"))}</code>
+<div class="sub">model <code>{esc(summary.get("model"))}</code>
+&middot; protocol <code>{esc(summary.get("protocol"))}</code>
 &middot; run <code>{esc(summary.get("run_dir"))}</code></div>{upstream}</header>
 {_cards(summary)}
 <h2>Scores</h2>{_charts(summary)}{boot_line}{_metric_table(summary)}{notes}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -150,7 +150,3 @@ def make_server(reward: JudgeReward, host: str = "127.0.0.1", port: int = 5000) 
 
     return ThreadingHTTPServer((host, port), Handler)
 
-
-def score_batch(reward: JudgeReward, completions: Sequence[str], labels: Sequence[Any]) -> list[float | None]:
-    """Convenience: the TRL reward of a batch (used to compare adapters in tests and docs)."""
-    return reward(list(completions), **{reward.config.label_key: list(labels)})

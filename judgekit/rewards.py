@@ -133,12 +133,12 @@ def grade(text: str, label: Any, config: RewardConfig, fmt: Format | None = None
     vocabulary is a data error and raises :class:`ConfigError`.
     """
     fmt = fmt or resolve_format(config.format)
+    gold = normalise(label, fmt)
     parsed = fmt.parse(text)
     if isinstance(parsed, ParseFailure):
         return Outcome(config.violation, "violation", None, parsed.reason)
     if config.strict and not re.fullmatch(fmt.regex, text.strip()):
         return Outcome(config.violation, "violation", parsed.label, "output does not match the strict format")
-    gold = normalise(label, fmt)
     if gold is None:
         return Outcome(None, "unlabeled", parsed.label)
     if parsed.label == gold:

@@ -1,4 +1,4 @@
-"""Contrastive Rubric Generation (OpenRubrics) with a preference-consistency filter.
+r"""Contrastive Rubric Generation (OpenRubrics) with a preference-consistency filter.
 
 For a prompt with a preferred and a rejected response, the model writes a rubric
 that separates them::
@@ -32,14 +32,14 @@ from judgekit.rubrics import Rubric, RubricItem, save_rubric
 from judgekit.runner import Runner
 from judgekit.types import Constraint, ParseFailure, Prompt, Sample, Turn
 
-ITEM_RE = r"The response [^\n\[\]()]{4,150} \(weight [1-5]\)"
+ITEM_RE = r"The response [^\n\[\]()]{4,100} \(weight [1-5]\)"
 GENERATE_REGEX = rf"(Hard rule: {ITEM_RE}\n){{0,2}}(Principle: {ITEM_RE}\n){{1,3}}End of rubric"
 GENERATE_INSTRUCTIONS = (
     "Write 0 to 2 lines 'Hard rule: The response ... (weight N)' for explicit constraints of the prompt, then "
     "1 to 3 lines 'Principle: The response ... (weight N)' for implicit qualities, with N from 1 to 5, "
     "then a last line 'End of rubric'."
 )
-DEFAULT_RUBRIC_TOKENS = 192
+DEFAULT_RUBRIC_TOKENS = 224
 RETRY_TEMPERATURE = 0.7
 
 _ITEM = re.compile(r"^\s*\**(hard rule|principle)\**\s*:\s*(.*)$", re.IGNORECASE)
@@ -79,7 +79,7 @@ def _rubric_dict(parsed: Rubric | ParseFailure) -> dict[str, Any]:
 
 
 def generation_prompt(sample: Sample, labeled: bool, principles: Sequence[str] = ()) -> Prompt:
-    """The generation prompt: preferred/rejected when ``labeled``, else plain A/B (no labels)."""
+    """Render the generation prompt: preferred/rejected when ``labeled``, else plain A/B (no labels)."""
     a, b = sample.responses[0], sample.responses[1]
     if labeled and sample.label == "B":
         a, b = b, a
@@ -132,7 +132,7 @@ class GenerationReport:
     outcomes: tuple[RubricOutcome, ...]
 
     def counts(self) -> dict[str, int]:
-        """prompts / kept / rejected rubrics / prompts without a rubric / skipped prompts."""
+        """Count prompts, kept and rejected rubrics, prompts without a rubric, skipped prompts, tries."""
         considered = [o for o in self.outcomes if o.skipped is None]
         return {
             "prompts": len(self.outcomes),

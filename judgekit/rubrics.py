@@ -63,7 +63,7 @@ class Rubric:
         return bool(self.hard_rules or self.principles)
 
     def to_text(self) -> str:
-        """The text a template shows the model (inverse of :func:`parse_rubric_text`)."""
+        """Render the text a template shows the model (inverse of :func:`parse_rubric_text`)."""
         if not self.structured:
             return (self.text or "").strip()
         parts = []
@@ -95,7 +95,7 @@ def _item_line(item: RubricItem) -> str:
 
 
 def find_rubric_file(value: str) -> Path | None:
-    """A path, or a bundled ``rubrics/<name>.yaml``, or None when ``value`` is text."""
+    """Return a path, or a bundled ``rubrics/<name>.yaml``, or None when ``value`` is text."""
     path = Path(value)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
@@ -155,7 +155,8 @@ def rubric_from_dict(data: Any, where: str = "<rubric>", default_name: str = "ru
         raise RubricError(f"{where}: expected a mapping with 'text' or 'hard_rules'/'principles'")
     unknown = sorted(set(data) - ALLOWED_KEYS)
     if unknown:
-        raise RubricError(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(sorted(ALLOWED_KEYS))})")
+        allowed = ", ".join(sorted(ALLOWED_KEYS))
+        raise RubricError(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {allowed})")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
         raise RubricError(f"{where}: field 'name' must be non-empty text")

@@ -15,6 +15,7 @@ import json
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from judgekit.protocols.base import ConfigError, Protocol, get_protocol
 from judgekit.runner import Runner
 from judgekit.scaling import (
     OrderSamples,
+    Reducer,
     Scorer,
     default_k_meta,
     get_reducer,
@@ -57,7 +59,7 @@ class CurvePoint:
 
 
 def subsample(sample_id: str, order: str, max_k: int, k: int, seed: int) -> list[int]:
-    """The sample indices used at ``k``: the first k of a seeded permutation (sorted).
+    """Pick the sample indices used at ``k``: the first k of a seeded permutation (sorted).
 
     The permutation depends only on ``(seed, sample_id, order)``, so subsets are
     nested across k and identical across runs.
@@ -115,24 +117,27 @@ def compute_curve(
     reducer = get_reducer(vote_reducer)
     points = []
     for k in sorted(set(ks)):
-        def pick(g: OrderSamples, k: int = k) -> list[int]:
-            return subsample(g.sample_id, g.order, max_k, k, seed)
-
-        votes = [_item_verdict(items[i], lambda g, pick=pick: reducer([g.parsed[j] for j in pick(g)]), policy)
-                 for i in ids]
+        picks = {(g.sample_id, g.order): subsample(g.sample_id, g.order, max_k, k, seed) for i in ids for g in items[i]}
+        votes = [_item_verdict(items[i], partial(_vote, reducer, picks), policy) for i in ids]
         points.append(_point(f"{reducer.name}@k", k, votes, gold, seed))
         if meta_scores is None:
             continue
         km = min(k, k_meta) if k_meta else default_k_meta(k)
-        scores = meta_scores
-
-        def by_meta(g: OrderSamples, pick: Callable[[OrderSamples], list[int]] = pick, km: int = km) -> Parsed:
-            idx = pick(g)
-            return meta([g.parsed[j] for j in idx], [scores[(g.sample_id, g.order)][j] for j in idx], km)
-
-        metas = [_item_verdict(items[i], by_meta, policy) for i in ids]
+        metas = [_item_verdict(items[i], partial(_meta_vote, meta_scores, km, picks), policy) for i in ids]
         points.append(_point("meta@k", k, metas, gold, seed, k_meta=km))
     return points
+
+
+def _vote(reducer: Reducer, picks: Mapping[tuple[str, str], list[int]], g: OrderSamples) -> Parsed:
+    return reducer([g.parsed[j] for j in picks[(g.sample_id, g.order)]])
+
+
+def _meta_vote(
+    scores: Mapping[tuple[str, str], Sequence[float]], k_meta: int, picks: Mapping[tuple[str, str], list[int]],
+    g: OrderSamples,
+) -> Parsed:
+    idx = picks[(g.sample_id, g.order)]
+    return meta([g.parsed[j] for j in idx], [scores[(g.sample_id, g.order)][j] for j in idx], k_meta)
 
 
 def greedy_point(judgments: Sequence[Judgment], labels: Mapping[str, str], seed: int = 0) -> CurvePoint:

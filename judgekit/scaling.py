@@ -42,7 +42,10 @@ class Reducer(Protocol):
     prompt they answer; reducers that only count verdicts ignore both.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The reducer's canonical name (recorded in traces)."""
+        ...
 
     def __call__(
         self, parsed: Sequence[Parsed], texts: Sequence[str] = (), prompt: Prompt | None = None
@@ -123,7 +126,7 @@ def mean_prob(parsed: Sequence[Parsed]) -> Parsed:
 
 
 def meta_keep(parsed: Sequence[Parsed], scores: Sequence[float], k_meta: int) -> list[int]:
-    """Indices of the samples meta-RM voting keeps: the top ``k_meta`` valid samples.
+    """Pick the samples meta-RM voting keeps: the top ``k_meta`` valid ones (indices).
 
     Failures are never kept (they could not vote anyway). Equal scores keep the
     earlier sample. ``k_meta`` larger than the number of valid samples keeps them all.
@@ -202,7 +205,7 @@ def default_k_meta(k: int) -> int:
 
 
 def get_reducer(name: str, config: Any = None, scorer: Scorer | None = None) -> Reducer:
-    """The reducer called ``name``, configured from a JudgeConfig.
+    """Build the reducer called ``name``, configured from a JudgeConfig.
 
     ``meta`` reads ``config.option("meta_rm")`` (a trained meta-RM directory, loaded
     once per path) and ``config.option("k_meta")`` (default: half of

@@ -18,6 +18,13 @@ import numpy as np
 T = TypeVar("T")
 Statistic = Callable[[Sequence[T]], Mapping[str, float]]
 
+# A paired difference on fewer items than this is never called significant: with a
+# handful of items the percentile bootstrap collapses to a near-zero-width interval
+# (every resample holds the same few items), so "the interval excludes 0" means
+# little. Ten paired items is the smallest set on which a unanimous difference is
+# also significant by an exact sign test (2 / 2**10 < 0.01).
+MIN_N_SIGNIFICANT = 10
+
 _Z = {0.90: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004}
 
 
@@ -129,7 +136,11 @@ def bootstrap_statistic(
 
 @dataclass(frozen=True)
 class PairedResult:
-    """A paired comparison of run A against run B on the same items (A minus B)."""
+    """A paired comparison of run A against run B on the same items (A minus B).
+
+    ``significant`` needs the interval to exclude zero **and** ``n >= min_n``;
+    ``underpowered`` marks a result whose interval excludes zero on too few items.
+    """
 
     a: float
     b: float
@@ -138,6 +149,8 @@ class PairedResult:
     p_value: float | None
     significant: bool
     n: int
+    min_n: int = MIN_N_SIGNIFICANT
+    underpowered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -146,37 +159,41 @@ class PairedResult:
         return d
 
 
-def _paired(a: float, b: float, diffs: list[float], n: int, level: float) -> PairedResult:
+def _paired(a: float, b: float, diffs: list[float], n: int, level: float,
+            min_n: int = MIN_N_SIGNIFICANT) -> PairedResult:
     arr = np.asarray([d for d in diffs if math.isfinite(d)], dtype=float)
     diff = a - b
     if arr.size == 0 or not math.isfinite(diff):
-        return PairedResult(a, b, diff, None, None, False, n)
+        return PairedResult(a, b, diff, None, None, False, n, min_n)
     alpha = (1 - level) / 2
     lo, hi = (float(q) for q in np.quantile(arr, [alpha, 1 - alpha]))
     # Two-sided bootstrap p-value: how often the resampled difference falls on the
     # other side of zero, doubled (capped at 1).
     p = min(1.0, 2 * min(float(np.mean(arr <= 0)), float(np.mean(arr >= 0))))
-    significant = lo > 0 or hi < 0
-    return PairedResult(a, b, diff, (lo, hi), p, significant, n)
+    excludes_zero = lo > 0 or hi < 0
+    enough = n >= min_n
+    return PairedResult(a, b, diff, (lo, hi), p, excludes_zero and enough, n, min_n, excludes_zero and not enough)
 
 
 def paired_bootstrap(
-    a: Sequence[float], b: Sequence[float], n_boot: int = 1000, seed: int = 0, level: float = 0.95
+    a: Sequence[float], b: Sequence[float], n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+    min_n: int = MIN_N_SIGNIFICANT,
 ) -> PairedResult:
     """Compare the means of two runs scored on the same items, in the same order.
 
     Items are resampled jointly, so the interval reflects the paired design.
-    ``significant`` is true when the interval excludes zero.
+    ``significant`` is true when the interval excludes zero and there are at
+    least ``min_n`` items.
     """
     xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if xa.shape != xb.shape:
         raise ValueError(f"paired runs need the same items: {xa.size} vs {xb.size}")
     if xa.size == 0:
-        return PairedResult(math.nan, math.nan, math.nan, None, None, False, 0)
+        return PairedResult(math.nan, math.nan, math.nan, None, None, False, 0, min_n)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, xa.size, size=(n_boot, xa.size))
     diffs = (xa[idx].mean(axis=1) - xb[idx].mean(axis=1)).tolist()
-    return _paired(float(xa.mean()), float(xb.mean()), diffs, int(xa.size), level)
+    return _paired(float(xa.mean()), float(xb.mean()), diffs, int(xa.size), level, min_n)
 
 
 def paired_bootstrap_statistic(
@@ -187,8 +204,14 @@ def paired_bootstrap_statistic(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    min_n: int = MIN_N_SIGNIFICANT,
+    counts: Mapping[str, int] | None = None,
 ) -> dict[str, PairedResult]:
-    """Paired bootstrap of every key of ``statistic``; records must be aligned by item."""
+    """Paired bootstrap of every key of ``statistic``; records must be aligned by item.
+
+    ``counts`` gives the number of items behind a key (a subset's size) for the
+    minimum-n rule; keys not in it use the number of records.
+    """
     if len(records_a) != len(records_b):
         raise ValueError(f"paired runs need the same items: {len(records_a)} vs {len(records_b)}")
     pa, pb = dict(statistic(list(records_a))), dict(statistic(list(records_b)))
@@ -199,7 +222,8 @@ def paired_bootstrap_statistic(
         vb = statistic([records_b[i] for i in idx])
         for k in keys:
             diffs[k].append(va.get(k, math.nan) - vb.get(k, math.nan))
-    return {k: _paired(pa[k], pb[k], diffs[k], len(records_a), level) for k in keys}
+    sizes = counts or {}
+    return {k: _paired(pa[k], pb[k], diffs[k], sizes.get(k, len(records_a)), level, min_n) for k in keys}
 
 
 def cohen_kappa(rater1: Sequence[Hashable], rater2: Sequence[Hashable]) -> float:

@@ -71,7 +71,8 @@ class OpenAIBackend:
     Jinja template) client-side and sends raw text to ``/completions``, which is how
     an ``assistant_prefix`` reaches servers without chat prefill (llama.cpp).
     ``constraint_style="auto"`` asks the server who it is (``/models``, ``/version``)
-    on first use. ``supports_constraints`` is true when regex constraints (the kind
+    when the backend is created (a failed probe means ``"openai"``, noted in
+    ``info()``). ``supports_constraints`` is true when regex constraints (the kind
     judgekit's verdict formats use) are enforced; otherwise constrained requests are
     decoded freely and ``info()["constraint_fallback"]`` says so.
     """
@@ -117,9 +118,6 @@ class OpenAIBackend:
         self.policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._api_key_env = api_key_env
         self._sleep = sleep
-        self._requested_style = constraint_style
-        self._style: str | None = None if constraint_style == "auto" else constraint_style
-        self._style_note = "" if constraint_style == "auto" else "given"
         self._lock = threading.Lock()
         self._native_n: bool | None = None
         self._fallbacks = 0
@@ -134,20 +132,16 @@ class OpenAIBackend:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             transport=transport,
         )
+        if constraint_style == "auto":
+            self.constraint_style, self._style_note = self._detect_style()
+        else:
+            self.constraint_style, self._style_note = constraint_style, "given"
+        self.supports_constraints = "regex" in constraint_kinds(self.constraint_style, self.mode)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(base_url={_public_url(self.base_url)!r}, model={self.model!r}, mode={self.mode!r})"
 
     # ------------------------------------------------------------ capabilities
-    @property
-    def constraint_style(self) -> str:
-        """The resolved style (asks the server once when created with ``"auto"``)."""
-        if self._style is None:
-            with self._lock:
-                if self._style is None:
-                    self._style, self._style_note = self._detect_style()
-        return self._style
-
     def _detect_style(self) -> tuple[str, str]:
         try:
             models = self._client.get(f"{self.base_url}/models").json()
@@ -166,11 +160,6 @@ class OpenAIBackend:
                 version = None
         note = f"detected from owned_by={owned_by!r}" + (f", version={version}" if version else "")
         return style_from_server(owned_by, version), note
-
-    @property
-    def supports_constraints(self) -> bool:
-        """Whether regex constraints (judgekit's verdict formats) are enforced."""
-        return "regex" in constraint_kinds(self.constraint_style, self.mode)
 
     def _n_is_native(self) -> bool:
         if self._native_n is None:

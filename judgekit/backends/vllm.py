@@ -25,7 +25,7 @@ from judgekit.types import Constraint, Generation, GenerationParams, Prompt
 class ChatTokenizer(Protocol):
     """The part of a Hugging Face tokenizer that prompt rendering needs."""
 
-    def apply_chat_template(self, conversation: Any, **kwargs: Any) -> Any:
+    def apply_chat_template(self, conversation: Any, tokenize: bool = ..., add_generation_prompt: bool = ...) -> Any:
         """Render chat messages with the model's template."""
         ...
 

@@ -48,12 +48,12 @@ ALIASES = {"rb2": "rewardbench2", "rewardbench-2": "rewardbench2", "rewardbench-
 
 
 def benchmark_names() -> list[str]:
-    """Registered benchmark names."""
+    """Return the registered benchmark names."""
     return list(_MODULES)
 
 
 def get_benchmark(name: str) -> Benchmark:
-    """The benchmark registered as ``name`` (or an alias); ValueError if unknown."""
+    """Return the benchmark registered as ``name`` (or an alias); ValueError if unknown."""
     key = ALIASES.get(name.lower(), name.lower())
     if key not in _MODULES:
         raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(_MODULES)}")

@@ -68,14 +68,14 @@ class EvalSet:
     notes: tuple[str, ...] = ()
 
     def item(self, item_id: str) -> Item:
-        """The item with this id (KeyError if absent)."""
+        """Return the item with this id (KeyError if absent)."""
         for it in self.items:
             if it.id == item_id:
                 return it
         raise KeyError(item_id)
 
     def units(self, mode: Mode = "pairwise") -> list[Sample]:
-        """The samples to judge, in a stable order.
+        """Expand the items into the samples to judge, in a stable order.
 
         Pairwise: one sample per comparison, id ``item::comparison``, responses
         ``(candidates[a], candidates[b])``, label the comparison's. Pointwise: one
@@ -266,7 +266,7 @@ def winner_from_scores(sa: float | None, sb: float | None) -> str | None:
 
 
 def comparison_outcome(item: Item, comp: Comparison, got: ItemOutcomes) -> PairOutcome | None:
-    """The outcome of ``comp``: judged pairwise, or implied by pointwise scores (``None`` if neither)."""
+    """Find the outcome of ``comp``: judged pairwise or implied by pointwise scores (``None`` if neither)."""
     if comp.id in got.pairs:
         return got.pairs[comp.id]
     if got.scores:
@@ -282,7 +282,7 @@ def unit_ids(item: Item, got: ItemOutcomes) -> tuple[str, ...]:
 
 
 def seeded_swap(key: str, salt: str = "judgekit") -> bool:
-    """A fixed pseudo-random coin per item id, for presenting chosen/rejected pairs.
+    """Flip a fixed pseudo-random coin per item id, for presenting chosen/rejected pairs.
 
     Benchmarks that publish (chosen, rejected) would otherwise always show the
     chosen response first, which rewards a judge that always says "A".
@@ -293,7 +293,7 @@ def seeded_swap(key: str, salt: str = "judgekit") -> bool:
 def chosen_rejected_item(
     item_id: str, subset: str, prompt: str, chosen: str, rejected: str, metadata: Mapping[str, Any] | None = None
 ) -> Item:
-    """A two-candidate item from a (chosen, rejected) pair, order fixed by :func:`seeded_swap`."""
+    """Build a two-candidate item from a (chosen, rejected) pair, order fixed by :func:`seeded_swap`."""
     swap = seeded_swap(item_id)
     candidates = (rejected, chosen) if swap else (chosen, rejected)
     label = "B" if swap else "A"

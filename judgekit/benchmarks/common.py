@@ -59,7 +59,7 @@ def _is_datasets_dir(path: Path) -> bool:
 
 
 def text(row: Mapping[str, Any], name: str, where: str, scalars: bool = False) -> str:
-    """A required text field, or a :class:`DataError` naming it.
+    """Return a required text field, or raise a :class:`DataError` naming it.
 
     With ``scalars`` a JSON scalar (``true``, ``3``) is accepted as its text
     (PandaLM's published test set has responses such as ``true``); booleans
@@ -74,7 +74,7 @@ def text(row: Mapping[str, Any], name: str, where: str, scalars: bool = False) -
 
 
 def text_list(row: Mapping[str, Any], name: str, where: str) -> list[str]:
-    """A required list-of-text field."""
+    """Return a required list-of-text field."""
     value = row.get(name)
     if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
         raise DataError(where, f"expected a list of texts in field {name!r}", field=name)
@@ -85,14 +85,14 @@ def pair_item(
     item_id: str, subset: str, prompt: str, first: str, second: str, label: str | None,
     metadata: Mapping[str, Any] | None = None,
 ) -> Item:
-    """A two-candidate item in the published order with label ``A``/``B``/``tie``."""
+    """Build a two-candidate item in the published order with label ``A``/``B``/``tie``."""
     correct = (0,) if label == "A" else (1,) if label == "B" else ()
     return Item(id=item_id, subset=subset, prompt=prompt, candidates=(first, second), correct=correct,
                 comparisons=(Comparison("ab", 0, 1, label),), label=label, metadata=dict(metadata or {}))
 
 
 def limited(items: list[Item], limit: int | None) -> list[Item]:
-    """The first ``limit`` items (all when ``None``)."""
+    """Return the first ``limit`` items (all when ``None``)."""
     return items if limit is None else items[:limit]
 
 

@@ -14,15 +14,15 @@ from pathlib import Path
 
 from judgekit.benchmarks.base import Benchmark, EvalSet, ItemOutcomes, ItemResult
 from judgekit.benchmarks.common import exact_credit, micro_overall, pair_item, single_pair_results
-from judgekit.data import DataError, load_samples
+from judgekit.data import Columns, DataError, load_samples
 from judgekit.stats import cohen_kappa
 
 SUBSET_FIELDS = ("subset", "category", "source", "group")
 
 
-def load(path: Path, limit: int | None = None) -> EvalSet:
-    """Read a labelled pairwise file of any recognised schema."""
-    samples = load_samples(path, task="pairwise", limit=limit)
+def load(path: Path, limit: int | None = None, columns: Columns | None = None) -> EvalSet:
+    """Read a labelled pairwise file of any recognised schema (or an explicit column mapping)."""
+    samples = load_samples(path, task="pairwise", columns=columns, limit=limit)
     items = []
     for s in samples:
         if s.label is None:

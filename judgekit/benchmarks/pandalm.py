@@ -59,7 +59,8 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
         if isinstance(extra, str) and extra.strip():
             prompt = f"{prompt}\n\n{extra}"
         items.append(pair_item(
-            str(row.get("idx", n)), "all", prompt, text(row, "response1", where, True), text(row, "response2", where, True),
+            str(row.get("idx", n)), "all", prompt,
+            text(row, "response1", where, True), text(row, "response2", where, True),
             label, {k: row[k] for k in ("annotations", "cmp_key", "motivation_app") if k in row},
         ))
     items = limited(items, limit)

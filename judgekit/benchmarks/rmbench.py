@@ -71,7 +71,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
 
 
 def item_matrix(item: Item, got: ItemOutcomes) -> list[list[float]]:
-    """This item's 3x3 win matrix (1 where chosen style i beats rejected style j)."""
+    """Compute an item's 3x3 win matrix (1 where chosen style i beats rejected style j)."""
     m = [[0.0] * SIZE for _ in range(SIZE)]
     comps = {c.id: c for c in item.comparisons}
     for i in range(SIZE):

@@ -25,7 +25,7 @@ from judgekit.benchmarks.base import (
     ScoreOutcome,
     group_outcomes,
 )
-from judgekit.stats import bootstrap_statistic, paired_bootstrap_statistic
+from judgekit.stats import MIN_N_SIGNIFICANT, bootstrap_statistic, paired_bootstrap_statistic
 
 SCORES_VERSION = 1
 
@@ -107,7 +107,7 @@ def score_benchmark(
 
 
 def _unit_labels(evalset: EvalSet, results: Sequence[ItemResult]) -> dict[str, str | None]:
-    """Expected verdict per judged pairwise unit (for calibration and example browsing)."""
+    """Map each judged pairwise unit to its expected verdict (for calibration and examples)."""
     items = {it.id: it for it in evalset.items}
     out: dict[str, str | None] = {}
     for r in results:
@@ -150,16 +150,26 @@ def compare_scores(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    min_n: int = MIN_N_SIGNIFICANT,
 ) -> dict[str, Any]:
-    """Paired bootstrap (A minus B) of every aggregate number over the items both runs scored."""
+    """Paired bootstrap (A minus B) of every aggregate number over the items both runs scored.
+
+    A ``subset/NAME`` number rests on that subset's paired items only; any number
+    resting on fewer than ``min_n`` paired items is never flagged significant
+    (it is marked ``underpowered`` when its interval excludes zero).
+    """
     if scores_a.get("benchmark") != scores_b.get("benchmark"):
         raise ValueError(f"cannot pair {scores_a.get('benchmark')!r} with {scores_b.get('benchmark')!r}")
     ra = {d["item_id"]: ItemResult.from_dict(d) for d in scores_a.get("items", [])}
     rb = {d["item_id"]: ItemResult.from_dict(d) for d in scores_b.get("items", [])}
     common = [k for k in ra if k in rb]
     recs_a, recs_b = [ra[k] for k in common], [rb[k] for k in common]
+    sizes: dict[str, int] = {}
+    for r in recs_a:
+        sizes[f"subset/{r.subset}"] = sizes.get(f"subset/{r.subset}", 0) + 1
     paired = paired_bootstrap_statistic(
-        recs_a, recs_b, bench.aggregate, strata=[r.subset for r in recs_a], n_boot=n_boot, seed=seed, level=level
+        recs_a, recs_b, bench.aggregate, strata=[r.subset for r in recs_a], n_boot=n_boot, seed=seed, level=level,
+        min_n=min_n, counts=sizes,
     )
     return {
         "benchmark": bench.name,
@@ -167,7 +177,7 @@ def compare_scores(
         "items_common": len(common),
         "items_only_a": len(ra) - len(common),
         "items_only_b": len(rb) - len(common),
-        "bootstrap": {"n_boot": n_boot, "seed": seed, "level": level, "paired": True},
+        "bootstrap": {"n_boot": n_boot, "seed": seed, "level": level, "paired": True, "min_n": min_n},
         "metrics": {k: _finite_dict(v.to_dict()) for k, v in paired.items()},
     }
 

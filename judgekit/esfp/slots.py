@@ -257,7 +257,7 @@ def label_word_ids(tokenizer: Any, words: Sequence[str]) -> tuple[int, ...]:
     for w in words:
         for text in (" " + w, w):
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-            if len(ids) == 1:
+            if len(ids) == 1 and ids[0] != tokenizer.unk_token_id:
                 out.append(int(ids[0]))
                 break
         else:

@@ -166,7 +166,7 @@ def fit(
             torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
             opt.step()
             sched.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if on_step:
                 on_step(len(losses), total, losses[-1])
     module.eval()
@@ -208,13 +208,25 @@ def train(
     encoder: str | Path | None = None, explainer: Mapping[str, Any] | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> tuple[ESFPModel, dict[str, Any]]:
-    """Split, fine-tune, evaluate; return the trained model (meta marked ``trained``) and metrics."""
+    """Drop ties, split with ``cfg.seed``, fine-tune and evaluate (see :func:`train_split`)."""
     pairs, dropped = preference_pairs(samples)
     if len(pairs) < 2:
         raise ConfigError(f"need at least 2 labelled A/B pairs to train, found {len(pairs)} (dropped {dropped})")
+    train_set, eval_set = split(pairs, cfg.eval_fraction, cfg.seed)
+    model, metrics = train_split(train_set, eval_set, explanations, cfg, encoder, explainer, on_step)
+    metrics["data"] = {**metrics["data"], "dropped": dropped}
+    model.meta = replace(model.meta, metrics=metrics)
+    return model, metrics
+
+
+def train_split(
+    train_set: Sequence[Sample], eval_set: Sequence[Sample], explanations: Explanations | None, cfg: TrainConfig,
+    encoder: str | Path | None = None, explainer: Mapping[str, Any] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> tuple[ESFPModel, dict[str, Any]]:
+    """Fine-tune on ``train_set``, evaluate on ``eval_set``; the model's meta is marked ``trained``."""
     if cfg.use_explanation and explanations is None:
         raise ConfigError("training with explanations needs explanations (a runner or --explanations FILE)")
-    train_set, eval_set = split(pairs, cfg.eval_fraction, cfg.seed)
     loaded = load_encoder(encoder, seed=cfg.seed)
     meta = ESFPMeta(trained=False, use_explanation=cfg.use_explanation, layout=cfg.layout,
                     base_model=str(encoder or "embedded:all-MiniLM-L6-v2"), explainer=dict(explainer or {}))
@@ -226,13 +238,11 @@ def train(
         return model.label_logits(inputs, model.pair_ids if form == "pairwise" else model.point_ids)
 
     fit_stats = fit(loaded.model, examples, logits_fn, cfg, on_step)
-    metrics = {
-        "data": {"pairs": len(pairs), "dropped": dropped, "train": len(train_set), "eval": len(eval_set),
-                 "eval_ids": sorted(s.id for s in eval_set)},
+    metrics: dict[str, Any] = {
+        "data": {"train": len(train_set), "eval": len(eval_set)},
         "train": fit_stats,
         "eval": evaluate(model, eval_set, exs),
         "config": {k: v for k, v in asdict(cfg).items() if k != "layout"},
     }
-    model.meta = replace(meta, trained=True, metrics={k: v for k, v in metrics.items() if k != "data"} | {
-        "data": {k: v for k, v in metrics["data"].items() if k != "eval_ids"}})
+    model.meta = replace(meta, trained=True, metrics=metrics)
     return model, metrics

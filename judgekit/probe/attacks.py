@@ -161,7 +161,7 @@ def injection_items(samples: Sequence[Sample], settings: AttackSettings) -> list
             continue
         out.append(_probe(s, "injection", "none", "none", target))
         for inj in settings.injections:
-            text = inj.verify_text if len(s.responses) == 1 else inj.pairwise_text.format(target=target)
+            text = inj.verify_text if len(s.responses) == 1 else inj.pairwise_text.replace("{target}", target)
             responses = list(s.responses)
             responses[idx] = inject(responses[idx], text)
             out.append(_probe(s, "injection", inj.name, inj.name, target, responses=tuple(responses)))

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from judgekit.protocols.base import ConfigError
+
 BUNDLED = Path(__file__).with_name("master_keys.json")
 USER_FAMILY = "user key"
 
 
-class KeyFileError(ValueError):
+class KeyFileError(ConfigError):
     """A key file that cannot be read as a list of keys."""
 
 

@@ -62,11 +62,13 @@ def write_json(report: Mapping[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def cell(rate: Mapping[str, Any]) -> str:
-    """``0.350 [0.181, 0.567] (7/20)``; ``-`` when nothing was judged."""
+def cell(rate: Mapping[str, Any], compact: bool = False) -> str:
+    """``0.350 [0.181, 0.567] (7/20)`` (compact: ``0.35 [0.18,0.57]``); ``-`` when nothing was judged."""
     if not rate["n"]:
-        return "- (0/0)"
+        return "-"
     lo, hi = rate["ci95"]
+    if compact:
+        return f"{rate['rate']:.2f} [{lo:.2f},{hi:.2f}]"
     return f"{rate['rate']:.3f} [{lo:.3f}, {hi:.3f}] ({rate['k']}/{rate['n']})"
 
 
@@ -75,21 +77,31 @@ def display(name: str) -> str:
     return repr(name) if not name.strip() or name != name.strip() or len(name) <= 2 else name
 
 
-def table_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows: one row per measured quantity, one column per defence setting."""
+def table_rows(report: Mapping[str, Any], compact: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows: one row per measured quantity, one column per defence setting.
+
+    Compact rows (for terminals) merge the group into the name and give the raw
+    model's counts in their own column.
+    """
     settings: list[str] = [RAW]
     for entry in report["attacks"].values():
         settings += [s for s in entry["settings"] if s not in settings]
-    headers = ["attack", "metric", "group", "name", *settings, "parse fail (raw)"]
+    lead = ["attack", "metric", "name"] if compact else ["attack", "metric", "group", "name"]
+    headers = [*lead, *settings, "k/n (raw)" if compact else "parse fail (raw)"]
     rows = []
     for attack, entry in report["attacks"].items():
         by_setting = {s: {(r["metric"], r["group"], r["name"]): r for r in v["rates"]}
                       for s, v in entry["settings"].items()}
         for r in entry["settings"][RAW]["rates"]:
             key = (r["metric"], r["group"], r["name"])
-            cells = [cell(by_setting[s][key]) if s in by_setting and key in by_setting[s] else ""
+            cells = [cell(by_setting[s][key], compact) if s in by_setting and key in by_setting[s] else ""
                      for s in settings]
-            rows.append([attack, r["metric"], r["group"], display(r["name"]), *cells, str(r["parse_failures"])])
+            if compact:
+                name = display(r["name"]) if r["group"] in ("key", "injection", "length", "bias", "order") \
+                    else f"{r['group']}: {display(r['name'])}"
+                rows.append([attack, r["metric"], name, *cells, f"{r['k']}/{r['n']}"])
+            else:
+                rows.append([attack, r["metric"], r["group"], display(r["name"]), *cells, str(r["parse_failures"])])
     return headers, rows
 
 
@@ -105,50 +117,73 @@ def markdown_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Which rows each attack's chart shows (the table and JSON always hold all of them).
+CHART_METRICS = {"injection": ("flip-to-attacker",)}
+
+
 def plot_report(report: Mapping[str, Any], path: Path) -> Path:
-    """Bar chart per attack (one bar per row and defence setting, 95% CI whiskers) as PNG."""
+    """Draw a grouped bar chart per attack (one bar per row and defence setting, 95% CI whiskers) as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     attacks = list(report["attacks"].items())
-    heights = [max(1.6, 0.32 * len(e["settings"][RAW]["rates"]) * len(e["settings"]) + 1.0) for _, e in attacks]
-    fig, axes = plt.subplots(len(attacks), 1, figsize=(9, sum(heights)),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    widest = max(len(_chart_rows(n, e)) * len(e["settings"]) for n, e in attacks)
+    fig, axes = plt.subplots(len(attacks), 1, figsize=(max(8.0, 0.32 * widest + 2), 3.6 * len(attacks)),
+                             squeeze=False)
     for ax, (name, entry) in zip(axes[:, 0], attacks, strict=True):
-        _attack_axis(ax, name, entry)
-    fig.suptitle(f"judgekit probe: {report.get('model_id', '')} ({report.get('protocol', '')})", fontsize=11)
+        _attack_axis(ax, name, entry, _renderable())
+    fig.suptitle(f"judgekit probe: {report.get('model_id', '')} ({report.get('protocol', '')}, "
+                 f"{report.get('method', '')})", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def _attack_axis(ax: Any, name: str, entry: Mapping[str, Any]) -> None:
+def _chart_rows(name: str, entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    keep = CHART_METRICS.get(name)
+    return [r for r in entry["settings"][RAW]["rates"] if keep is None or r["metric"] in keep]
+
+
+def _renderable() -> set[int]:
+    """Code points the default chart font can draw (no CJK font is assumed)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(font_manager.findfont(font_manager.FontProperties()))
+    return set(font.get_charmap())
+
+
+def _label(text: str, glyphs: set[int]) -> str:
+    return display(text) if all(ord(c) in glyphs for c in text) else ascii(text)
+
+
+def _attack_axis(ax: Any, name: str, entry: Mapping[str, Any], glyphs: set[int]) -> None:
     settings = list(entry["settings"])
-    base = entry["settings"][RAW]["rates"]
-    labels = [f"{r['metric']}: {display(r['name'])}" for r in base]
+    base = _chart_rows(name, entry)
     width = 0.8 / len(settings)
     colors = ["#c0392b", "#2471a3", "#229954", "#7d3c98", "#d68910"]
     for si, setting in enumerate(settings):
         found = {(r["metric"], r["group"], r["name"]): r for r in entry["settings"][setting]["rates"]}
-        ys, vals, errs_lo, errs_hi = [], [], [], []
+        xs, vals, lo, hi = [], [], [], []
         for i, r in enumerate(base):
             row = found.get((r["metric"], r["group"], r["name"]))
             if row is None or not row["n"]:
                 continue
-            ys.append(i + (si - (len(settings) - 1) / 2) * width)
+            xs.append(i + (si - (len(settings) - 1) / 2) * width)
             vals.append(row["rate"])
-            errs_lo.append(row["rate"] - row["ci95"][0])
-            errs_hi.append(row["ci95"][1] - row["rate"])
-        ax.barh(ys, vals, height=width, xerr=[errs_lo, errs_hi], capsize=2, label=setting,
-                color=colors[si % len(colors)], alpha=0.85)
-    ax.set_yticks(range(len(base)))
-    ax.set_yticklabels(labels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_title(f"{name}: {entry['description']} (n items={entry['items']})", fontsize=9)
-    ax.grid(axis="x", alpha=0.3)
-    if len(settings) > 1:
-        ax.legend(fontsize=7, loc="lower right")
+            lo.append(row["rate"] - row["ci95"][0])
+            hi.append(row["ci95"][1] - row["rate"])
+        ax.bar(xs, vals, width=width, yerr=[lo, hi], capsize=2, label=setting,
+               color=colors[si % len(colors)], alpha=0.85, error_kw={"elinewidth": 0.8})
+    ax.set_xticks(range(len(base)))
+    labels = [_label(r["name"], glyphs) if r["group"] not in ("family", "overall") else f"[{r['name']}]"
+              for r in base]
+    ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(", ".join(dict.fromkeys(r["metric"] for r in base)), fontsize=8)
+    ax.set_title(f"{name}: {entry['description']} ({entry['items']} judged items per setting)", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="defence", title_fontsize=7)

@@ -105,8 +105,7 @@ def plan_probe(
         if not items:
             raise ConfigError(f"attack {name!r}: no item of the input can be attacked "
                               "(it needs labelled items: incorrect candidates, or pairs with a better response)")
-        defenses = defense_settings(proto) if getattr(type(proto), "defenses", ()) else [()]
-        for enabled in defenses:
+        for enabled in defense_settings(proto):
             variant = _variant(proto, with_defenses(proto.config, enabled))
             phases.append(Phase(attack, "+".join(enabled) or RAW, variant, items))
     return phases

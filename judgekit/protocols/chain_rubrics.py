@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from judgekit.formats import REASONING_RE, Format
+from judgekit.formats import Format
 from judgekit.prompts import render
 from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import combine_pair, orders, principles_extra, shown_pair
@@ -32,6 +32,9 @@ from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Verdi
 _TAG = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 _LABEL = re.compile(r"\[\[\s*(A|B)\s*\]\]", re.IGNORECASE)
 _TYPE = re.compile(r"^\s*\**type\**\s*:\s*\**\s*(chat|reasoning)\b", re.IGNORECASE | re.MULTILINE)
+
+# One bounded line per step (no brackets or angle brackets, so no verdict or tag inside).
+LINE_RE = r"[^\n\[\]<>]{1,160}"
 
 INSTRUCTIONS = (
     "Answer in this exact form:\n"
@@ -75,8 +78,8 @@ RMR1 = Format(
     instructions=INSTRUCTIONS,
     logit_instructions="",
     regex=(
-        rf"Type: (Chat\nRubric: {REASONING_RE}|Reasoning\nSolution: {REASONING_RE})"
-        rf"\nEvaluation: {REASONING_RE}\n<answer>\[\[(A|B)\]\]</answer>"
+        rf"Type: (Chat\nRubric: {LINE_RE}|Reasoning\nSolution: {LINE_RE})"
+        rf"\nEvaluation: {LINE_RE}\n<answer>\[\[(A|B)\]\]</answer>"
     ),
     parser=parse_rmr1,
 )

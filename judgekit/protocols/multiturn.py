@@ -33,12 +33,12 @@ class Step:
 
 
 def orders(config: JudgeConfig) -> tuple[bool, ...]:
-    """``(False, True)`` when both orders are judged, else ``(False,)`` (``True`` = swapped)."""
+    """Return ``(False, True)`` when both orders are judged, else ``(False,)`` (``True`` = swapped)."""
     return (False, True) if config.both_orders else (False,)
 
 
 def shown_pair(sample: Sample, swapped: bool, protocol: str) -> tuple[str, str]:
-    """The two responses in display order; a clear error for non-pairs."""
+    """Return the two responses in display order; raise a clear error for non-pairs."""
     if len(sample.responses) != 2:
         raise ConfigError(f"sample {sample.id}: {protocol} needs 2 responses, got {len(sample.responses)}")
     a, b = sample.responses

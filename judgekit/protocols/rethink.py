@@ -1,5 +1,4 @@
-"""Branch-and-rethink two-turn judging (BR-RM, "Think Twice: Branch-and-Rethink
-Reasoning Reward Model").
+r"""Branch-and-rethink two-turn judging (BR-RM, "Think Twice", arXiv:2510.23596).
 
 Turn 1, adaptive branching (one batched call for every sample and order)::
 
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from judgekit.formats import REASONING_RE, Format
+from judgekit.formats import Format
 from judgekit.prompts import data_dir, render
 from judgekit.protocols.base import ConfigError, Protocol
 from judgekit.protocols.multiturn import (
@@ -45,7 +44,8 @@ from judgekit.rubrics import RubricError, load_yaml
 from judgekit.runner import Runner
 from judgekit.types import Constraint, Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict
 
-ISSUE_RE = r"[^\n\[\]]{1,200}"
+ISSUE_RE = r"[^\n\[\]]{1,120}"
+RETHINK_RE = r"[^\n\[\]]{1,160}"
 VIOLATION = "format violation"
 DEFAULT_FORMAT_REWARD = -1.0
 FALLBACK_PRIORITIES = "Weigh correctness and instruction following first."
@@ -110,7 +110,7 @@ class Branch:
 
 
 def branch_instructions(dims: DimensionSet) -> str:
-    """What turn 1 must write."""
+    """Build the turn-1 instructions."""
     types = ", ".join(k for k, _ in dims.query_types)
     return (
         "Write exactly four lines:\n"
@@ -159,7 +159,7 @@ _BOX = re.compile(r"\\boxed\s*\{([^{}]*)\}")
 
 
 def parse_boxed(text: str) -> Parsed:
-    """Strict turn-2 verdict: exactly one ``\\boxed{1}``/``\\boxed{2}`` and nothing after it."""
+    r"""Read the strict turn-2 verdict: exactly one ``\\boxed{1}``/``\\boxed{2}`` and nothing after it."""
     boxes = list(_BOX.finditer(text))
     if not boxes:
         reason = "unclosed \\boxed{ (truncated?)" if "\\boxed" in text else "no \\boxed{1} or \\boxed{2}"
@@ -185,7 +185,7 @@ BOXED = Format(
         "Write nothing after the box."
     ),
     logit_instructions="",
-    regex=rf"Rethink: {REASONING_RE}\nVerdict: \\boxed\{{(1|2)\}}",
+    regex=rf"Rethink: {RETHINK_RE}\nVerdict: \\boxed\{{(1|2)\}}",
     parser=parse_boxed,
 )
 
@@ -198,7 +198,7 @@ def _branch_dict(parsed: Branch | ParseFailure) -> dict[str, Any]:
 
 
 class BranchRethinkProtocol(Protocol):
-    """Two turns per order: pick 1-3 dimensions and sketch issues, then rethink to ``\\boxed{1|2}``."""
+    r"""Two turns per order: pick 1-3 dimensions and sketch issues, then rethink to ``\\boxed{1|2}``."""
 
     name: ClassVar[str] = "br-rm"
     description: ClassVar[str] = "BR-RM branch-and-rethink: pick 1-3 dimensions, then rethink to \\boxed{1|2}"
@@ -206,7 +206,7 @@ class BranchRethinkProtocol(Protocol):
     templates: ClassVar[tuple[str, ...]] = ("brrm_branch", "brrm_rethink")
 
     def dimension_set(self) -> DimensionSet:
-        """The dimensions in use (``--option dimensions=FILE`` or the bundled list)."""
+        """Load the dimensions in use (``--option dimensions=FILE`` or the bundled list)."""
         return load_dimensions(self.config.option("dimensions"))
 
     def format_reward(self) -> float:

@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from judgekit.formats import REASONING_RE, Format, parse_pairwise
+from judgekit.formats import Format, parse_pairwise
 from judgekit.prompts import render
 from judgekit.protocols.base import ConfigError, Protocol
 from judgekit.protocols.multiturn import combine_pair, orders, principles_extra, run_turn_grouped, shown_pair
@@ -42,6 +42,7 @@ from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Turn
 
 FREE_TEXT_ITEM = RubricItem("The response meets the rubric above.")
 TOKENS_PER_ITEM = 12
+REASONING_LINE_RE = r"[^\n\[\]]{1,160}"
 _HARD = re.compile(r"^\s*H(\d+)\s*[:.]\s*A\s*=\s*(pass|fail)\s*[,;]?\s*B\s*=\s*(pass|fail)\s*$", re.IGNORECASE)
 _PRIN = re.compile(r"^\s*P(\d+)\s*[:.]\s*(A|B|tie)\s*$", re.IGNORECASE)
 _ITEM_START = re.compile(r"^\s*([HP])(\d+)\s*[:.]", re.IGNORECASE)
@@ -55,7 +56,7 @@ class RubricChecks:
     principles: tuple[str, ...]
 
     def swapped(self) -> RubricChecks:
-        """The same checks with A and B exchanged (for the swapped order)."""
+        """Return the same checks with A and B exchanged (for the swapped order)."""
         flip = {"A": "B", "B": "A", "tie": "tie"}
         return RubricChecks(tuple((b, a) for a, b in self.hard), tuple(flip[p] for p in self.principles))
 
@@ -68,7 +69,7 @@ class RubricChecks:
 
 
 def judge_items(rubric: Rubric) -> tuple[tuple[RubricItem, ...], tuple[RubricItem, ...]]:
-    """The hard rules and principles the judge answers (a free-text rubric is one principle)."""
+    """Return the hard rules and principles the judge answers (a free-text rubric is one principle)."""
     if rubric.structured:
         return rubric.hard_rules, rubric.principles
     return (), (FREE_TEXT_ITEM,)
@@ -114,7 +115,7 @@ def items_verdict(checks: RubricChecks, hard: Sequence[RubricItem], principles: 
 
 
 def instructions(n_hard: int, n_principles: int) -> str:
-    """What the judge must write for a rubric of this size."""
+    """Build the judge instructions for a rubric of this size."""
     lines = []
     if n_hard:
         lines.append(f"First, for each hard rule H1..H{n_hard}, one line 'H<i>: A=pass B=fail' (pass or fail for "
@@ -139,7 +140,7 @@ def rubric_format(n_hard: int, n_principles: int) -> Format:
     return Format(
         name=f"rubric-{n_hard}-{n_principles}", labels=("A", "B", "tie"),
         instructions=instructions(n_hard, n_principles), logit_instructions="",
-        regex=rf"{hard}{prin}Reasoning: {REASONING_RE}\nVerdict: \[\[(A|B|tie)\]\]", parser=parse,
+        regex=rf"{hard}{prin}Reasoning: {REASONING_LINE_RE}\nVerdict: \[\[(A|B|tie)\]\]", parser=parse,
     )
 
 
@@ -152,7 +153,7 @@ class RubricProtocol(Protocol):
     templates: ClassVar[tuple[str, ...]] = ("rubric_judge", "rubric_generate")
 
     def check(self) -> None:
-        """A rubric source is required: ``--rubric``, ``rubric=generate`` or ``rubric_dir=DIR``."""
+        """Require a rubric source: ``--rubric``, ``rubric=generate`` or ``rubric_dir=DIR``."""
         super().check()
         mode = self.config.option("rubric")
         if mode is not None and mode != "generate":
@@ -208,18 +209,18 @@ class RubricProtocol(Protocol):
         pre = list(pre_turns) if pre_turns is not None else [None] * len(samples)
         out: dict[int, Judgment] = {}
         usable = []
-        for i, r in enumerate(rubrics):
-            if isinstance(r, Rubric):
+        for i, rub in enumerate(rubrics):
+            if isinstance(rub, Rubric):
                 usable.append(i)
             else:
                 out[i] = Judgment(sample_id=samples[i].id, verdict=None, reward=None, parse_failure=True,
-                                  failure_reason=r, trace=tuple(t for t in (pre[i],) if t),
+                                  failure_reason=rub, trace=tuple(t for t in (pre[i],) if t),
                                   extra=principles_extra(self.config))
         groups = {i: [self.prompt(samples[i], rubrics[i], sw) for sw in order] for i in usable}  # type: ignore[arg-type]
         sizes = {i: tuple(map(len, judge_items(rubrics[i]))) for i in usable}  # type: ignore[arg-type]
         reasons = too_long_reasons([groups[i] for i in usable], runner, self.config.max_new_tokens)
-        keep = [i for i, r in zip(usable, reasons, strict=True) if r is None]
-        out.update({i: skipped(samples[i].id, r) for i, r in zip(usable, reasons, strict=True) if r})
+        keep = [i for i, why in zip(usable, reasons, strict=True) if why is None]
+        out.update({i: skipped(samples[i].id, why) for i, why in zip(usable, reasons, strict=True) if why})
         fmts = [rubric_format(*sizes[i]) for i in keep for _ in order]
         results = iter(run_turn_grouped(
             [p for i in keep for p in groups[i]], fmts, runner, self.config, "rubric-judge",
@@ -232,8 +233,8 @@ class RubricProtocol(Protocol):
             pair = combine_pair([r.parsed for r in rs], order, self.config.inconsistency)
             hard, prin = judge_items(rubric)
             per_order = []
-            for rec, r, sw in zip(pair.per_order, rs, order, strict=True):
-                checks = parse_checks(((r.turn.parsed or {}).get("raw") or [""])[0], len(hard), len(prin))
+            for rec, res, sw in zip(pair.per_order, rs, order, strict=True):
+                checks = parse_checks(((res.turn.parsed or {}).get("raw") or [""])[0], len(hard), len(prin))
                 if isinstance(checks, RubricChecks):
                     plain = checks.swapped() if sw else checks
                     rec = {**rec, "items": plain.to_dict(), "items_verdict": items_verdict(plain, hard, prin)}

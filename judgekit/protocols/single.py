@@ -29,7 +29,7 @@ class TurnResult:
 
 
 def reducer_for(config: JudgeConfig) -> Reducer:
-    """The reducer named by ``config.reduce`` (see :mod:`judgekit.scaling`).
+    """Return the reducer named by ``config.reduce`` (see :mod:`judgekit.scaling`).
 
     A reducer is called as ``reduce(parsed, texts=..., prompt=...)``; callers that
     pass only ``parsed`` still work for every reducer except ``meta``, which needs
@@ -110,7 +110,7 @@ def too_long_reasons(
 
 
 def skipped(sample_id: str, reason: str) -> Judgment:
-    """The recorded result of an item that was not judged (never a verdict)."""
+    """Record an item that was not judged (never a verdict)."""
     return Judgment(
         sample_id=sample_id, verdict=None, reward=None, parse_failure=False,
         failure_reason=None, extra={"skipped": reason},

@@ -1,5 +1,4 @@
-"""Self-Principled Critique Tuning-style judging (DeepSeek-GRM, "Inference-Time Scaling
-for Generalist Reward Modeling").
+"""Self-principled critique judging (DeepSeek-GRM SPCT, arXiv:2504.02495).
 
 One generation per order: weighted principles for this prompt, a critique of every
 response against them, then an integer score 1-10 per response::
@@ -23,7 +22,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from judgekit.aggregate import pairwise_reward
-from judgekit.formats import REASONING_RE, Format
+from judgekit.formats import Format
 from judgekit.prompts import render
 from judgekit.protocols.base import ConfigError, Protocol
 from judgekit.protocols.multiturn import orders, principles_extra, run_turn_grouped
@@ -33,13 +32,16 @@ from judgekit.runner import Runner
 from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
 
 SCORE_RE = r"(10|[1-9])"
+# Bounded lines keep the constrained worst case inside ~160 new tokens.
+PRINCIPLES_RE = r"[^\n\[\]]{1,160}"
+CRITIQUE_RE = r"[^\n\[\]]{1,200}"
 _SECTION = re.compile(r"^\s*\**(principles|critique|scores)\**\s*:", re.IGNORECASE | re.MULTILINE)
 _SCORES = re.compile(r"scores\s*:\s*\[([^\[\]]*)\]", re.IGNORECASE)
 _WEIGHT = re.compile(r"\(\s*(?:weight\s*)?(\d+(?:\.\d+)?)\s*%?\s*\)")
 
 
 def instructions(n: int) -> str:
-    """What the model must write for ``n`` responses."""
+    """Build the instructions for ``n`` responses."""
     example = ", ".join(f"s{i}" for i in range(1, n + 1))
     return (
         "Write exactly three lines.\n"
@@ -81,7 +83,7 @@ def parse_spct(text: str, n: int) -> Parsed:
 
 
 def parse_parts(text: str) -> dict[str, Any]:
-    """The principles (with weights where written) and critique text, for the output record."""
+    """Extract the principles (with weights where written) and critique text for the output record."""
     out: dict[str, Any] = {"principles": [], "critique": None}
     for line in text.splitlines():
         head, sep, body = line.partition(":")
@@ -102,7 +104,7 @@ def parse_parts(text: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=16)
 def spct_format(n: int) -> Format:
-    """The SPCT format for ``n`` responses (constraint, instructions and strict parser)."""
+    """Build the SPCT format for ``n`` responses (constraint, instructions and strict parser)."""
     if n < 2:
         raise ConfigError(f"spct needs 2 or more responses, got {n}")
     scores = ", ".join([SCORE_RE] * n)
@@ -111,7 +113,7 @@ def spct_format(n: int) -> Format:
         labels=(*(chr(ord("A") + i) for i in range(n)), "tie"),
         instructions=instructions(n),
         logit_instructions="",
-        regex=rf"Principles: {REASONING_RE}\nCritique: {REASONING_RE}\nScores: \[{scores}\]",
+        regex=rf"Principles: {PRINCIPLES_RE}\nCritique: {CRITIQUE_RE}\nScores: \[{scores}\]",
         parser=lambda text: parse_spct(text, n),
     )
 

@@ -148,3 +148,28 @@ def test_regex_constraint_falls_back_and_says_so(server: str) -> None:
     assert out[0][0].text
     info = backend.info()
     assert info["constraint_fallback"] is True and info["constraint_fallbacks"] == 1
+
+
+def test_cli_judge_against_the_server(server: str, tmp_path: Path) -> None:
+    """``judgekit judge FILE --backend openai --base-url URL --model NAME`` end to end."""
+    repo = Path(__file__).resolve().parents[2]
+    rows = [json.loads(line) for line in (repo / "examples" / "pairs.jsonl").read_text().splitlines()[:2]]
+    for row in rows:  # keep prompts well inside the server's 2048-token context
+        row["response_a"], row["response_b"] = row["response_a"][:300], row["response_b"][:300]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable, "-c", "from judgekit.cli import main; main()", "judge", str(data),
+        "--backend", "openai", "--base-url", server, "--model", "smollm2", "--max-new-tokens", "24",
+        "--single-order", "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    assert len(results) == 2
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    backend = manifest["backend"]
+    assert backend["backend"] == "openai" and backend["constraint_style"] == "llamacpp"
+    assert backend["constraint_fallback"] is True  # the verdict regex cannot be enforced by llama.cpp

@@ -60,7 +60,8 @@ def _rows(n_items: int) -> list[MetaRow]:
     for i in range(n_items):
         for s in range(4):
             good = (s + i) % 2 == 0
-            text = f"reasoning: {'careful solid' if good else 'sloppy bad'} compare\nverdict: [[{'a' if good else 'b'}]]"
+            words, letter = ("careful solid", "a") if good else ("sloppy bad", "b")
+            text = f"reasoning: {words} compare\nverdict: [[{letter}]]"
             rows.append(MetaRow(item_id=f"item-{i}", order="AB", sample_index=s, prompt="[user] compare the responses",
                                 judgment=text, verdict="A" if good else "B", expected="A", correct=good))
     return rows

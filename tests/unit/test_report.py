@@ -31,7 +31,7 @@ def make_run(run_dir: Path, correct: set[str], with_probs: bool = True) -> dict:
     with (run_dir / "results.jsonl").open("w") as fh:
         for j in judgments:
             fh.write(json.dumps(j.to_dict()) + "\n")
-    manifest = {"judgekit_run": 1, "model_id": f"fake <b>model</b>", "protocol": "pairwise",
+    manifest = {"judgekit_run": 1, "model_id": "fake <b>model</b>", "protocol": "pairwise",
                 "templates": {"pairwise": "abc123"}, "decoding": {"max_new_tokens": 64, "temperature": 0.0},
                 "versions": {"judgekit": "0.1.0"}}
     (run_dir / "manifest.json").write_text(json.dumps(manifest))

@@ -1,0 +1,101 @@
+"""``judgekit train distill`` and ``judgekit train serve-reward``.
+
+SFT and GRPO themselves are the scripts in ``training/`` (TRL trainers driven by
+YAML configs); these commands cover the two steps that need judgekit's judging
+stack: generating filtered traces with any backend/protocol as the teacher, and
+serving judgekit's rewards to other RL trainers over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from judgekit.cli_options import JudgeOptions, build_protocol, build_runner, load_for_protocol, with_judge_options
+
+train_app = typer.Typer(no_args_is_help=True, help="Train reasoning reward models: distill traces, serve rewards.")
+
+
+def distill_cmd(
+    file: Annotated[Path, typer.Argument(help="Labeled pairwise or verification file (the teacher's input).")],
+    opts: JudgeOptions,
+    out: Annotated[Path, typer.Option("--out", help="SFT dataset to write (prompt/completion JSONL).")] = Path(
+        "runs/distill/sft.jsonl"
+    ),
+    traces: Annotated[
+        Path | None,
+        typer.Option(help="Import traces instead of generating: {id, order, trace} rows or a results.jsonl."),
+    ] = None,
+    max_per_prompt: Annotated[int | None, typer.Option(help="Keep at most N distinct traces per prompt.")] = None,
+) -> None:
+    """Sample --samples traces per item and order, keep label-consistent ones, write an SFT set."""
+    from judgekit.cli import console, out as stdout, user_errors
+    from judgekit.distill import distill, import_traces, prompt_rows, select_traces, write_jsonl
+
+    with user_errors():
+        proto = build_protocol(opts)
+        samples = load_for_protocol(file, proto, opts)
+        if traces is not None:
+            rows = prompt_rows(samples, proto)
+            from judgekit.distill import format_of
+
+            result = select_traces(rows, import_traces(traces), format_of(proto), max_per_prompt)
+        else:
+            runner = build_runner(opts, console)
+            teacher = opts.model or ("embedded SmolLM2-135M" if opts.backend == "transformers" else "default model")
+            console.print(f"teacher: {opts.backend} {teacher}; {proto.config.samples} sample(s) "
+                          f"per item and order, temperature {proto.config.temperature}")
+            result = distill(samples, proto, runner, max_per_prompt)
+        write_jsonl(out, result.records)
+        report_path = out.with_suffix(".report.json")
+        report_path.write_text(json.dumps(result.report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    report = result.report
+    stdout.print(f"kept {report.traces_kept} of {report.traces} traces from {report.items_kept} of "
+                 f"{report.items} items; rejected: {dict(report.rejected) or 'none'}")
+    console.print(f"SFT data: {out}  report: {report_path}")
+    if not result.records:
+        console.print("[yellow]no trace survived the filter: try more --samples or a stronger teacher[/]")
+
+
+def serve_reward(
+    config: Annotated[Path | None, typer.Option(help="Reward YAML (a `reward:` mapping or `rewards:` list).")] = None,
+    reward_format: Annotated[
+        str | None, typer.Option("--format", help="Verdict format, overriding the config: pairwise, verify, rm-r1.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it local.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (OpenRLHF: --remote_rm_url http://HOST:PORT/get_reward).")] = 5000,
+) -> None:
+    """Serve judgekit's verdict reward as an OpenRLHF-style remote reward model."""
+    from dataclasses import asdict
+
+    from judgekit.cli import console, user_errors
+    from judgekit.reward_adapters import make_server
+    from judgekit.rewards import JudgeReward, RewardConfig, load_reward_configs
+
+    with user_errors():
+        configs = load_reward_configs(config)
+        chosen = configs[0]
+        if reward_format:
+            chosen = RewardConfig.from_dict({**asdict(chosen), "format": reward_format})
+        server = make_server(JudgeReward(chosen), host=host, port=port)
+    bound_host, bound_port = server.server_address[:2]
+    console.print(f"serving reward {chosen.name!r} ({chosen.format}) at http://{bound_host}:{bound_port}/get_reward"
+                  " - Ctrl-C to stop")
+    if len(configs) > 1:
+        console.print(f"[yellow]only the first of {len(configs)} rewards is served[/]")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.server_close()
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``judgekit train distill|serve-reward`` to the main app."""
+    train_app.command("distill")(with_judge_options(distill_cmd))
+    train_app.command("serve-reward")(serve_reward)
+    app.add_typer(train_app, name="train")

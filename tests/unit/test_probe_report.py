@@ -1,0 +1,64 @@
+"""Probe report: JSON document, table rows, Markdown and the PNG chart."""
+
+from __future__ import annotations
+
+import json
+
+from judgekit.backends.fake import FakeBackend
+from judgekit.probe import AttackSettings, bundled_keys, plan_probe, run_phase
+from judgekit.probe.report import build_report, cell, markdown_table, plot_report, table_rows, write_json
+from judgekit.protocols.base import JudgeConfig, get_protocol
+from judgekit.runner import Runner
+from judgekit.types import Sample
+
+ITEMS = [Sample(id=f"v{i}", prompt=f"{i}+1?", responses=(f"{i}+1={i + 1}\nA: {i + 1}",), reference=str(i + 1),
+                label="correct" if i else "incorrect") for i in range(3)]
+
+
+def report_for(options=()):
+    backend = FakeBackend(responder=lambda p, i, params: "Reasoning: ok.\nVerdict: correct")
+    proto = get_protocol("verify", JudgeConfig(options=options))
+    phases = plan_probe(ITEMS, ["master-keys", "injection"], proto, AttackSettings(keys=bundled_keys()))
+    results = [run_phase(p, Runner(backend=backend)) for p in phases]
+    return build_report(results, {"model_id": "fake-model", "protocol": "verify", "method": "generative"})
+
+
+def test_report_json_round_trips_and_has_every_setting(tmp_path):
+    report = report_for((("defense", "answer-check"),))
+    path = tmp_path / "probe.json"
+    write_json(report, path)
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    assert loaded == json.loads(json.dumps(report))
+    mk = loaded["attacks"]["master-keys"]
+    assert set(mk["settings"]) == {"raw", "answer-check"}
+    overall = next(r for r in mk["settings"]["raw"]["rates"] if r["group"] == "overall")
+    assert (overall["k"], overall["n"], overall["rate"]) == (30, 30, 1.0)
+    assert overall["ci95"][0] < 1.0 == overall["ci95"][1]
+    inj = loaded["attacks"]["injection"]
+    assert inj["items"] == 8  # one attackable item: clean + 7 injections
+    assert {r["metric"] for r in inj["settings"]["raw"]["rates"]} == {"attacker-verdict", "flip-to-attacker"}
+
+
+def test_table_has_one_column_per_setting():
+    report = report_for((("defense", "answer-check"),))
+    headers, rows = table_rows(report)
+    assert headers[4:6] == ["raw", "answer-check"]
+    colon = next(r for r in rows if r[0] == "master-keys" and r[3] == "':'")
+    assert colon[4] == "1.000 [0.438, 1.000] (3/3)" and colon[5].startswith("0.000")
+    blank = [r for r in rows if r[3] == "' '"]
+    assert blank, "the blank-space key must stay visible"
+    compact_headers, compact = table_rows(report, compact=True)
+    assert compact_headers[-1] == "k/n (raw)" and len(compact) == len(rows)
+    md = markdown_table(report)
+    assert md.count("\n") == len(rows) + 1 and "| master-keys | fpr | key | ':' |" in md
+
+
+def test_cell_formats():
+    assert cell({"n": 0, "k": 0, "rate": None, "ci95": [0.0, 1.0]}) == "-"
+    assert cell({"n": 4, "k": 1, "rate": 0.25, "ci95": [0.05, 0.7]}, compact=True) == "0.25 [0.05,0.70]"
+
+
+def test_png_is_written(tmp_path):
+    path = plot_report(report_for(), tmp_path / "probe.png")
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

@@ -1,0 +1,124 @@
+"""Helpers shared by training/sft.py and training/grpo.py: config, chat rendering, saving.
+
+Prompts are rendered with the student's own chat template exactly as the
+transformers backend renders them at judge time (``add_generation_prompt=True``),
+so the trained checkpoint sees the same text in training and in ``judgekit judge``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python training/sft.py` from a clone
+    sys.path.insert(0, str(ROOT))
+
+
+def load_config(path: Path | str, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Read a YAML config and apply ``dotted.key=value`` overrides (values parsed as YAML)."""
+    config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"override {item!r}: expected key=value")
+        node = config
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(raw)
+    return config
+
+
+def model_dir(name: str | None) -> str:
+    """A loadable HF directory: the embedded SmolLM2 (``None``), a .gguf file, or a local dir."""
+    from judgekit.models import resolve_model
+
+    return str(resolve_model(name).path)
+
+
+def chat_prompt(tokenizer: Any, messages: Sequence[Mapping[str, str]], prefix: str = "") -> str:
+    """The judge prompt as the model sees it at inference (generation prompt included)."""
+    text: str = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    return text + prefix
+
+
+def completion_of(record: Mapping[str, Any]) -> str:
+    """The assistant text of a prompt/completion record (string or message list)."""
+    comp = record["completion"]
+    if isinstance(comp, str):
+        return comp
+    return "".join(m.get("content", "") for m in comp if m.get("role", "assistant") == "assistant")
+
+
+def text_rows(records: Sequence[Mapping[str, Any]], tokenizer: Any) -> list[dict[str, str]]:
+    """Conversational distill records -> plain ``prompt``/``completion`` strings for TRL.
+
+    The completion ends with the tokenizer's EOS token (the chat template's end of
+    turn for SmolLM2), so the model learns to stop after the verdict.
+    """
+    eos = tokenizer.eos_token or ""
+    rows = []
+    for rec in records:
+        prompt = rec["prompt"] if isinstance(rec["prompt"], str) else chat_prompt(tokenizer, rec["prompt"])
+        completion = completion_of(rec)
+        if eos and not completion.endswith(eos):
+            completion += eos
+        rows.append({"prompt": prompt, "completion": completion})
+    return rows
+
+
+def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
+    """All JSON lines of a file."""
+    with Path(path).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def lora_config(settings: Mapping[str, Any] | None) -> Any:
+    """A peft LoraConfig from the ``lora:`` section, or None for full fine-tuning."""
+    if not settings:
+        return None
+    from peft import LoraConfig
+
+    params = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "target_modules": "all-linear",
+              "task_type": "CAUSAL_LM", **dict(settings)}
+    return LoraConfig(**params)
+
+
+def load_student(path: str, dtype: str = "float32") -> tuple[Any, Any]:
+    """Model and tokenizer (pad token set) from a local directory."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    return model, tokenizer
+
+
+def save_for_judgekit(trainer: Any, tokenizer: Any, out_dir: Path | str, meta: Mapping[str, Any]) -> Path:
+    """Save a plain HF directory (LoRA merged) that ``judgekit judge --model DIR`` loads.
+
+    Full fine-tunes go through ``trainer.save_model`` so DeepSpeed ZeRO-3 shards are
+    gathered; LoRA adapters are merged into the base weights first.
+    """
+    out = Path(out_dir)
+    unwrapped = trainer.accelerator.unwrap_model(trainer.model)
+    if hasattr(unwrapped, "merge_and_unload"):  # peft model: write merged weights, not an adapter
+        if trainer.accelerator.is_main_process:
+            unwrapped.merge_and_unload().save_pretrained(str(out))
+    else:
+        trainer.save_model(str(out))
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(out))
+        history = [h for h in trainer.state.log_history if h]
+        (out / "judgekit_training.json").write_text(
+            json.dumps({**meta, "log_history": history}, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+    return out
