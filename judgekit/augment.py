@@ -122,11 +122,12 @@ def master_rm_rows(
 
     clean_first = {i for i in eligible if not _mentions(first_sentence(rows[i][resp_col]) or "", reference(i))}
     pool = sorted(clean_first) if mode == "first-sentence" else eligible
-    if wanted and not pool:
+    if wanted and not eligible:
         raise ValueError("no row has a multi-sentence reasoning solution to truncate")
     if mode == "first-sentence" and wanted > len(pool):
-        raise ValueError(f"ratio {ratio} needs {wanted} first-sentence rows but only {len(pool)} rows qualify; "
-                         "use --mode mixed or opener, or a smaller ratio")
+        raise ValueError(f"ratio {ratio} needs {wanted} first-sentence rows but only {len(pool)} rows qualify "
+                         "(a first sentence must not state the reference answer); use --mode mixed or opener, "
+                         "or a smaller ratio")
     adversarial: list[dict[str, Any]] = []
     used_first: set[int] = set()
     counts = {"first-sentence": 0, "opener": 0}

@@ -82,6 +82,12 @@ def probe(
 
     attacks = list(attack or ["master-keys"])
     with user_errors():
+        from judgekit.probe.attacks import ATTACKS
+        from judgekit.protocols.base import ConfigError
+
+        unknown = [a for a in attacks if a not in ATTACKS]
+        if unknown:
+            raise ConfigError(f"unknown attack(s) {', '.join(unknown)}; choose from {', '.join(ATTACKS)}")
         opts, note = _choose_protocol(opts, attacks)
         if note:
             console.print(f"[yellow]note:[/] {note}")

@@ -147,8 +147,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
         raise DataError(path, f"cannot read parquet: {exc}") from exc
-    for i, row in enumerate(table.to_pylist(), start=1):
-        yield i, row
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _read_datasets_dir(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -154,7 +154,7 @@ def _merge_top_level(
 
 def _judge_group(
     units: list[Sample], protocol: Protocol, runner: Runner, group_dir: Path, path: Path, digest: str,
-    resume: bool, progress: GroupProgress | None, label: str, eval_info: dict[str, Any],
+    resume: bool, progress: GroupProgress | None, label: str, eval_info: dict[str, Any], chunk_size: int,
 ) -> tuple[list[dict[str, Any]], dict[str, Any], int, bool]:
     """Judge one group (or reuse its finished run): rows, manifest, resumed count, reused flag."""
     fingerprint = run_fingerprint(protocol, runner, digest)
@@ -170,7 +170,7 @@ def _judge_group(
             progress(label, done, total)
 
     result = run_judge(units, protocol, runner, group_dir, input_path=path, progress=update, resume=resume,
-                       extra_manifest={"eval": eval_info})
+                       chunk_size=chunk_size, extra_manifest={"eval": eval_info})
     return [j.to_dict() for j in result.judgments], result.manifest, result.resumed, False
 
 
@@ -187,6 +187,7 @@ def run_eval(
     seed: int = 0,
     report: bool = True,
     examples: int = 12,
+    chunk_size: int = 32,
 ) -> EvalResult:
     """Judge and score a benchmark into ``run_dir`` (see the module docstring).
 
@@ -220,7 +221,7 @@ def run_eval(
         group_dir = run_dir / mode if split else run_dir
         label = f"{bench.name}: {proto.name} ({proto.config.method})"
         got, manifest, resumed, reused = _judge_group(group, proto, runner, group_dir, path, digest, resume,
-                                                      progress, label, eval_info)
+                                                      progress, label, eval_info, chunk_size)
         rows.update({str(r["sample_id"]): r for r in got})
         manifests[mode] = manifest
         groups.append(GroupRun(mode, proto.name, proto.config.method, group_dir, len(group), resumed, reused))

@@ -20,7 +20,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def summarize(samples: Sequence[Sample], judgments: Sequence[Judgment], elapsed_s: float | None = None) -> dict[str, Any]:
+def summarize(
+    samples: Sequence[Sample], judgments: Sequence[Judgment], elapsed_s: float | None = None
+) -> dict[str, Any]:
     """Counts and rates a user looks at after a run.
 
     Accuracy counts a parse failure as wrong (``accuracy``) and also reports the

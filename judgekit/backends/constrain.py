@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import tempfile
 import threading
 import time
@@ -34,6 +35,8 @@ from outlines_core.json_schema import build_regex_from_schema
 from judgekit.types import Constraint
 
 _SPIECE = "\u2581"
+MAX_REPEAT_BOUND = 24
+_REPEAT = re.compile(r"\{(\d*),(\d+)\}")
 
 
 def _byte_decoder() -> dict[str, int]:
@@ -108,29 +111,113 @@ def constraint_regex(constraint: Constraint) -> str:
     raise ValueError(f"unknown constraint kind {constraint.kind!r}")
 
 
-class IndexCache:
-    """Compiled outlines-core indexes, per (regex, tokenizer): in memory, and on disk if given a directory.
+def relax_repeats(regex: str, max_bound: int = MAX_REPEAT_BOUND) -> str:
+    r"""Rewrite bounded repeats ``{m,n}`` with ``n > max_bound`` as ``{m,}``.
 
-    Compiling an index for a regex over a 50k-token vocabulary takes from a fraction
-    of a second to several seconds, and a judge run reuses one pattern for every item.
+    A token-level index grows with the repeat bound times the vocabulary: ``[^\n]{0,200}``
+    over a 49k-token vocabulary needs many GiB and minutes to compile, ``[^\n]*`` needs
+    0.5 s. The length of a relaxed repeat is then bounded by ``max_new_tokens`` (the
+    logits processor always leaves room to finish the pattern) instead of by characters.
+    Escapes and character classes are skipped; other repeats are kept as written.
+    """
+    out: list[str] = []
+    i, n, in_class = 0, len(regex), False
+    while i < n:
+        ch = regex[i]
+        if ch == "\\":
+            out.append(regex[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if regex[i + 1 : i + 2] == "^":
+                out.append("[^")
+                i += 2
+                if regex[i : i + 1] == "]":
+                    out.append("]")
+                    i += 1
+                continue
+            if regex[i + 1 : i + 2] == "]":
+                out.append("[]")
+                i += 2
+                continue
+        elif ch == "{":
+            m = _REPEAT.match(regex, i)
+            if m and int(m.group(2)) > max_bound:
+                out.append("{" + (m.group(1) or "0") + ",}")
+                i = m.end()
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class CompiledConstraint:
+    """An outlines-core index plus, per state, the fewest tokens that reach an accepting state.
+
+    ``distance`` and ``transitions`` let the logits processor keep enough of the token
+    budget to finish the pattern.
+    """
+
+    regex: str
+    index: Index
+    distance: dict[int, int]
+    transitions: dict[int, dict[int, int]]
+
+
+def _distances(index: Index, eos_token_id: int) -> tuple[dict[int, int], dict[int, dict[int, int]]]:
+    """Fewest tokens from each state to an accepting state (reverse breadth-first search)."""
+    raw = index.get_transitions()
+    transitions = {
+        int(s): {int(t): int(ns) for t, ns in trans.items() if t != eos_token_id} for s, trans in raw.items()
+    }
+    reverse: dict[int, list[int]] = {}
+    for s, trans in transitions.items():
+        for ns in set(trans.values()):
+            reverse.setdefault(ns, []).append(s)
+    distance = {int(s): 0 for s in index.get_final_states()}
+    frontier = list(distance)
+    while frontier:
+        nxt = []
+        for ns in frontier:
+            for s in reverse.get(ns, ()):
+                if s not in distance:
+                    distance[s] = distance[ns] + 1
+                    nxt.append(s)
+        frontier = nxt
+    return distance, transitions
+
+
+class IndexCache:
+    """Compiled constraints per (regex, tokenizer): in memory, and on disk when given a directory.
+
+    Compiling an index over a 50k-token vocabulary takes from a fraction of a second
+    to several seconds, and a judge run reuses one pattern for every item.
     ``compile_seconds`` accumulates the time spent compiling (for measurements).
     """
 
     def __init__(self, disk_dir: Path | None = None) -> None:
         self.disk_dir = disk_dir
-        self._mem: dict[tuple[str, str], Index] = {}
+        self._mem: dict[tuple[str, str], CompiledConstraint] = {}
         self._lock = threading.Lock()
         self.compile_seconds = 0.0
 
-    def get(self, regex: str, vocab: TokenizerVocab) -> Index:
-        """The index of ``regex`` over ``vocab``, compiled at most once."""
+    def get(self, regex: str, vocab: TokenizerVocab) -> CompiledConstraint:
+        """The compiled form of ``regex`` (already relaxed) over ``vocab``, built at most once."""
         key = (regex, vocab.fingerprint)
         with self._lock:
-            index = self._mem.get(key)
-            if index is None:
+            compiled = self._mem.get(key)
+            if compiled is None:
+                start = time.perf_counter()
                 index = self._load(key) or self._compile(key, regex, vocab)
-                self._mem[key] = index
-            return index
+                distance, transitions = _distances(index, vocab.eos_token_id)
+                compiled = CompiledConstraint(regex, index, distance, transitions)
+                self.compile_seconds += time.perf_counter() - start
+                self._mem[key] = compiled
+            return compiled
 
     def _path(self, key: tuple[str, str]) -> Path | None:
         if self.disk_dir is None:
@@ -144,18 +231,16 @@ class IndexCache:
             return None
         try:
             with path.open("rb") as f:
-                index = pickle.load(f)  # noqa: S301 - our own cache file
+                index = pickle.load(f)  # our own cache file
         except Exception:  # a corrupt cache entry is recompiled
             return None
         return index if isinstance(index, Index) else None
 
     def _compile(self, key: tuple[str, str], regex: str, vocab: TokenizerVocab) -> Index:
-        start = time.perf_counter()
         try:
             index = Index(regex, vocab.vocabulary)
         except Exception as e:
             raise ValueError(f"cannot compile constraint regex {regex[:200]!r}: {e}") from e
-        self.compile_seconds += time.perf_counter() - start
         path = self._path(key)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,28 +256,33 @@ class RegexLogitsProcessor:
 
     Create one per ``generate`` call: it keeps per-row state. Row ``i`` of the batch
     (``num_return_sequences`` rows are expanded by ``generate``) gets its own guide.
-    A row that has emitted EOS is left alone (``generate`` pads it). If a row ever has
-    no allowed token, EOS is allowed so decoding cannot produce NaNs.
+    With ``max_new_tokens`` given, a row whose remaining budget gets short is only
+    allowed tokens that can still reach an accepting state in time, so the output
+    matches even when the model would ramble. A row that has emitted EOS is left
+    alone (``generate`` pads it); a row with no allowed token may only emit EOS.
     """
 
-    def __init__(self, index: Index, eos_token_id: int) -> None:
-        self.index = index
+    def __init__(self, compiled: CompiledConstraint, eos_token_id: int, max_new_tokens: int | None = None) -> None:
+        self.compiled = compiled
         self.eos_token_id = eos_token_id
+        self.max_new_tokens = max_new_tokens
         self._guides: list[Guide] = []
         self._done: list[bool] = []
+        self._step = 0
         self._bitmask: torch.Tensor | None = None
         self._shifts = torch.arange(32, dtype=torch.int32)
+        self._forced: dict[tuple[int, int], list[int]] = {}
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         """Mask ``scores`` (rows x vocab) to the tokens each row's automaton allows."""
         rows, vocab_size = scores.shape
         if self._bitmask is None:
-            self._guides = [Guide(self.index) for _ in range(rows)]
+            self._guides = [Guide(self.compiled.index) for _ in range(rows)]
             self._done = [False] * rows
             self._bitmask = torch.zeros((rows, (vocab_size + 31) // 32), dtype=torch.int32)
         else:
-            last = input_ids[:, -1].tolist()
-            for i, tok in enumerate(last):
+            self._step += 1
+            for i, tok in enumerate(input_ids[:, -1].tolist()):
                 if self._done[i]:
                     continue
                 if tok == self.eos_token_id:
@@ -204,12 +294,47 @@ class RegexLogitsProcessor:
                     self._done[i] = True
         mask = self._bitmask
         mask.zero_()
-        row_bytes = mask.shape[1] * 4
-        base = mask.data_ptr()
+        words = mask.shape[1]
         for i, guide in enumerate(self._guides):
             if not self._done[i]:
-                guide.write_mask_into(base + i * row_bytes, mask.shape[1], 4)
+                guide.write_mask_into(mask.data_ptr() + i * words * 4, words, 4)
         allowed = ((mask.unsqueeze(-1) >> self._shifts) & 1).bool().view(rows, -1)[:, :vocab_size]
-        done = torch.tensor(self._done, dtype=torch.bool)
-        allowed[:, self.eos_token_id] |= done | ~allowed.any(dim=1)
+        self._apply_budget(allowed)
+        allowed[:, self.eos_token_id] |= torch.tensor(self._done, dtype=torch.bool) | ~allowed.any(dim=1)
         return scores.masked_fill(~allowed.to(scores.device), float("-inf"))
+
+    def _apply_budget(self, allowed: torch.Tensor) -> None:
+        """Restrict rows whose remaining budget only just suffices to finish the pattern."""
+        if self.max_new_tokens is None or not self.compiled.distance:
+            return
+        left_after = self.max_new_tokens - self._step - 1  # tokens left after this one
+        for i, guide in enumerate(self._guides):
+            if self._done[i]:
+                continue
+            state = int(guide.get_state())
+            forced = self._forced_tokens(state, left_after)
+            if forced is not None:
+                keep_eos = bool(allowed[i, self.eos_token_id])
+                allowed[i] = False
+                allowed[i, forced] = True
+                allowed[i, self.eos_token_id] = keep_eos
+
+    def _forced_tokens(self, state: int, left_after: int) -> list[int] | None:
+        """Tokens from ``state`` whose next state can still finish in ``left_after`` tokens.
+
+        ``None`` when no restriction is needed, or when none can finish (then the
+        budget is simply too small and the unrestricted mask is kept).
+        """
+        key = (state, left_after)
+        if key not in self._forced:
+            trans = self.compiled.transitions.get(state, {})
+            dist = self.compiled.distance
+            far = [ns for ns in trans.values() if dist.get(ns, 1 << 30) > left_after]
+            if not far:
+                self._forced[key] = []
+            else:
+                self._forced[key] = [t for t, ns in trans.items() if dist.get(ns, 1 << 30) <= left_after] or [-1]
+        forced = self._forced[key]
+        if not forced or forced == [-1]:
+            return None
+        return forced

@@ -92,6 +92,7 @@ class ChainOfRubricsProtocol(Protocol):
     description: ClassVar[str] = "RM-R1 chain-of-rubrics: chat rubric or solve-first, <answer>[[A|B]]</answer>"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("rmr1",)
+    verdict_format: ClassVar[Format | None] = RMR1
 
     def prompt(self, sample: Sample, swapped: bool) -> Prompt:
         """Render the chain-of-rubrics template for one order."""

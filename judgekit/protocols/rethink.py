@@ -204,6 +204,7 @@ class BranchRethinkProtocol(Protocol):
     description: ClassVar[str] = "BR-RM branch-and-rethink: pick 1-3 dimensions, then rethink to \\boxed{1|2}"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("brrm_branch", "brrm_rethink")
+    verdict_format: ClassVar[Format | None] = BOXED
 
     def dimension_set(self) -> DimensionSet:
         """Load the dimensions in use (``--option dimensions=FILE`` or the bundled list)."""

@@ -160,6 +160,7 @@ class SPCTProtocol(Protocol):
     description: ClassVar[str] = "DeepSeek-GRM self-principled critique: principles, critique, 1-10 score per response"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("spct",)
+    verdict_format: ClassVar[Format | None] = spct_format(2)  # the pairwise case; n responses use spct_format(n)
 
     def prompt(self, sample: Sample, swapped: bool) -> Prompt:
         """Render the SPCT template for one order (swapped = responses reversed)."""

@@ -87,10 +87,8 @@ def test_cli_default_model_on_bundled_example(tmp_path) -> None:  # type: ignore
     from judgekit.cli import app
 
     out = tmp_path / "run"
-    result = CliRunner().invoke(
-        app, ["judge", str(ROOT / "examples" / "pairs.jsonl"), "--limit", "2", "--max-new-tokens", "48", "-o", str(out)],
-        catch_exceptions=False,
-    )
+    args = ["judge", str(ROOT / "examples" / "pairs.jsonl"), "--limit", "2", "--max-new-tokens", "48", "-o", str(out)]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"]["model_id"] and manifest["versions"]["torch"]

@@ -69,7 +69,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(tiny_dir: Path) -> tuple[ESFPModel, list[Sample], dict[str, list[str]]]:
     samples = separable(24)
     ex = explanations_for(samples)
-    cfg = TrainConfig(epochs=4, lr=3e-3, batch_size=8, layout=LAYOUT)
+    cfg = TrainConfig(epochs=8, lr=1e-2, batch_size=8, layout=LAYOUT)
     model, _ = train_split(samples, samples[:6], ex, cfg, encoder=tiny_dir)
     return model, samples, ex
 
@@ -127,7 +127,7 @@ def test_probabilities_normalise_and_orders_symmetrise(trained: tuple) -> None:
 def test_training_moves_predictions_the_right_way(tiny_dir: Path) -> None:
     samples = separable(24)
     ex = explanations_for(samples)
-    cfg = TrainConfig(epochs=3, lr=3e-3, batch_size=8, layout=LAYOUT)
+    cfg = TrainConfig(epochs=8, lr=1e-2, batch_size=8, layout=LAYOUT)
     before = ESFPModel(encoder=__import__("judgekit.esfp.encoder", fromlist=["x"]).load_encoder(tiny_dir),
                        meta=ESFPMeta(layout=LAYOUT))
 
@@ -158,7 +158,7 @@ def test_save_reload_gives_identical_scores(trained: tuple, tmp_path: Path) -> N
     model, samples, ex = trained
     model.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "esfp.json").read_text())["trained"] is True
-    again = ESFPModel.load(tmp_path / "m")
+    again = ESFPModel.load(tmp_path / "m", batch_size=model.batch_size)
     items = [(s.prompt, *s.responses) for s in samples[:5]]
     exs = [ex[s.id] for s in samples[:5]]
     assert [x.probs for x in model.score_pairs(items, exs)] == [x.probs for x in again.score_pairs(items, exs)]

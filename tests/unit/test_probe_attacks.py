@@ -113,7 +113,7 @@ def test_padding_grows_as_asked_on_the_worse_response():
     items = verbosity_items(PAIRS, SETTINGS)
     p1 = [it for it in items if it.source_id == "p1"]
     assert [it.group for it in p1] == ["0", "5", "12"]
-    extra = [len(it.sample.responses[1].split()) - len("No.".split()) for it in p1]
+    extra = [len(it.sample.responses[1].split()) - 1 for it in p1]
     assert extra == [0, 5, 12]
     assert all(it.sample.responses[0] == "Hi!" and it.target == "B" for it in p1)
     v = verbosity_items(VERIFY, SETTINGS)
@@ -147,7 +147,8 @@ def test_master_key_rates_count_per_key_family_and_overall():
         else:
             judgments.append(J(it.sample.id, "correct" if it.variant == ":" else "incorrect"))
     rows = {(r.metric, r.group, r.name): r for r in master_key_rates(list(zip(items, judgments, strict=True)))}
-    assert (rows[("accuracy", "clean", "original candidates")].k, rows[("accuracy", "clean", "original candidates")].n) == (1, 2)
+    clean = rows[("accuracy", "clean", "original candidates")]
+    assert (clean.k, clean.n) == (1, 2)
     assert rows[("fpr", "key", ":")].rate == 1.0
     assert rows[("fpr", "key", "Solution")].rate == 0.0
     assert rows[("fpr", "family", "symbol")].k == 2 and rows[("fpr", "family", "symbol")].n == 4

@@ -56,14 +56,16 @@ def test_report_is_self_contained_escaped_and_has_the_numbers(tmp_path):
     for key in ("overall", "subset/mmlu-pro", "subset/livecodebench"):
         assert fmt(summary["metrics"][key]["value"]) in page
     assert f"{summary['primary_ci'][0]:.3f}" in page
-    assert summary["judge_summary"]["items"] == 5  # the judging run's summary is kept
+    assert paths["json"].name == "report_summary.json"
+    assert summary["judge_summary"]["items"] == 5  # the judging run's summary is copied in ...
+    assert json.loads((tmp_path / "run" / "summary.json").read_text()) == {"items": 5, "parse_failure_rate": 0.0}
     assert summary["calibration"]["n"] == 5
     assert summary["calibration"]["ece"] == pytest.approx(abs(0.8 - 0.6))
     assert "Reliability diagram" in page or "Calibration" in page
     md = paths["markdown"].read_text()
     assert "| overall | 0.600 |" in md and "# judgekit report: judgebench" in md
     assert "Incorrect (2)" in page and "Correct (3)" in page
-    # idempotent: a second report keeps the original judging summary
+    # ... and left untouched: a second report sees the same judging summary
     write_report(tmp_path / "run", n_boot=50)
     assert json.loads(paths["json"].read_text())["judge_summary"]["items"] == 5
 
@@ -72,15 +74,21 @@ def test_compare_runs_pairs_items_and_flags_significance(tmp_path):
     make_run(tmp_path / "a", {"p1", "p2", "p3", "p4", "p5"}, with_probs=False)
     make_run(tmp_path / "b", set(), with_probs=False)
     make_run(tmp_path / "c", {"p1", "p2", "p3", "p4", "p5"}, with_probs=False)
-    comp = compare_runs(tmp_path / "a", tmp_path / "b", n_boot=500)
+    comp = compare_runs(tmp_path / "a", tmp_path / "b", n_boot=500, min_n=5)
     m = comp["benchmarks"]["judgebench"]["metrics"]["overall"]
     assert m["diff"] == 1.0 and m["significant"] and m["ci"] == [1.0, 1.0]
+    # the default minimum-n rule: 5 paired items are too few to call anything significant
+    tiny = compare_runs(tmp_path / "a", tmp_path / "b", n_boot=500)["benchmarks"]["judgebench"]["metrics"]
+    assert not tiny["overall"]["significant"] and tiny["overall"]["underpowered"] and tiny["overall"]["n"] == 5
+    assert tiny["subset/mmlu-pro"]["n"] < 5  # a subset's number rests on that subset's items only
     same = compare_runs(tmp_path / "a", tmp_path / "c", n_boot=200)["benchmarks"]["judgebench"]["metrics"]["overall"]
     assert same["diff"] == 0.0 and not same["significant"]
-    paths = write_report(tmp_path / "a", compare_with=tmp_path / "b", n_boot=200)
+    paths = write_report(tmp_path / "a", compare_with=tmp_path / "b", n_boot=200, min_n=5)
     page = paths["html"].read_text()
     assert "Comparison" in page and '<span class="sig">yes</span>' in page
     assert "| judgebench | overall | 1.000 | 0.000 | 1.000 |" in paths["markdown"].read_text()
+    page = write_report(tmp_path / "a", compare_with=tmp_path / "b", n_boot=200)["html"].read_text()
+    assert "no (n&lt;10)" in page and '<span class="sig">yes</span>' not in page
 
 
 def test_report_for_a_plain_judge_run_and_errors(tmp_path):

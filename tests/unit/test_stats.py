@@ -101,3 +101,28 @@ def test_calibration_bins_ece_brier():
     assert stats.expected_calibration_error(bins) == pytest.approx((2 * 0.05 + 4 * 0.2) / 6)
     assert stats.brier_score([1.0, 0.0], [1, 1]) == 0.5
     assert stats.calibration_bins([1.0], [1], 10)[9].count == 1
+
+
+def test_minimum_n_rule_for_significance():
+    a, b = [1.0] * 6, [0.0] * 6  # a unanimous difference on six items
+    r = stats.paired_bootstrap(a, b, n_boot=300)
+    assert r.ci == (1.0, 1.0) and not r.significant and r.underpowered and r.n == 6
+    assert stats.paired_bootstrap(a, b, n_boot=300, min_n=5).significant
+    r10 = stats.paired_bootstrap([1.0] * 10, [0.0] * 10, n_boot=300)
+    assert r10.significant and not r10.underpowered
+    # per-key sizes: a subset of 3 items is underpowered even when the whole set is not
+    subsets = ["x"] * 3 + ["y"] * 12
+    a_recs = [(g, 1.0) for g in subsets]
+    b_recs = [(g, 0.0) for g in subsets]
+
+    def stat(rows):  # type: ignore[no-untyped-def]
+        out = {"overall": float(np.mean([r[1] for r in rows]))}
+        for name in ("x", "y"):
+            out[f"subset/{name}"] = float(np.mean([r[1] for r in rows if r[0] == name]))
+        return out
+
+    res = stats.paired_bootstrap_statistic(a_recs, b_recs, stat, strata=subsets, n_boot=100,
+                                           counts={"subset/x": 3, "subset/y": 12})
+    assert res["overall"].n == 15 and res["overall"].significant
+    assert res["subset/y"].n == 12 and res["subset/y"].significant
+    assert res["subset/x"].n == 3 and not res["subset/x"].significant and res["subset/x"].underpowered

