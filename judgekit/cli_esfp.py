@@ -21,7 +21,7 @@ esfp_app = typer.Typer(no_args_is_help=True, help="ESFP-RM: explanation + masked
 
 Files = Annotated[list[Path], typer.Argument(help="Pairwise data files (ties and unlabelled items are dropped).")]
 OutDir = Annotated[Path, typer.Option("--out", help="Output directory.")]
-ExplFile = Annotated[Path | None, typer.Option("--explanations", help="JSONL {id, explanations:[..]} instead of stage 1.")]
+ExplFile = Annotated[Path | None, typer.Option("--explanations", help="JSONL {id, explanations} instead of stage 1.")]
 Encoder = Annotated[str | None, typer.Option("--encoder", help="Masked-LM checkpoint dir; default: embedded MiniLM.")]
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
 Lr = Annotated[float, typer.Option(help="Learning rate (AdamW, linear decay).")]
@@ -35,19 +35,22 @@ PerFile = Annotated[int | None, typer.Option(help="Random subsample of N pairs p
 Pointwise = Annotated[bool, typer.Option("--pointwise/--no-pointwise", help="Also train the pointwise slot.")]
 
 
-def load_pairs(files: list[Path], opts: JudgeOptions, per_file: int | None) -> list[Any]:
-    """Load each file as pairwise samples, prefix ids with the file stem, optionally subsample."""
+def load_pairs(files: list[Path], opts: JudgeOptions, per_file: int | None) -> tuple[list[Any], dict[str, int]]:
+    """Load each file as pairwise samples (ids prefixed with the file stem), drop ties, subsample."""
     from judgekit.data import load_samples
     from judgekit.esfp.train import preference_pairs
 
     out = []
+    dropped: dict[str, int] = {}
     for f in files:
         samples = [replace(s, id=f"{f.stem}:{s.id}") for s in load_samples(f, task="pairwise", limit=opts.limit)]
-        pairs, _ = preference_pairs(samples)
+        pairs, why = preference_pairs(samples)
+        for k, v in why.items():
+            dropped[k] = dropped.get(k, 0) + v
         if per_file is not None and len(pairs) > per_file:
             pairs = random.Random(opts.seed).sample(sorted(pairs, key=lambda s: s.id), per_file)
         out += pairs
-    return out
+    return out, dropped
 
 
 def _train_config(opts: JudgeOptions, epochs: int, lr: float, batch: int, eval_fraction: float,
@@ -80,8 +83,8 @@ def train_cmd(
     with user_errors():
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,
                             policy, explain, pointwise)
-        samples = load_pairs(data, opts, per_file)
-        console.print(f"{len(samples)} labelled pairs from {len(data)} file(s)")
+        samples, dropped = load_pairs(data, opts, per_file)
+        console.print(f"{len(samples)} labelled pairs from {len(data)} file(s); dropped {dropped}")
         expl = None
         explainer: dict[str, Any] = {}
         if explain and explanations is not None:
@@ -132,7 +135,8 @@ def compare_cmd(
     with user_errors():
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,
                             policy, True, pointwise)
-        samples = load_pairs(data, opts, per_file)
+        samples, dropped = load_pairs(data, opts, per_file)
+        console.print(f"{len(samples)} labelled pairs; dropped before the split: {dropped}")
         runner = build_runner(opts, console)
         expl = read_explanations(explanations) if explanations is not None else None
         start = time.perf_counter()

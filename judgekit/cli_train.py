@@ -32,7 +32,8 @@ def distill_cmd(
     max_per_prompt: Annotated[int | None, typer.Option(help="Keep at most N distinct traces per prompt.")] = None,
 ) -> None:
     """Sample --samples traces per item and order, keep label-consistent ones, write an SFT set."""
-    from judgekit.cli import console, out as stdout, user_errors
+    from judgekit.cli import console, user_errors
+    from judgekit.cli import out as stdout
     from judgekit.distill import distill, import_traces, prompt_rows, select_traces, write_jsonl
 
     with user_errors():
@@ -81,7 +82,7 @@ def serve_reward(
         if reward_format:
             chosen = RewardConfig.from_dict({**asdict(chosen), "format": reward_format})
         server = make_server(JudgeReward(chosen), host=host, port=port)
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     console.print(f"serving reward {chosen.name!r} ({chosen.format}) at http://{bound_host}:{bound_port}/get_reward"
                   " - Ctrl-C to stop")
     if len(configs) > 1:

@@ -120,7 +120,10 @@ def generate_traces(rows: Sequence[TrainPrompt], protocol: Protocol, runner: Run
 
 
 def select_traces(
-    rows: Sequence[TrainPrompt], traces: Mapping[TraceKey, Sequence[str]], fmt: Format, max_per_prompt: int | None = None
+    rows: Sequence[TrainPrompt],
+    traces: Mapping[TraceKey, Sequence[str]],
+    fmt: Format,
+    max_per_prompt: int | None = None,
 ) -> DistillResult:
     """Rejection sampling: keep label-matching traces of items right in every order."""
     by_item: dict[str, list[TrainPrompt]] = {}

@@ -30,6 +30,7 @@ from judgekit.types import Judgment, Sample, Verdict
 FORMAT_VERSION = 1
 CONFIG_FILE = "meta_rm.json"
 METRICS_FILE = "metrics.json"
+TRAIN_PROBE = 64  # training rows re-scored after training (a fit check, not the whole set)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ def train_meta_rm(
     """Train the meta-RM with BCE on ``rows``; save model, tokenizer and metrics.json.
 
     Rows are split by item (:func:`split_rows`); the returned metrics hold the
-    held-out BCE / accuracy / AUC before and after training. ``on_step(step, total,
+    held-out BCE / accuracy / AUC before and after training, and the same on up to
+    ``TRAIN_PROBE`` training rows after training. ``on_step(step, total,
     loss)`` reports progress. The whole run is seeded.
     """
     import torch
@@ -235,7 +237,9 @@ def train_meta_rm(
             on_step(step, config.steps, losses[-1])
     model.eval()
     after = binary_metrics(_logits(model, tokenizer, held_texts, config.max_length), held_labels)
-    train_after = binary_metrics(_logits(model, tokenizer, texts, config.max_length), [r.correct for r in train])
+    probe = sorted(random.Random(config.seed).sample(range(len(train)), min(len(train), TRAIN_PROBE)))
+    train_after = binary_metrics(_logits(model, tokenizer, [texts[i] for i in probe], config.max_length),
+                                 [train[i].correct for i in probe])
     metrics = {
         "base": config.base or "embedded SmolLM2-135M-Instruct",
         "base_model_id": base_id,

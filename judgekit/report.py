@@ -165,6 +165,9 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     lines = [f"# judgekit report: {title}", ""]
     lines.append(f"- model: `{summary.get('model')}`  protocol: `{summary.get('protocol')}`")
     lines.append(f"- items judged: {summary.get('items_judged')} of {summary.get('items_total')}")
+    judging = summary.get("judging") or {}
+    if judging:
+        lines.append(f"- judged {judging.get('mode')} ({judging.get('method')}); best-of-n: {judging.get('best_of_n')}")
     if summary.get("primary_value") is not None:
         lines.append(f"- **{summary.get('primary')}: {fmt(summary['primary_value'])}** "
                      f"(95% CI {fmt_ci(summary.get('primary_ci'))})")

@@ -308,6 +308,10 @@ def render_html(run: RunData, summary: Mapping[str, Any], examples: int = 12) ->
     title = summary.get("benchmark") or "judging run"
     notes = "".join(f"<p class=note>{esc(n)}</p>" for n in summary.get("notes") or [])
     upstream = f"<p class=sub>Scoring: {esc(summary.get('upstream'))}</p>" if summary.get("upstream") else ""
+    judging = summary.get("judging") or {}
+    if judging:
+        upstream += (f"<p class=sub>Judged {esc(judging.get('mode'))} with <code>{esc(judging.get('protocol'))}</code> "
+                     f"({esc(judging.get('method'))}); best-of-n rule: {esc(judging.get('best_of_n'))}</p>")
     boot = summary.get("bootstrap") or {}
     boot_line = (f"<p class=note>Intervals: percentile bootstrap, {esc(boot.get('n_boot'))} resamples, "
                  f"seed {esc(boot.get('seed'))}, stratified by subset.</p>") if boot else ""

@@ -59,7 +59,7 @@ def _as_dict(config: RewardConfig) -> dict[str, Any]:
 def compute_score(
     data_source: str | None, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None = None
 ) -> float:
-    """verl's custom reward signature: the judgekit reward of one judge completion.
+    """Verl's custom reward signature: the judgekit reward of one judge completion.
 
     The reward settings come from ``extra_info["judgekit_reward"]`` (a mapping), else
     the YAML file in ``$JUDGEKIT_REWARD_CONFIG``, else the defaults; a ``data_source``

@@ -210,7 +210,8 @@ class JudgeReward:
         """The verdict grade of each completion (before length and consistency terms)."""
         if len(labels) != len(completions):
             raise ConfigError(f"{len(completions)} completions but {len(labels)} labels")
-        return [grade(completion_text(c), lab, self.config, self.fmt) for c, lab in zip(completions, labels, strict=True)]
+        return [grade(completion_text(c), lab, self.config, self.fmt)
+                for c, lab in zip(completions, labels, strict=True)]
 
     def __call__(self, completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         """Reward of each completion, in order."""

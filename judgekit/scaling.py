@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from judgekit.aggregate import majority_vote
@@ -164,11 +164,22 @@ class PlainReducer:
 
 @dataclass(frozen=True)
 class MetaReducer:
-    """Meta-RM guided voting: score each (prompt, sample text), keep the top ``k_meta``."""
+    """Meta-RM guided voting: score each (prompt, sample text), keep the top ``k_meta``.
+
+    Scores are memoised per (prompt, text); :meth:`prime` scores a whole turn's
+    samples in one batched call before the per-prompt reductions.
+    """
 
     scorer: Scorer
     k_meta: int
     name: str = "meta"
+    memo: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
+
+    def prime(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Score every not-yet-scored ``(prompt text, sample text)`` pair in one call."""
+        todo = [p for p in dict.fromkeys(pairs) if p not in self.memo]
+        if todo:
+            self.memo.update(zip(todo, self.scorer(todo), strict=True))
 
     def __call__(
         self, parsed: Sequence[Parsed], texts: Sequence[str] = (), prompt: Prompt | None = None
@@ -179,9 +190,9 @@ class MetaReducer:
                 "--reduce meta needs each sample's text and the prompt; this protocol's "
                 "turn does not pass them to the reducer"
             )
-        prompt_text = prompt.as_text()
-        scores = self.scorer([(prompt_text, t) for t in texts])
-        return meta(parsed, scores, self.k_meta)
+        pairs = [(prompt.as_text(), t) for t in texts]
+        self.prime(pairs)
+        return meta(parsed, [self.memo[p] for p in pairs], self.k_meta)
 
 
 def canonical_reducer(name: str) -> str:

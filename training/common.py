@@ -8,6 +8,7 @@ so the trained checkpoint sees the same text in training and in ``judgekit judge
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,8 +32,15 @@ def load_config(path: Path | str, overrides: Sequence[str] = ()) -> dict[str, An
         *parents, leaf = key.strip().split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(raw)
+        node[leaf] = _scalar(yaml.safe_load(raw))
     return config
+
+
+def _scalar(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-4`` as a string; learning rates written that way are numbers."""
+    if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value):
+        return float(value)
+    return value
 
 
 def model_dir(name: str | None) -> str:

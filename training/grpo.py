@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import chat_prompt, lora_config, load_config, load_student, model_dir, save_for_judgekit  # noqa: E402
+from common import chat_prompt, load_config, load_student, lora_config, model_dir, save_for_judgekit  # noqa: E402
 
 
 def build_rows(config: dict[str, Any], tokenizer: Any) -> tuple[list[dict[str, Any]], str]:

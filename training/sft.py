@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import lora_config, load_config, load_student, model_dir, read_jsonl, save_for_judgekit, text_rows  # noqa: E402
+from common import load_config, load_student, lora_config, model_dir, read_jsonl, save_for_judgekit, text_rows  # noqa: E402
 
 
 def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:

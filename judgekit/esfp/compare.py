@@ -107,7 +107,8 @@ def classifier_row(train_set: Sequence[Sample], eval_set: Sequence[Sample], cfg:
     with torch.inference_mode():
         flat = [x for p in pairs for x in p]
         for k in range(0, len(flat), cfg.batch_size):
-            probs += [softmax_over(r.double().tolist(), ("A", "B")) for r in logits_fn("pairwise", flat[k : k + cfg.batch_size])]
+            rows = logits_fn("pairwise", flat[k : k + cfg.batch_size])
+            probs += [softmax_over(r.double().tolist(), ("A", "B")) for r in rows]
     seconds = time.perf_counter() - start
     credit, consistent = [], 0
     for i, s in enumerate(eval_set):

@@ -23,10 +23,11 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from judgekit.cache import default_cache_dir
 from judgekit.protocols.base import ConfigError

@@ -23,6 +23,7 @@ from judgekit.runner import Runner
 from judgekit.types import GenerationParams, Judgment, Prompt, Sample, Turn
 
 EXPLAIN_TEMPLATE = "esfp_explain"
+Explained = dict[tuple[str, str], tuple[Prompt, str]]
 
 
 def explain_prompt(question: str, response: str) -> Prompt:
@@ -102,7 +103,7 @@ class ESFPProtocol(Protocol):
                 usable.append(i)
             else:
                 out[i] = skipped(s.id, f"esfp scores 1 or 2 responses, got {len(s.responses)}")
-        expl: dict[tuple[str, str], tuple[Prompt, str]] = {}
+        expl: Explained = {}
         if model.meta.use_explanation:
             items = list(dict.fromkeys((samples[i].prompt, r) for i in usable for r in samples[i].responses))
             prompts = [explain_prompt(q, r) for q, r in items]
@@ -110,7 +111,8 @@ class ESFPProtocol(Protocol):
             reasons = too_long_reasons([[p] for p in prompts], runner, tokens)
             bad = {it: r for it, r in zip(items, reasons, strict=True) if r}
             for i in list(usable):
-                why = next((bad[(samples[i].prompt, r)] for r in samples[i].responses if (samples[i].prompt, r) in bad), None)
+                keys = [(samples[i].prompt, r) for r in samples[i].responses]
+                why = next((bad[k] for k in keys if k in bad), None)
                 if why:
                     out[i] = skipped(samples[i].id, f"explanation prompt too long: {why}")
                     usable.remove(i)
@@ -125,14 +127,14 @@ class ESFPProtocol(Protocol):
         self._judge_points(samples, points, expl, model, out)
         return [out[i] for i in range(len(samples))]
 
-    def _explanations(self, s: Sample, expl: dict[tuple[str, str], tuple[Prompt, str]]) -> tuple[list[str] | None, list[Turn]]:
+    def _explanations(self, s: Sample, expl: Explained) -> tuple[list[str] | None, list[Turn]]:
         if not expl:
             return None, []
         found = [expl[(s.prompt, r)] for r in s.responses]
         turns = [Turn(name=f"explain_{k}", prompt=p.as_text(), output=t) for k, (p, t) in enumerate(found)]
         return [t for _, t in found], turns
 
-    def _judge_pairs(self, samples: Sequence[Sample], idx: list[int], expl: dict[tuple[str, str], tuple[Prompt, str]],
+    def _judge_pairs(self, samples: Sequence[Sample], idx: list[int], expl: Explained,
                      model: Any, out: dict[int, Judgment]) -> None:
         from judgekit.esfp.model import pair_verdict
 
@@ -145,7 +147,9 @@ class ESFPProtocol(Protocol):
             probs = sc.probs if self.config.both_orders else dict(p_ab)
             per_order = [{"order": "AB", "ok": True, "label": pair_verdict(p_ab), "probs": dict(p_ab)}]
             if self.config.both_orders:
-                per_order.append({"order": "BA", "ok": True, "label": pair_verdict(ba_unswapped), "probs": ba_unswapped})
+                per_order.append(
+                    {"order": "BA", "ok": True, "label": pair_verdict(ba_unswapped), "probs": ba_unswapped}
+                )
             label = pair_verdict(probs)
             slot = Turn(name="slot", prompt=model.meta.pairwise_slot, output="",
                         parsed={"probs": dict(probs), "per_order": [dict(p_ab), ba_unswapped]})
@@ -156,7 +160,7 @@ class ESFPProtocol(Protocol):
                 trace=(*turns, slot), extra={"cuts": [c.to_dict() for c in sc.cuts], "form": "pairwise"},
             )
 
-    def _judge_points(self, samples: Sequence[Sample], idx: list[int], expl: dict[tuple[str, str], tuple[Prompt, str]],
+    def _judge_points(self, samples: Sequence[Sample], idx: list[int], expl: Explained,
                       model: Any, out: dict[int, Judgment]) -> None:
         ex = [self._explanations(samples[i], expl) for i in idx]
         items = [(samples[i].prompt, samples[i].responses[0]) for i in idx]

@@ -173,6 +173,7 @@ def _cut(
     n = len(ids)
     if keep >= n:
         return ids, None
+    spans: tuple[tuple[int, int], ...]
     if policy == "head_tail" and keep >= 2:
         head, tail = keep - keep // 2, keep // 2
         kept = ids[:head] + ids[n - tail:]
@@ -201,7 +202,9 @@ def encode(tokenizer: Any, fields: Sequence[Field], slot: str | None, layout: La
                     + _sanitise(tokenizer, _tokenize(tokenizer, after)[0]))
     fixed = sum(map(len, headers)) + len(slot_ids)
     if fixed > budget:
-        raise ConfigError(f"max_length {layout.max_length} cannot hold the section headers and the slot ({fixed} tokens)")
+        raise ConfigError(
+            f"max_length {layout.max_length} cannot hold the section headers and the slot ({fixed} tokens)"
+        )
     raw = [_tokenize(tokenizer, f.text) for f in fields]
     bodies = [_sanitise(tokenizer, ids) for ids, _ in raw]
     expl = [i for i, f in enumerate(fields) if f.kind == "explanation"]

@@ -156,7 +156,8 @@ def fit(
         for form, rows in by_form.items():
             idx = list(range(len(rows)))
             rng.shuffle(idx)
-            batches += [(form, [rows[i] for i in idx[k : k + cfg.batch_size]]) for k in range(0, len(idx), cfg.batch_size)]
+            batches += [(form, [rows[i] for i in idx[k : k + cfg.batch_size]])
+                        for k in range(0, len(idx), cfg.batch_size)]
         rng.shuffle(batches)
         for form, batch in batches:
             logits = logits_fn(form, [x for x, _ in batch])
@@ -189,12 +190,13 @@ def evaluate(model: ESFPModel, samples: Sequence[Sample], explanations: Explanat
         credit.append(0.5 if label == "tie" else float(label == s.label))
         p_ab, p_ba = sc.per_order
         consistent += pair_verdict(p_ab) == pair_verdict({"A": p_ba["B"], "B": p_ba["A"]})
-    out: dict[str, Any] = {"n": len(samples), "accuracy": accuracy_ci(credit), "consistent_rate": consistent / len(samples),
+    out: dict[str, Any] = {"n": len(samples), "accuracy": accuracy_ci(credit),
+                           "consistent_rate": consistent / len(samples),
                            "pairs_per_s": len(samples) / seconds if seconds else None}
-    points = model.score_points(
-        [(s.prompt, r) for s in samples for r in s.responses],
-        [e for s, x in zip(samples, ex, strict=True) for e in (x or [None] * len(s.responses))],
-    )
+    point_ex: list[str | None] = []
+    for s, x in zip(samples, ex, strict=True):
+        point_ex += x if x is not None else [None] * len(s.responses)
+    points = model.score_points([(s.prompt, r) for s in samples for r in s.responses], point_ex)
     agree = 0
     for k, sc in enumerate(scores):
         pa, pb = points[2 * k][0]["good"], points[2 * k + 1][0]["good"]

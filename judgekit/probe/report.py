@@ -179,7 +179,8 @@ def _attack_axis(ax: Any, name: str, entry: Mapping[str, Any], glyphs: set[int])
         ax.bar(xs, vals, width=width, yerr=[lo, hi], capsize=2, label=setting,
                color=colors[si % len(colors)], alpha=0.85, error_kw={"elinewidth": 0.8})
     ax.set_xticks(range(len(base)))
-    labels = [_label(r["name"], glyphs) if r["group"] not in ("family", "overall") else f"[{r['name']}]"
+    labels = [f"[clean {r['metric']}]" if r["group"] == "clean"
+              else f"[{r['name']}]" if r["group"] in ("family", "overall") else _label(r["name"], glyphs)
               for r in base]
     ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
     ax.set_ylim(0, 1.05)

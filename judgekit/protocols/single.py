@@ -51,8 +51,12 @@ def run_turn(
         return _logit_turn(prompts, runner, fmt, name)
     params = config.params(fmt.constraint(), max_new_tokens)
     reduce = reducer_for(config)
+    generated = runner.generate(prompts, params)
+    prime = getattr(reduce, "prime", None)
+    if prime is not None:  # score all samples of the turn in one batch (meta-RM)
+        prime([(p.as_text(), g.text) for p, gens in zip(prompts, generated, strict=True) for g in gens])
     results = []
-    for prompt, gens in zip(prompts, runner.generate(prompts, params), strict=True):
+    for prompt, gens in zip(prompts, generated, strict=True):
         samples = tuple(fmt.parse(g.text) for g in gens)
         outputs = [g.text for g in gens]
         try:

@@ -18,8 +18,11 @@ from judgekit.esfp.train import TrainConfig, split, train_split
 from judgekit.protocols.base import ConfigError
 from judgekit.types import Sample
 
-WORDS = ("first second good bad question response about the of two responses one is better overall answer correct "
-         "wrong helpful useless paris london capital france yes no it a and what").split()
+WORDS = (
+    "first", "second", "good", "bad", "question", "response", "about", "the", "of", "two", "responses", "one", "is",
+    "better", "overall", "answer", "correct", "wrong", "helpful", "useless", "paris", "london", "capital", "france",
+    "yes", "no", "it", "a", "and", "what",
+)
 GOOD = ("the answer is correct and helpful", "correct helpful answer paris", "paris is the correct answer")
 BAD = ("the answer is wrong and useless", "wrong useless answer london", "london is the wrong answer")
 LAYOUT = Layout(max_length=48, explanation_max=8)
@@ -124,21 +127,19 @@ def test_probabilities_normalise_and_orders_symmetrise(trained: tuple) -> None:
     assert all(sum(p.values()) == pytest.approx(1.0, abs=1e-9) for p, _ in points)
 
 
-def test_training_moves_predictions_the_right_way(tiny_dir: Path) -> None:
-    samples = separable(24)
-    ex = explanations_for(samples)
-    cfg = TrainConfig(epochs=8, lr=1e-2, batch_size=8, layout=LAYOUT)
-    before = ESFPModel(encoder=__import__("judgekit.esfp.encoder", fromlist=["x"]).load_encoder(tiny_dir),
-                       meta=ESFPMeta(layout=LAYOUT))
+def test_training_moves_predictions_the_right_way(tiny_dir: Path, trained: tuple) -> None:
+    from judgekit.esfp.encoder import load_encoder
 
-    def gold_prob(model: ESFPModel) -> float:
-        scores = model.score_pairs([(s.prompt, *s.responses) for s in samples], [ex[s.id] for s in samples])
+    model, samples, ex = trained
+    before = ESFPModel(encoder=load_encoder(tiny_dir), meta=ESFPMeta(layout=LAYOUT))
+
+    def gold_prob(m: ESFPModel) -> float:
+        scores = m.score_pairs([(s.prompt, *s.responses) for s in samples], [ex[s.id] for s in samples])
         return sum(sc.probs[s.label] for s, sc in zip(samples, scores, strict=True)) / len(samples)
 
-    start = gold_prob(before)
-    model, metrics = train_split(samples, samples[:4], ex, cfg, encoder=tiny_dir)
-    assert metrics["train"]["loss_last"] < metrics["train"]["loss_first"]
-    assert gold_prob(model) > start + 0.05
+    stats = model.meta.metrics["train"]
+    assert stats["loss_last"] < stats["loss_first"]
+    assert gold_prob(model) > gold_prob(before) + 0.05
 
 
 def test_pointwise_and_pairwise_agree_in_sign_on_constructed_cases(trained: tuple) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from judgekit import reward_adapters
 from judgekit.protocols.base import ConfigError
-from judgekit.reward_adapters import compute_score, completion_from_query, make_server, openrlhf_rewards
+from judgekit.reward_adapters import completion_from_query, compute_score, make_server, openrlhf_rewards
 from judgekit.rewards import JudgeReward, RewardConfig
 
 # (completion, kind) pairs covering every outcome of the pairwise format

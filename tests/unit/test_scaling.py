@@ -269,3 +269,21 @@ def test_cli_scale_and_meta_rm_data(tmp_path: Path) -> None:
     res = cli.invoke(app, ["judge", str(data), "--backend", "fake", "--samples", "3", "--reduce", "meta",
                            "-o", str(tmp_path / "j")])
     assert res.exit_code == 2 and "--meta-rm" in res.output
+
+
+def test_meta_reducer_scores_a_turn_in_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def scorer(pairs: list[tuple[str, str]]) -> list[float]:
+        calls.append(len(pairs))
+        return [1.0 if "[[B]]" in text else 0.0 for _, text in pairs]
+
+    config = JudgeConfig(samples=5, temperature=0.7, reduce="meta", options=(("k_meta", "1"),))
+    reduce = get_reducer("meta", config, scorer=scorer)
+    import judgekit.protocols.single as single
+
+    monkeypatch.setattr(single, "reducer_for", lambda cfg: reduce)
+    results = run_turn(PROMPTS, Runner(FakeBackend(responder=_cycling)), PAIRWISE, config, name="v")
+    assert calls == [9]  # one batch: 3 prompts x 3 distinct sample texts
+    # majority would be a tie (2 A, 2 B); the meta scorer prefers B and keeps one sample
+    assert [r.parsed.label for r in results] == ["B", "B", "B"]  # type: ignore[union-attr]
