@@ -76,7 +76,8 @@ class TransformersBackend:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=_DTYPES[dtype]).to(device)
+        loaded = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=_DTYPES[dtype])
+        self.model: Any = loaded.to(device)  # type: ignore[arg-type]
         self.model.eval()
         limit = getattr(self.model.config, "max_position_embeddings", None)
         self.max_context: int | None = max_context or (int(limit) if limit else None)
@@ -204,7 +205,7 @@ class TransformersBackend:
             if tok in self._eos_ids:
                 n_tok, ended = j, True
                 break
-        text = self.tokenizer.decode(row[:n_tok], skip_special_tokens=True)
+        text = str(self.tokenizer.decode(row[:n_tok], skip_special_tokens=True))
         cut = [text.find(s) for s in params.stop if s and s in text]
         if cut:
             text, ended = text[: min(cut)], True

@@ -31,6 +31,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 STARTUP_TIMEOUT_S = 180
+# One thread by default: llama.cpp's threads spin on barriers, which collapses throughput on a
+# shared, oversubscribed CI machine; a 135M model is fast enough on one core.
+THREADS = os.environ.get("JUDGEKIT_LLAMACPP_THREADS", "1")
 
 
 def _require_server_package() -> None:
@@ -65,7 +68,7 @@ def server() -> Iterator[str]:
     log = tempfile.NamedTemporaryFile(prefix="llamacpp_server_", suffix=".log", delete=False)  # noqa: SIM115
     cmd = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf()), "--model_alias", "smollm2",
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False",
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", THREADS, "--verbose", "False",
     ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

@@ -117,3 +117,27 @@ def test_verify_single_order_and_unsupported_settings() -> None:
     assert [r["order"] for r in result.records] == ["AB"] and result.report.traces_kept == 1
     with pytest.raises(ConfigError, match="generative"):
         prompt_rows([sample], get_protocol("verify", JudgeConfig(method="logit")))
+
+
+def test_cli_train_distill_writes_dataset_and_report(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from judgekit.cli import app
+
+    data = tmp_path / "pairs.jsonl"
+    write_jsonl(data, [{"id": s.id, "prompt": s.prompt, "response_a": s.responses[0], "response_b": s.responses[1],
+                        "label": s.label} for s in SAMPLES[:3]])
+    traces = tmp_path / "traces.jsonl"
+    write_jsonl(traces, [{"id": "consistent", "order": "AB", "trace": A},
+                         {"id": "consistent", "order": "BA", "trace": B},
+                         {"id": "biased", "order": "AB", "trace": A},
+                         {"id": "biased", "order": "BA", "trace": A}])
+    out = tmp_path / "sft.jsonl"
+    res = CliRunner().invoke(app, ["train", "distill", str(data), "--traces", str(traces), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["consistent:AB", "consistent:BA"]
+    report = json.loads(out.with_suffix(".report.json").read_text())
+    assert (report["items_kept"], report["traces_kept"], report["rejected"]["wrong verdict"]) == (1, 2, 1)
+    res = CliRunner().invoke(app, ["train", "distill", str(data), "--backend", "fake", "--method", "logit",
+                                   "--out", str(out)])
+    assert res.exit_code == 2 and "generative" in res.output
