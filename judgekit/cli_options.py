@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +105,9 @@ _OPTS = [
 def with_judge_options(fn: F) -> F:
     """Add the shared judge flags to a typer command; it receives ``opts: JudgeOptions``."""
     sig = inspect.signature(fn)
-    own = [p for p in sig.parameters.values() if p.name != "opts"]
+    # Resolve string annotations (``from __future__ import annotations``) so typer sees
+    # the real ``Annotated[..., typer.Option(...)]`` objects of the command's own options.
+    own = [p.replace(annotation=_resolve(fn, p.annotation)) for p in sig.parameters.values() if p.name != "opts"]
     defaults = JudgeOptions()
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann,
@@ -121,8 +124,18 @@ def with_judge_options(fn: F) -> F:
 
     params = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) if p.kind == p.POSITIONAL_ONLY else p
               for p in own]
-    wrapper.__signature__ = sig.replace(parameters=[*params, *added])  # type: ignore[attr-defined]
+    new_sig = sig.replace(parameters=[*params, *added])
+    wrapper.__signature__ = new_sig  # type: ignore[attr-defined]
+    # typer reads type hints too: give it the resolved ones, without ``opts``.
+    wrapper.__annotations__ = {p.name: p.annotation for p in new_sig.parameters.values()}
     return wrapper  # type: ignore[return-value]
+
+
+def _resolve(fn: Callable[..., Any], annotation: Any) -> Any:
+    """Evaluate a postponed (string) annotation in the command's module namespace."""
+    if not isinstance(annotation, str):
+        return annotation
+    return typing._eval_type(typing.ForwardRef(annotation), fn.__globals__, None)  # type: ignore[attr-defined]
 
 
 def _cli_default(value: Any) -> Any:

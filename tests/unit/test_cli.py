@@ -61,3 +61,26 @@ def test_protocols_lists_the_spine() -> None:
     assert result.exit_code == 0
     for name in ("pairwise", "pointwise", "verify"):
         assert name in result.output
+
+
+def test_shared_options_keep_a_commands_own_options() -> None:
+    """Commands in modules using postponed annotations keep their own flags intact."""
+    import typer
+
+    from judgekit.cli_options import JudgeOptions, with_judge_options
+
+    sub = typer.Typer()
+    seen: dict[str, object] = {}
+
+    @sub.command()
+    @with_judge_options
+    def cmd(file: Path, opts: JudgeOptions, out: Path = Path("default")) -> None:
+        seen.update(file=file, out=out, protocol=opts.protocol, samples=opts.samples)
+
+    @sub.command()
+    def other() -> None:
+        """Second command so typer keeps subcommand names."""
+
+    result = runner.invoke(sub, ["cmd", "f.jsonl", "--out", "y", "-p", "verify", "--samples", "3"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"file": Path("f.jsonl"), "out": Path("y"), "protocol": "verify", "samples": 3}
