@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from judgekit.types import Constraint, Parsed, ParseFailure, Verdict
 
-# Reasoning text allowed before the verdict. Small bounded classes keep the outlines
-# index cheap to compile (no [\s\S]*); brackets are excluded so the reasoning cannot
-# itself contain a verdict marker.
-REASONING_RE = r"[^\n\[\]]{1,240}"
+# Reasoning text allowed before the verdict: one line, no brackets (so the reasoning
+# cannot itself contain a verdict marker). It is open-ended on purpose: a counted
+# repetition such as {1,240} costs minutes and gigabytes to compile into an outlines
+# index over a 49k vocabulary, while the transformers backend's budget-aware
+# processor already guarantees the verdict is written within max_new_tokens.
+REASONING_RE = r"[^\n\[\]]+"
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,9 @@ class TransformersBackend:
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # library code prints nothing; the CLI owns the screen
         loaded = AutoModelForCausalLM.from_pretrained(str(resolved.path), dtype=_DTYPES[dtype])
         self.model: Any = loaded.to(device)  # type: ignore[arg-type]
         self.model.eval()
@@ -270,8 +273,11 @@ class TransformersBackend:
             input_ids, attention_mask = self._pad([encoded[i] for i in batch])
             position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
+                # Only the last position's logits are needed: logits_to_keep=1 skips the
+                # LM head (49k-wide) everywhere else.
                 logits = self.model(
-                    input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids
+                    input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                    logits_to_keep=1,
                 ).logits[:, -1, :]
             probs = torch.softmax(logits.float(), dim=-1)
             for row, i in enumerate(batch):
