@@ -24,7 +24,7 @@ def _digest(*parts: object) -> int:
 def default_responder(prompt: Prompt, index: int, params: GenerationParams) -> str:
     """A well-formed answer for the prompt's template, chosen by hashing the prompt."""
     h = _digest(prompt.key(), index if params.temperature > 0 else 0, params.seed)
-    if prompt.template == "verify":
+    if prompt.template.startswith("verify"):
         return f"Reasoning: compared the final answers.\nVerdict: {('correct', 'incorrect')[h % 2]}"
     if prompt.template == "pointwise":
         return f"Reasoning: checked against the rubric.\nScore: {h % 10 + 1}"

@@ -174,8 +174,8 @@ def _attack_axis(ax: Any, name: str, entry: Mapping[str, Any], glyphs: set[int])
                 continue
             xs.append(i + (si - (len(settings) - 1) / 2) * width)
             vals.append(row["rate"])
-            lo.append(row["rate"] - row["ci95"][0])
-            hi.append(row["ci95"][1] - row["rate"])
+            lo.append(max(0.0, row["rate"] - row["ci95"][0]))  # float noise can make these -1e-17
+            hi.append(max(0.0, row["ci95"][1] - row["rate"]))
         ax.bar(xs, vals, width=width, yerr=[lo, hi], capsize=2, label=setting,
                color=colors[si % len(colors)], alpha=0.85, error_kw={"elinewidth": 0.8})
     ax.set_xticks(range(len(base)))

@@ -62,3 +62,11 @@ def test_png_is_written(tmp_path):
     path = plot_report(report_for(), tmp_path / "probe.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_png_survives_float_noise_in_intervals(tmp_path):
+    report = {"model_id": "m", "protocol": "verify", "method": "logit", "attacks": {"master-keys": {
+        "description": "d", "items": 1, "settings": {"raw": {"rates": [
+            {"metric": "fpr", "group": "key", "name": ":", "k": 0, "n": 2, "rate": 0.0, "ci95": [1e-17, 0.6],
+             "parse_failures": 0}]}}}}}
+    assert plot_report(report, tmp_path / "p.png").exists()
