@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from judgekit.backends.base import Backend, PartialGenerationError
+from judgekit.backends.base import Backend, PartialChoicesError, PartialGenerationError
 from judgekit.cache import CallCache, make_key
 from judgekit.types import Generation, GenerationParams, Prompt
 
@@ -136,12 +136,20 @@ class Runner:
         self.stats.cache_misses += len(todo)
         for start in range(0, len(todo), self.chunk_size):
             idx = todo[start : start + self.chunk_size]
-            probs = self.backend.score_choices([prompts[i] for i in idx], choices)
+            error: PartialChoicesError | None = None
+            try:
+                probs: Sequence[dict[str, float] | None] = self.backend.score_choices(
+                    [prompts[i] for i in idx], choices
+                )
+            except PartialChoicesError as exc:
+                probs, error = exc.results, exc
             self.stats.choice_prompts += len(idx)
-            fresh = {keys[i]: pr for i, pr in zip(idx, probs, strict=True)}
+            fresh = {keys[i]: pr for i, pr in zip(idx, probs, strict=True) if pr is not None}
             cached.update(fresh)
             if self.cache is not None:
-                self.cache.put_many(fresh)
+                self.cache.put_many(fresh)  # successes survive a partial failure
+            if error is not None:
+                raise error
             if self.on_prompts_done:
                 self.on_prompts_done(len(idx))
         if self.on_prompts_done and len(prompts) > len(todo):

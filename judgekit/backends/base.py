@@ -100,6 +100,21 @@ class PartialGenerationError(RuntimeError):
         super().__init__(f"{len(errors)} of {len(results)} requests failed:\n" + "\n".join(lines))
 
 
+class PartialChoicesError(RuntimeError):
+    """Some prompts of a ``score_choices`` batch failed; the others succeeded.
+
+    Mirrors :class:`PartialGenerationError`: ``results[i]`` is the probabilities of
+    prompt ``i`` or ``None`` where it failed; ``errors`` maps each failed index to
+    its reason.
+    """
+
+    def __init__(self, results: list[dict[str, float] | None], errors: dict[int, str]) -> None:
+        self.results = results
+        self.errors = errors
+        lines = [f"  prompt {i}: {why}" for i, why in sorted(errors.items())]
+        super().__init__(f"{len(errors)} of {len(results)} requests failed:\n" + "\n".join(lines))
+
+
 class PromptTooLongError(ValueError):
     """A prompt plus its generation budget does not fit the model's context."""
 

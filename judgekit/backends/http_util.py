@@ -17,7 +17,10 @@ from typing import Any
 
 import httpx
 
+from judgekit.backends.base import PartialChoicesError
 from judgekit.types import Message
+
+__all__ = ["PartialChoicesError"]
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -40,21 +43,6 @@ class RetryPolicy:
 
 class RequestFailure(Exception):
     """One request failed for good (retries exhausted or a non-retryable error)."""
-
-
-class PartialChoicesError(RuntimeError):
-    """Some prompts of a ``score_choices`` batch failed; the others succeeded.
-
-    Mirrors :class:`judgekit.backends.base.PartialGenerationError`: ``results[i]`` is
-    the probabilities of prompt ``i`` or ``None`` where it failed; ``errors`` maps
-    each failed index to its reason.
-    """
-
-    def __init__(self, results: list[dict[str, float] | None], errors: dict[int, str]) -> None:
-        self.results = results
-        self.errors = errors
-        lines = [f"  prompt {i}: {why}" for i, why in sorted(errors.items())]
-        super().__init__(f"{len(errors)} of {len(results)} requests failed:\n" + "\n".join(lines))
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -190,3 +190,26 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     assert (work / "run" / "results.jsonl").read_bytes() == (ref / "run" / "results.jsonl").read_bytes()
     summary = json.loads((work / "run" / "summary.json").read_text())
     assert summary["resumed_items"] >= done_before
+
+
+def test_partial_choice_failures_keep_successes(tmp_path: Path) -> None:
+    from judgekit.backends.base import PartialChoicesError
+
+    class Flaky(FakeBackend):
+        fail = True
+
+        def score_choices(self, prompts, choices):  # type: ignore[no-untyped-def]
+            out = super().score_choices(prompts, choices)
+            if self.fail:
+                raise PartialChoicesError([out[0], None], {1: "HTTP 500"})
+            return out
+
+    cache = CallCache(tmp_path / "c.sqlite")
+    backend = Flaky()
+    proto = get_protocol("pairwise", JudgeConfig(method="logit", both_orders=False))
+    with pytest.raises(PartialChoicesError):
+        run_judge(pairs(2), proto, Runner(backend, cache), tmp_path / "r")
+    backend.fail = False
+    backend.calls.clear()
+    run_judge(pairs(2), proto, Runner(backend, cache), tmp_path / "r")
+    assert [c["prompts"] for c in backend.calls] == [1]  # only the failed prompt is re-sent
