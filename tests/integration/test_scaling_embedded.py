@@ -45,7 +45,7 @@ def test_meta_rm_and_scaling_curve(embedded_backend, shared_data, tmp_path) -> N
     rows = rows_from_judgments(samples, judged)
     assert len(rows) == 3 * 2 * 2
     meta_dir = tmp_path / "meta"
-    metrics = train_meta_rm(rows, meta_dir, TrainConfig(steps=2, batch_size=2, max_length=128, eval_fraction=0.34))
+    metrics = train_meta_rm(rows, meta_dir, TrainConfig(steps=2, batch_size=2, max_length=128, eval_fraction=0.3))
     assert metrics["eval_rows"] == 4 and (meta_dir / "model.safetensors").is_file()
     rm = MetaRM(meta_dir)
     pairs = [(r.prompt, r.judgment) for r in rows[:3]]
