@@ -7,10 +7,11 @@ so the trained checkpoint sees the same text in training and in ``judgekit judge
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,4 +130,23 @@ def save_for_judgekit(trainer: Any, tokenizer: Any, out_dir: Path | str, meta: M
         (out / "judgekit_training.json").write_text(
             json.dumps({**meta, "log_history": history}, indent=2, default=str) + "\n", encoding="utf-8"
         )
+    return out
+
+
+def run_stage(
+    stage: str, build_trainer: Callable[[dict[str, Any]], tuple[Any, Any]], doc: str | None,
+    argv: list[str] | None = None,
+) -> Path:
+    """Parse ``--config`` + overrides, train, save for judgekit; shared by sft.py and grpo.py."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML config (see training/configs/).")
+    parser.add_argument("overrides", nargs="*", help="dotted.key=value overrides, e.g. trainer.max_steps=10")
+    ns = parser.parse_args(argv)
+    config = load_config(ns.config, ns.overrides)
+    trainer, tokenizer = build_trainer(config)
+    result = trainer.train()
+    out = save_for_judgekit(trainer, tokenizer, config["output_dir"],
+                            {"stage": stage, "config": config, "train_metrics": result.metrics})
+    if trainer.accelerator.is_main_process:
+        print(f"saved {out}: judgekit judge FILE --model {out}")
     return out

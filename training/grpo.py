@@ -19,14 +19,13 @@ generation when vLLM is installed.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import chat_prompt, load_config, load_student, lora_config, model_dir, save_for_judgekit  # noqa: E402
+from common import chat_prompt, load_student, lora_config, model_dir, run_stage  # noqa: E402
 
 
 def build_rows(config: dict[str, Any], tokenizer: Any) -> tuple[list[dict[str, Any]], str]:
@@ -76,18 +75,7 @@ def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
 
 def main(argv: list[str] | None = None) -> Path:
     """Train and save; returns the output directory."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="YAML config (see training/configs/).")
-    parser.add_argument("overrides", nargs="*", help="dotted.key=value overrides, e.g. trainer.max_steps=10")
-    ns = parser.parse_args(argv)
-    config = load_config(ns.config, ns.overrides)
-    trainer, tokenizer = build_trainer(config)
-    result = trainer.train()
-    out = save_for_judgekit(trainer, tokenizer, config["output_dir"],
-                            {"stage": "grpo", "config": config, "train_metrics": result.metrics})
-    if trainer.accelerator.is_main_process:
-        print(f"saved {out}: judgekit judge FILE --model {out}")
-    return out
+    return run_stage("grpo", build_trainer, __doc__, argv)
 
 
 if __name__ == "__main__":

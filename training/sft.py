@@ -17,14 +17,13 @@ field: ``max_steps``, ``learning_rate``, ``max_length``, ``use_cpu``, ``report_t
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_config, load_student, lora_config, model_dir, read_jsonl, save_for_judgekit, text_rows  # noqa: E402
+from common import load_student, lora_config, model_dir, read_jsonl, run_stage, text_rows  # noqa: E402
 
 
 def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
@@ -56,18 +55,7 @@ def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
 
 def main(argv: list[str] | None = None) -> Path:
     """Train and save; returns the output directory."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="YAML config (see training/configs/).")
-    parser.add_argument("overrides", nargs="*", help="dotted.key=value overrides, e.g. trainer.max_steps=10")
-    ns = parser.parse_args(argv)
-    config = load_config(ns.config, ns.overrides)
-    trainer, tokenizer = build_trainer(config)
-    result = trainer.train()
-    out = save_for_judgekit(trainer, tokenizer, config["output_dir"],
-                            {"stage": "sft", "config": config, "train_metrics": result.metrics})
-    if trainer.accelerator.is_main_process:
-        print(f"saved {out}: judgekit judge FILE --model {out}")
-    return out
+    return run_stage("sft", build_trainer, __doc__, argv)
 
 
 if __name__ == "__main__":
