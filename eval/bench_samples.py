@@ -7,7 +7,7 @@ Run:
 
 Every k judges the same pairs (both orders, constrained, temperature 0.7) through
 ``judgekit.judge.judge_samples`` with the call cache off. The k continuations of a
-prompt share its prefill (``num_return_sequences``), so k samples should cost far
+prompt share its prefill (one forward pass, KV cache copied k times), so k samples should cost far
 less than k times one; the target is k=8 <= 3x k=1 on CPU. Nothing here is a test:
 the numbers depend on the machine and are meant to be read, not asserted.
 """

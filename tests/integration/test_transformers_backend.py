@@ -73,6 +73,14 @@ def test_sampling_n3_is_reproducible_per_seed(backend: TransformersBackend) -> N
     assert any(len(set(t)) > 1 for t in texts)  # three samples, not one copied
 
 
+def test_shared_prefill_n_copies_match_one_sample(backend: TransformersBackend) -> None:
+    """n continuations come from one prefill: greedy n=3 repeats the n=1 text, left padding included."""
+    params = GenerationParams(max_new_tokens=8)
+    single = backend.generate(PROMPTS[:3], params)  # three lengths: rows are left-padded
+    shared = backend.generate(PROMPTS[:3], GenerationParams(max_new_tokens=8, n=3))
+    assert [[g.text for g in gens] for gens in shared] == [[g[0].text] * 3 for g in single]
+
+
 def test_stop_strings_cut_the_text(backend: TransformersBackend) -> None:
     [[gen]] = backend.generate([PROMPTS[0]], GenerationParams(max_new_tokens=12, stop=(" ",)))
     assert " " not in gen.text and gen.finish_reason == "stop"
