@@ -36,6 +36,14 @@ class JudgeOptions:
     backend: str = "transformers"
     model: str | None = None
     base_url: str | None = None
+    api_mode: str = "chat"
+    chat_template: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    timeout: float = 60.0
+    max_retries: int = 5
+    constraint_style: str = "auto"
+    tensor_parallel_size: int = 1
     device: str = "cpu"
     dtype: str = "float32"
     batch_size: int = 8
@@ -72,6 +80,16 @@ _OPTS = [
     ("backend", Annotated[str, typer.Option(help="transformers, openai, vllm or fake.")]),
     ("model", Annotated[str | None, typer.Option(help="Model path or name; default: embedded SmolLM2-135M.")]),
     ("base_url", Annotated[str | None, typer.Option(help="Server URL for --backend openai.")]),
+    ("api_mode", Annotated[str, typer.Option(help="--backend openai: chat or completions (needed for logit mode).")]),
+    ("chat_template", Annotated[str | None, typer.Option(
+        help="Completions mode: chat template from 'embedded', a .gguf, a model directory or a Jinja file.")]),
+    ("api_key_env", Annotated[str, typer.Option(help="Environment variable holding the API key ('' for none).")]),
+    ("concurrency", Annotated[int, typer.Option(help="--backend openai: requests in flight.")]),
+    ("timeout", Annotated[float, typer.Option(help="--backend openai: seconds per request.")]),
+    ("max_retries", Annotated[int, typer.Option(help="--backend openai: retries on 429/5xx/connection errors.")]),
+    ("constraint_style", Annotated[str, typer.Option(
+        help="--backend openai: auto, vllm, vllm-legacy, openai (response_format), llamacpp or none.")]),
+    ("tensor_parallel_size", Annotated[int, typer.Option(help="--backend vllm: GPUs per model replica.")]),
     ("device", Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")]),
     ("dtype", Annotated[str, typer.Option(help="float32 or bfloat16.")]),
     ("batch_size", Annotated[int, typer.Option(help="Prompts per forward batch.")]),
@@ -199,14 +217,28 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     """Constructor arguments for the chosen backend."""
     if opts.backend == "transformers":
         return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
+    from judgekit.protocols.base import ConfigError
+
     if opts.backend == "openai":
         if not opts.base_url or not opts.model:
-            from judgekit.protocols.base import ConfigError
-
             raise ConfigError("--backend openai needs --base-url and --model")
-        return {"base_url": opts.base_url, "model": opts.model}
+        template = None
+        if opts.chat_template:
+            from judgekit.backends.http_util import load_chat_template
+
+            try:
+                template = load_chat_template(opts.chat_template)
+            except ValueError as err:
+                raise ConfigError(f"--chat-template: {err}") from err
+        elif opts.api_mode == "completions":
+            raise ConfigError("--api-mode completions needs --chat-template (embedded, a .gguf, a model dir or a file)")
+        return {"base_url": opts.base_url, "model": opts.model, "mode": opts.api_mode, "chat_template": template,
+                "api_key_env": opts.api_key_env, "concurrency": opts.concurrency, "timeout": opts.timeout,
+                "max_retries": opts.max_retries, "constraint_style": opts.constraint_style}
     if opts.backend == "vllm":
-        return {"model": opts.model}
+        if not opts.model:
+            raise ConfigError("--backend vllm needs --model")
+        return {"model": opts.model, "tensor_parallel_size": opts.tensor_parallel_size, "seed": opts.seed}
     return {}
 
 

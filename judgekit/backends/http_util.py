@@ -270,3 +270,39 @@ def chat_template_from_gguf(path: str) -> str | None:
                 return read_str().decode("utf-8")
             skip(vtype)
     return None
+
+
+def load_chat_template(spec: str) -> str:
+    """The Jinja chat template named by ``spec``, for ``mode="completions"``.
+
+    ``spec`` is ``"embedded"`` (the embedded SmolLM2 GGUF), a ``.gguf`` file (its
+    ``tokenizer.chat_template``), a Hugging Face model directory (``chat_template.jinja``
+    or ``tokenizer_config.json``'s ``chat_template``), or a file holding the template.
+    Raises ``ValueError`` saying what was looked for when nothing is found.
+    """
+    import json
+    from pathlib import Path
+
+    if spec == "embedded":
+        from judgekit.models import default_model_path
+
+        path = default_model_path()
+    else:
+        path = Path(spec).expanduser()
+    if path.is_dir():
+        jinja, config = path / "chat_template.jinja", path / "tokenizer_config.json"
+        if jinja.is_file():
+            return jinja.read_text(encoding="utf-8")
+        if config.is_file():
+            template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+            if isinstance(template, str) and template:
+                return template
+        raise ValueError(f"{path}: no chat_template.jinja and no chat_template in tokenizer_config.json")
+    if not path.is_file():
+        raise ValueError(f"chat template {spec!r}: no such file or directory")
+    if path.suffix.lower() == ".gguf":
+        template = chat_template_from_gguf(str(path))
+        if not template:
+            raise ValueError(f"{path}: the GGUF header has no tokenizer.chat_template")
+        return template
+    return path.read_text(encoding="utf-8")

