@@ -20,6 +20,7 @@ generation when vLLM is installed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ def build_rows(config: dict[str, Any], tokenizer: Any) -> tuple[list[dict[str, A
 def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
     """The GRPOTrainer and tokenizer a config describes (nothing trained yet)."""
     from datasets import Dataset
+    from transformers import PreTrainedModel
     from trl import GRPOConfig, GRPOTrainer
 
     from judgekit.rewards import load_reward_configs, reward_functions
@@ -66,8 +68,10 @@ def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
     settings = {"report_to": "none", "logging_steps": 1, "save_strategy": "no",
                 "reward_weights": [r.config.weight for r in rewards], **(config.get("trainer") or {})}
     args = GRPOConfig(output_dir=str(Path(config["output_dir"]) / "trainer"), **settings)
+    # TRL's parameter is a list of str | model | callable (list is invariant, so widen it here)
+    reward_funcs: list[str | PreTrainedModel | Callable[..., list[float | None]]] = list(rewards)
     trainer = GRPOTrainer(
-        model=model, reward_funcs=rewards, args=args, train_dataset=Dataset.from_list(rows),
+        model=model, reward_funcs=reward_funcs, args=args, train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer, peft_config=lora_config(config.get("lora")),
     )
     return trainer, tokenizer
