@@ -108,8 +108,8 @@ def test_regex_constraint_falls_back_and_says_so(server: str) -> None:
     assert info["constraint_fallback"] is True and info["constraint_fallbacks"] == 1
 
 
-def test_cli_judge_against_the_server(server: str, tmp_path: Path) -> None:
-    """``judgekit judge FILE --backend openai --base-url URL --model NAME`` end to end."""
+def run_cli_judge(server: str, tmp_path: Path, *flags: str) -> tuple[list[dict], dict]:
+    """``judgekit judge`` (a subprocess) on two bundled pairs against the server; (results, manifest backend)."""
     repo = Path(__file__).resolve().parents[2]
     rows = [json.loads(line) for line in (repo / "examples" / "pairs.jsonl").read_text().splitlines()[:2]]
     for row in rows:  # keep prompts well inside the server's 2048-token context
@@ -119,43 +119,33 @@ def test_cli_judge_against_the_server(server: str, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     cmd = [
         sys.executable, "-c", "from judgekit.cli import main; main()", "judge", str(data),
-        "--backend", "openai", "--base-url", server, "--model", "smollm2", "--max-new-tokens", "24",
-        "--single-order", "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir),
+        "--backend", "openai", "--base-url", server, "--model", "smollm2", *flags,
+        "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir),
     ]
     env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     results = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    return results, json.loads((run_dir / "manifest.json").read_text())["backend"]
+
+
+def test_cli_judge_against_the_server(server: str, tmp_path: Path) -> None:
+    """``judgekit judge FILE --backend openai --base-url URL --model NAME`` end to end."""
+    results, backend = run_cli_judge(server, tmp_path, "--max-new-tokens", "24", "--single-order")
     assert len(results) == 2
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    backend = manifest["backend"]
     assert backend["backend"] == "openai" and backend["constraint_style"] == "llamacpp"
     assert backend["constraint_fallback"] is True  # the verdict regex cannot be enforced by llama.cpp
 
 
 def test_cli_logit_mode_in_completions_mode(server: str, tmp_path: Path) -> None:
     """``--method logit`` from the CLI: completions mode with the GGUF's chat template, real logprobs."""
-    repo = Path(__file__).resolve().parents[2]
-    rows = [json.loads(line) for line in (repo / "examples" / "pairs.jsonl").read_text().splitlines()[:2]]
-    for row in rows:
-        row["response_a"], row["response_b"] = row["response_a"][:300], row["response_b"][:300]
-    data = tmp_path / "pairs.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run_dir = tmp_path / "run"
-    cmd = [
-        sys.executable, "-c", "from judgekit.cli import main; main()", "judge", str(data),
-        "--backend", "openai", "--base-url", server, "--model", "smollm2", "--api-key-env", "",
-        "--api-mode", "completions", "--chat-template", "embedded", "--method", "logit", "--concurrency", "2",
-        "--timeout", "120", "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir),
-    ]
-    env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    results = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    results, backend = run_cli_judge(
+        server, tmp_path, "--api-key-env", "", "--api-mode", "completions", "--chat-template", "embedded",
+        "--method", "logit", "--concurrency", "2", "--timeout", "120",
+    )
     assert len(results) == 2
     for result in results:
         assert not result["parse_failure"] and result["probs"]
         assert 0.0 <= result["reward"] <= 1.0
-    backend = json.loads((run_dir / "manifest.json").read_text())["backend"]
     assert backend["mode"] == "completions" and backend["concurrency"] == 2
     assert backend["choices_not_in_top_logprobs"] == 0
