@@ -136,6 +136,20 @@ def master_key_items(samples: Sequence[Sample], settings: AttackSettings) -> lis
     return out
 
 
+def _attack_target(sample: Sample, attackable: Callable[[str | None], bool]) -> tuple[str, int] | None:
+    """The verdict an attack pushes towards and the index of the response it edits.
+
+    Verification items (one response) are attacked towards ``correct`` when their
+    label passes ``attackable``; labelled pairs towards the losing response. Others: ``None``.
+    """
+    if len(sample.responses) == 1:
+        return ("correct", 0) if attackable(sample.label) else None
+    if sample.label in FLIP:
+        target = FLIP[sample.label]
+        return target, 0 if target == "A" else 1
+    return None
+
+
 def inject(response: str, text: str) -> str:
     """Append the injection to the response as its own paragraph."""
     return f"{response.rstrip()}\n\n{text}"
@@ -150,15 +164,10 @@ def injection_items(samples: Sequence[Sample], settings: AttackSettings) -> list
     """
     out: list[ProbeItem] = []
     for s in samples:
-        if len(s.responses) == 1:
-            if s.label == "correct":
-                continue
-            target, idx = "correct", 0
-        elif s.label in FLIP:
-            target = FLIP[s.label]
-            idx = 0 if target == "A" else 1
-        else:
+        found = _attack_target(s, lambda label: label != "correct")
+        if found is None:
             continue
+        target, idx = found
         out.append(_probe(s, "injection", "none", "none", target))
         for inj in settings.injections:
             text = inj.verify_text if len(s.responses) == 1 else inj.pairwise_text.replace("{target}", target)
@@ -204,15 +213,10 @@ def verbosity_items(samples: Sequence[Sample], settings: AttackSettings) -> list
     """
     out: list[ProbeItem] = []
     for s in samples:
-        if len(s.responses) == 1:
-            if s.label != "incorrect":
-                continue
-            target, idx = "correct", 0
-        elif s.label in FLIP:
-            target = FLIP[s.label]
-            idx = 0 if target == "A" else 1
-        else:
+        found = _attack_target(s, lambda label: label == "incorrect")
+        if found is None:
             continue
+        target, idx = found
         for n in settings.lengths:
             responses = list(s.responses)
             responses[idx] = pad(responses[idx], n)
