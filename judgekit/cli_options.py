@@ -222,6 +222,15 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     if opts.backend == "openai":
         if not opts.base_url or not opts.model:
             raise ConfigError("--backend openai needs --base-url and --model")
+        if opts.api_mode not in ("chat", "completions"):
+            raise ConfigError(f"--api-mode {opts.api_mode!r}: choose chat or completions")
+        from judgekit.backends.openai_requests import STYLES
+
+        if opts.constraint_style not in ("auto", *STYLES):
+            choices = ", ".join(STYLES)
+            raise ConfigError(f"--constraint-style {opts.constraint_style!r}: choose auto or one of {choices}")
+        if opts.concurrency < 1 or opts.timeout <= 0 or opts.max_retries < 0:
+            raise ConfigError("--concurrency must be >= 1, --timeout > 0 and --max-retries >= 0")
         template = None
         if opts.chat_template:
             from judgekit.backends.http_util import load_chat_template

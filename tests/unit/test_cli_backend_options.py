@@ -42,6 +42,9 @@ def test_openai_defaults_are_chat_mode() -> None:
         (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", chat_template="/no/such/file.jinja"),
          "no such file"),
         (JudgeOptions(backend="vllm"), "--backend vllm needs --model"),
+        (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", api_mode="chats"), "choose chat or"),
+        (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", constraint_style="x"), "choose auto or"),
+        (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", concurrency=0), "--concurrency must"),
     ],
 )
 def test_bad_backend_flags(opts: JudgeOptions, message: str) -> None:
