@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import chat_prompt, load_student, lora_config, model_dir, run_stage  # noqa: E402
+from common import chat_prompt, load_student, lora_config, model_dir, run_stage, trainer_settings  # noqa: E402
 
 
 def build_rows(config: dict[str, Any], tokenizer: Any) -> tuple[list[dict[str, Any]], str]:
@@ -65,8 +65,8 @@ def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
     rows, fmt = build_rows(config, tokenizer)
     entries = [{"format": fmt, **entry} for entry in (config.get("rewards") or [{}])]
     rewards = reward_functions(load_reward_configs({"rewards": entries}))
-    settings = {"report_to": "none", "logging_steps": 1, "save_strategy": "no",
-                "reward_weights": [r.config.weight for r in rewards], **(config.get("trainer") or {})}
+    settings = trainer_settings(config, report_to="none", logging_steps=1, save_strategy="no",
+                                reward_weights=[r.config.weight for r in rewards])
     args = GRPOConfig(output_dir=str(Path(config["output_dir"]) / "trainer"), **settings)
     # TRL's parameter is a list of str | model | callable (list is invariant, so widen it here)
     reward_funcs: list[str | PreTrainedModel | Callable[..., list[float | None]]] = list(rewards)

@@ -23,7 +23,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_student, lora_config, model_dir, read_jsonl, run_stage, text_rows  # noqa: E402
+from common import (  # noqa: E402
+    load_student,
+    lora_config,
+    model_dir,
+    read_jsonl,
+    run_stage,
+    text_rows,
+    trainer_settings,
+)
 
 
 def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
@@ -40,7 +48,7 @@ def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
     evaluation = None
     if config.get("eval_file"):
         evaluation = Dataset.from_list(text_rows(read_jsonl(config["eval_file"]), tokenizer))
-    settings = {"report_to": "none", "logging_steps": 1, "save_strategy": "no", **(config.get("trainer") or {})}
+    settings = trainer_settings(config, report_to="none", logging_steps=1, save_strategy="no")
     args = SFTConfig(
         output_dir=str(Path(config["output_dir"]) / "trainer"),
         completion_only_loss=True,

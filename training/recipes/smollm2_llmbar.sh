@@ -10,6 +10,7 @@
 # 3. self-distil: k sampled traces per item and order, keep those matching the label in both orders;
 # 4. SFT on the kept traces (completion-only loss), 5. a short GRPO with judgekit's verdict reward;
 # 6. measure again with the trained checkpoint and print the before/after table.
+# A re-run skips finished stages (judge runs also resume from the call cache); FRESH=1 redoes all.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,6 +27,8 @@ GRPO_STEPS=${GRPO_STEPS:-8}
 export PYTHONPATH=${PYTHONPATH:-.}
 JK="python -m judgekit"
 mkdir -p "$OUT"
+if [ "${FRESH:-0}" = 1 ]; then rm -rf "$OUT"/{before,after-sft,after-grpo,sft,grpo,sft.jsonl,sft.report.json}; fi
+done_() { [ -e "$1" ] && echo "   (done: $1 exists, skipped)"; }
 
 echo "== 1. split (seed $SEED)"
 python - "$DATA" "$OUT" "$SEED" "$N_TRAIN" "$N_EVAL" "$MAX_CHARS" <<'PY'
@@ -47,16 +50,16 @@ echo "== 2. baseline on the held-out part"
 $JK judge "$OUT/heldout.jsonl" --max-new-tokens "$MAX_NEW" -o "$OUT/before"
 
 echo "== 3. self-distillation (k=$K, rejection sampling in both orders)"
-$JK train distill "$OUT/train.jsonl" --samples "$K" --temperature 0.8 --max-new-tokens "$MAX_NEW" \
+done_ "$OUT/sft.report.json" || $JK train distill "$OUT/train.jsonl" --samples "$K" --temperature 0.8 --max-new-tokens "$MAX_NEW" \
     --max-per-prompt 2 --out "$OUT/sft.jsonl"
 
 echo "== 4. SFT ($SFT_STEPS steps)"
-python training/sft.py --config training/configs/cpu_tiny_sft.yaml \
+done_ "$OUT/sft/config.json" || python training/sft.py --config training/configs/cpu_tiny_sft.yaml \
     train_file="$OUT/sft.jsonl" output_dir="$OUT/sft" trainer.max_steps="$SFT_STEPS" \
     trainer.per_device_train_batch_size=2 trainer.learning_rate=2e-5 trainer.max_length=1024
 
 echo "== 5. GRPO ($GRPO_STEPS steps)"
-python training/grpo.py --config training/configs/cpu_tiny_grpo.yaml \
+done_ "$OUT/grpo/config.json" || python training/grpo.py --config training/configs/cpu_tiny_grpo.yaml \
     model="$OUT/sft" train_files="[$OUT/train.jsonl]" limit=null output_dir="$OUT/grpo" \
     trainer.max_steps="$GRPO_STEPS" trainer.per_device_train_batch_size=4 trainer.num_generations=4 \
     trainer.max_completion_length="$MAX_NEW" trainer.learning_rate=1e-6 \
