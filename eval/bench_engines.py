@@ -26,29 +26,24 @@ import argparse
 import json
 import os
 import platform
-import time
 from pathlib import Path
 from typing import Any
 
 from bench_samples import shortest  # type: ignore[import-not-found]  # eval/ is run as scripts
+from bench_throughput import timed_run  # type: ignore[import-not-found]
 
 from judgekit.backends import get_backend
 from judgekit.backends.http_util import load_chat_template
 from judgekit.backends.llamacpp_server import missing_server_modules, serve_gguf
-from judgekit.judge import judge_samples
 from judgekit.models import default_model_path
-from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
+from judgekit.protocols.base import JudgeConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed(backend: Any, samples: list[Any], config: JudgeConfig) -> tuple[float, float]:
     """Seconds to judge ``samples`` (no call cache) and the parse-failure rate."""
-    runner = Runner(backend=backend, cache=None)
-    start = time.perf_counter()
-    judgments = judge_samples(samples, get_protocol("pairwise", config), runner, chunk_size=len(samples))
-    seconds = time.perf_counter() - start
+    seconds, judgments = timed_run(backend, samples, config)
     return seconds, sum(j.parse_failure for j in judgments) / max(len(judgments), 1)
 
 

@@ -30,10 +30,18 @@ from judgekit.runner import Runner
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed_run(backend, samples, config: JudgeConfig, batch_size: int, cache: CallCache | None = None):  # type: ignore[no-untyped-def]
-    """Judge ``samples`` once; returns (seconds, judgments, parse_failures)."""
-    backend.batch_size = batch_size
-    runner = Runner(backend=backend, cache=cache, chunk_size=max(batch_size, 1) * 4)
+def timed_run(backend, samples, config: JudgeConfig, batch_size: int | None = None,  # type: ignore[no-untyped-def]
+              cache: CallCache | None = None):
+    """Judge ``samples`` once through the ``judgekit judge`` path; returns (seconds, judgments).
+
+    ``batch_size`` sets the (transformers) backend's batch and the runner's chunk to
+    match; ``None`` leaves both as they are (HTTP backends have no batch size).
+    """
+    chunk: dict[str, int] = {}
+    if batch_size is not None:
+        backend.batch_size = batch_size
+        chunk["chunk_size"] = max(batch_size, 1) * 4
+    runner = Runner(backend=backend, cache=cache, **chunk)
     start = time.perf_counter()
     judgments = judge_samples(samples, get_protocol("pairwise", config), runner, chunk_size=len(samples))
     return time.perf_counter() - start, judgments

@@ -17,10 +17,7 @@ from typing import Any
 
 import httpx
 
-from judgekit.backends.base import PartialChoicesError
 from judgekit.types import Message
-
-__all__ = ["PartialChoicesError"]
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 

@@ -7,7 +7,7 @@ that still fail do not sink the batch: :meth:`OpenAIBackend.generate` raises
 :class:`~judgekit.backends.base.PartialGenerationError` carrying every success
 (the runner caches them, so a re-run only retries the failures), and
 :meth:`OpenAIBackend.score_choices` raises
-:class:`~judgekit.backends.http_util.PartialChoicesError` the same way.
+:class:`~judgekit.backends.base.PartialChoicesError` the same way.
 
 The API key is read from an environment variable into the client's headers only;
 it never appears in ``info()``, ``repr()`` or error messages.
@@ -25,10 +25,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from judgekit.backends.base import PartialGenerationError, ProgressFn
+from judgekit.backends.base import PartialChoicesError, PartialGenerationError, ProgressFn
 from judgekit.backends.http_util import (
     ParsedChoice,
-    PartialChoicesError,
     RequestFailure,
     RetryPolicy,
     choice_probs,

@@ -208,8 +208,9 @@ class TransformersBackend:
         if sample:
             torch.manual_seed(params.seed)
         with torch.inference_mode():
-            cache = self._shared_prefill(input_ids, attention_mask, params.n) if params.n > 1 else None
+            cache = None
             if params.n > 1:
+                cache = self._shared_prefill(input_ids, attention_mask, params.n)
                 input_ids = input_ids.repeat_interleave(params.n, dim=0)
                 attention_mask = attention_mask.repeat_interleave(params.n, dim=0)
             out = self.model.generate(

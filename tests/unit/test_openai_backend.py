@@ -10,9 +10,8 @@ import time
 import httpx
 import pytest
 
-from judgekit.backends.base import PartialGenerationError
+from judgekit.backends.base import PartialChoicesError, PartialGenerationError
 from judgekit.backends.http_util import (
-    PartialChoicesError,
     RequestFailure,
     RetryPolicy,
     backoff_delay,
