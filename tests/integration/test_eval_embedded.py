@@ -8,8 +8,6 @@ numbers of the JSON summary, and (with chromium) for rendering to a non-blank pa
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from judgekit.evaluate import run_eval
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.report import fmt
 from judgekit.runner import Runner
+from tests.screenshot import CHROMIUM, assert_renders
 
 SETS = {  # benchmark -> (file under shared data, text fields that make a row long)
     "llmbar": ("llmbar/llmbar.jsonl", ("input", "output_1", "output_2")),
@@ -25,7 +24,6 @@ SETS = {  # benchmark -> (file under shared data, text fields that make a row lo
     "hhh": ("hhh_alignment/hhh_alignment.jsonl", ("prompt", "chosen", "rejected")),
 }
 SLICE = 3
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EXTERNAL = ("<script", "<link", "@import", 'src="http', "src='http", "url(http", 'href="http')
 
 
@@ -84,18 +82,4 @@ def test_reports_are_self_contained_and_show_the_json_numbers(bench: str, eval_r
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless chromium (apt-get install chromium)")
 def test_report_renders_to_a_non_blank_page(eval_runs, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import matplotlib.image as mpimg
-
-    html_path = eval_runs["pandalm"].report["html"]
-    png = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--screenshot={png}", "--window-size=1100,1400", html_path.as_uri()],
-        capture_output=True, timeout=180,
-    )
-    assert png.exists(), proc.stderr.decode(errors="replace")[-2000:]
-    img = mpimg.imread(png)
-    assert img.shape[0] >= 1000 and img.shape[1] >= 1000
-    assert float(img[..., :3].std()) > 0.05  # not a blank page
-    dark = (img[..., :3].mean(axis=2) < 0.5).mean()
-    assert 0.005 < dark < 0.5  # text and bars drawn
+    assert_renders(eval_runs["pandalm"].report["html"], tmp_path / "shot.png")

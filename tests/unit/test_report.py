@@ -1,6 +1,4 @@
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -8,6 +6,7 @@ import pytest
 from judgekit.benchmarks import get_benchmark, outcomes_from_judgments, score_benchmark, write_scores
 from judgekit.report import ReportError, build_summary, compare_runs, fmt, load_run, write_report
 from judgekit.types import Judgment, Turn
+from tests.screenshot import CHROMIUM, assert_renders
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "judgebench_gpt4o.jsonl"
 EVIL = '<script>alert("x")</script><img src="http://evil.example/a.png">'
@@ -107,24 +106,8 @@ def test_report_for_a_plain_judge_run_and_errors(tmp_path):
         compare_runs(run, run)
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless chromium (apt-get install chromium)")
 def test_report_renders_in_headless_chromium(tmp_path):
-    import matplotlib.image as mpimg
-
     make_run(tmp_path / "run", {"p1", "p3"})
     html_path = write_report(tmp_path / "run", n_boot=100)["html"]
-    png = tmp_path / "shot.png"
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--screenshot={png}",
-         "--window-size=1100,1400", html_path.as_uri()],
-        capture_output=True, timeout=120,
-    )
-    assert png.exists(), proc.stderr.decode(errors="replace")[-2000:]
-    img = mpimg.imread(png)
-    assert img.shape[0] >= 1000 and img.shape[1] >= 1000
-    assert float(img[..., :3].std()) > 0.05  # not a blank page
-    dark = (img[..., :3].mean(axis=2) < 0.5).mean()
-    assert 0.005 < dark < 0.5  # text and bars drawn, not a black screen
+    assert_renders(html_path, tmp_path / "shot.png", timeout=120)
