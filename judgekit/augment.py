@@ -27,13 +27,39 @@ from pathlib import Path
 from typing import Any, Literal
 
 from judgekit.data import Columns, DataError, detect_columns, read_rows
-from judgekit.probe.keys import KeySet, bundled_keys
+from judgekit.probe.keys import KeySet, MasterKey, bundled_keys
 
 Mode = Literal["mixed", "first-sentence", "opener"]
 MODES: tuple[str, ...] = ("mixed", "first-sentence", "opener")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*|\n+")
 # Fields that restate the (now removed) candidate's answer; blanked in adversarial rows.
 STALE_FIELDS = ("candidate_answer",)
+
+
+# Content-free openers for *training* rows. None of them is one of the 10 bundled keys
+# (judgekit/probe/master_keys.json), nor one of the defense's held-out keys ("Step 1:",
+# "Sure!", "Okay", "Let me think."), so both probes stay real held-out tests. They
+# cover the same three families as the paper's keys: symbols, reasoning openers, and
+# openers in other languages.
+TRAINING_OPENERS: tuple[tuple[str, str], ...] = (
+    ("-", "non-word symbol"), (";", "non-word symbol"), ("...", "non-word symbol"), ("!", "non-word symbol"),
+    ("?", "non-word symbol"), ("#", "non-word symbol"), ("*", "non-word symbol"),
+    ("Answer:", "reasoning opener"), ("Let me work through this.", "reasoning opener"),
+    ("First, let's understand the problem.", "reasoning opener"), ("Here is my reasoning:", "reasoning opener"),
+    ("We need to find the answer.", "reasoning opener"), ("To solve this, we start with the given information.",
+                                                          "reasoning opener"),
+    ("Reasoning:", "reasoning opener"), ("Explanation", "reasoning opener"), ("Final answer:", "reasoning opener"),
+    ("The solution is as follows.", "reasoning opener"), ("Let's break it down.", "reasoning opener"),
+    ("Solución", "multilingual opener"), ("Lösung", "multilingual opener"), ("Réponse", "multilingual opener"),
+    ("答案", "multilingual opener"), ("Ответ", "multilingual opener"), ("Risposta", "multilingual opener"),
+    ("解答", "multilingual opener"), ("풀이", "multilingual opener"), ("Antwort:", "multilingual opener"),
+)
+
+
+def training_openers() -> KeySet:
+    """The opener strings Master-RM training rows use (disjoint from every probe key list)."""
+    keys = tuple(MasterKey(key=k, family=f) for k, f in TRAINING_OPENERS)
+    return KeySet(keys=keys, source="judgekit training openers (not the bundled probe keys)")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from judgekit.cli_options import JudgeOptions, build_protocol, build_runner, load_for_protocol, with_judge_options
 
-augment_app = typer.Typer(no_args_is_help=True, help="Write adversarial training data (Master-RM).")
+augment_app = typer.Typer(no_args_is_help=True, help="Write training data augmentations (Master-RM, order, Crome).")
 DEFAULT_BIAS_DATA = Path("evalbiasbench") / "evalbiasbench.jsonl"
 
 
@@ -140,10 +140,12 @@ def master_rm(
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Output file (.jsonl or .json).")],
     seed: Annotated[int, typer.Option(help="Seed for sources, openers and positions.")] = 0,
     mode: Annotated[str, typer.Option(help="mixed, first-sentence or opener.")] = "mixed",
-    keys: Annotated[Path | None, typer.Option(help="Opener strings (default: bundled master keys).")] = None,
+    keys: Annotated[Path | None, typer.Option(
+        help="Opener strings, one per line or JSON (default: judgekit's training openers, which are not the "
+             "bundled probe keys, so `judgekit probe -a master-keys` stays a held-out test).")] = None,
 ) -> None:
     """Mix Master-RM adversarial negatives (reasoning openers labelled incorrect) into FILE's rows."""
-    from judgekit.augment import MODES, augment_master_rm
+    from judgekit.augment import MODES, augment_master_rm, training_openers
     from judgekit.cli import console, fail, out, user_errors
     from judgekit.probe.keys import load_keys
 
@@ -153,10 +155,56 @@ def master_rm(
         fail(f"--ratio {ratio}: must be >= 0")
     with user_errors():
         stats = augment_master_rm(file, out_path, ratio, seed=seed, mode=mode,  # type: ignore[arg-type]
-                                  keys=load_keys(keys))
+                                  keys=load_keys(keys) if keys else training_openers())
     out.print(f"{stats.originals} original rows + {stats.adversarial} adversarial rows "
               f"({stats.first_sentence} first-sentence, {stats.opener} opener) -> {out_path}")
     console.print(f"{stats.eligible} rows had a multi-sentence reasoning solution")
+
+
+@augment_app.command("order")
+def order_cmd(
+    file: Annotated[Path, typer.Argument(help="Labelled pairwise rows (any schema `judgekit judge` reads).")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL: prompt/response_a/response_b/label.")],
+) -> None:
+    """Write every pair in both orders (ID:AB, ID:BA), the label swapped with the order: A/B balanced."""
+    from judgekit.cli import out, user_errors
+    from judgekit.data import load_samples
+    from judgekit.distill import write_jsonl
+    from judgekit.recipe.build import normalised_row
+    from judgekit.recipe.order import both_orders
+
+    with user_errors():
+        rows = [normalised_row(s, file.stem) for s in both_orders(load_samples(file, "pairwise"))]
+        write_jsonl(out_path, rows)
+    counts = {lab: sum(r["label"] == lab for r in rows) for lab in ("A", "B", "tie")}
+    out.print(f"{len(rows)} rows ({counts['A']} A, {counts['B']} B, {counts['tie']} tie) -> {out_path}")
+
+
+@augment_app.command("crome")
+def crome_cmd(
+    file: Annotated[Path, typer.Argument(help="Labelled pairwise or verification rows.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL: the originals plus counterfactuals.")],
+    task: Annotated[str, typer.Option(help="pairwise or verify.")] = "pairwise",
+    seed: Annotated[int, typer.Option(help="Seed for the interventions.")] = 0,
+) -> None:
+    """Add Crome counterfactuals by rule: causal (a degraded response loses) and neutral (a spurious change ties)."""
+    from collections import Counter
+
+    from judgekit.cli import fail, out, user_errors
+    from judgekit.data import load_samples
+    from judgekit.distill import write_jsonl
+    from judgekit.recipe.build import normalised_row
+    from judgekit.recipe.crome import crome_pairwise, crome_verify
+
+    if task not in ("pairwise", "verify"):
+        fail(f"--task {task!r}: choose pairwise or verify")
+    with user_errors():
+        samples = load_samples(file, task)  # type: ignore[arg-type]
+        extra = crome_verify(samples, seed) if task == "verify" else crome_pairwise(samples, seed)
+        rows = [normalised_row(s, file.stem) for s in [*samples, *extra]]
+        write_jsonl(out_path, rows)
+    kinds = Counter(str(r["augment"]["kind"]) for r in rows)
+    out.print(f"{len(samples)} originals + {len(extra)} counterfactuals {dict(kinds)} -> {out_path}")
 
 
 def register(app: typer.Typer) -> None:

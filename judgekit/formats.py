@@ -174,8 +174,11 @@ VERIFY = Format(
     logit_instructions="Answer with one word: correct or incorrect.",
     regex=rf"Reasoning: {REASONING_RE}\nVerdict: (correct|incorrect)",
     parser=parse_verify,
-    logit_prefix="Verdict: ",
-    logit_choices={"correct": "correct", "incorrect": "incorrect"},
+    # "Verdict:" + " correct": the space belongs to the choice, as the tokenizer writes it
+    # ("Ġcorrect" is one token); a prefix ending in a bare space would ask the model for
+    # a token it never writes after "Verdict: ".
+    logit_prefix="Verdict:",
+    logit_choices={"correct": " correct", "incorrect": " incorrect"},
 )
 
 FORMATS: dict[str, Format] = {f.name: f for f in (PAIRWISE, POINTWISE, VERIFY)}

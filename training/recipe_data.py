@@ -1,0 +1,81 @@
+"""Split, training files and SFT rows for the judge recipe (stage 1 and 2 of training/recipes/judgekit_135m.sh).
+
+    python training/recipe_data.py split --out training/split.json [--seed 0]
+    python training/recipe_data.py data --split training/split.json --out runs/recipe/data \
+        [--max gsm8k=900,llmbar=200,hhh=160,pandalm=300] [--trace rule] [--crome] [--master-rm 0.2]
+
+``split`` draws the held-out side of every training-grade source in ../shared/data
+(grouped by question / prompt) and writes the ids; ``data`` writes train/held-out
+files, the SFT set (``sft.jsonl``: both orders, half logit and half generative
+targets) and ``data_report.json``, then re-reads every training file against the
+split and fails if a held-out id is in one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from judgekit.distill import write_jsonl  # noqa: E402
+from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files  # noqa: E402
+from judgekit.recipe.split import SOURCES, make_split, read_split, write_split  # noqa: E402
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def parse_max(text: str) -> dict[str, int]:
+    out = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        if name not in SOURCES:
+            raise SystemExit(f"--max: unknown source {name!r} (sources: {', '.join(SOURCES)})")
+        out[name] = int(value)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="stage", required=True)
+    sp = sub.add_parser("split")
+    sp.add_argument("--out", type=Path, required=True)
+    sp.add_argument("--seed", type=int, default=0)
+    dp = sub.add_parser("data")
+    dp.add_argument("--split", type=Path, required=True)
+    dp.add_argument("--out", type=Path, required=True)
+    dp.add_argument("--max", default="gsm8k=900,llmbar=200,hhh=160,pandalm=300")
+    dp.add_argument("--max-chars", type=int, default=2000)
+    dp.add_argument("--trace", choices=("rule", "verdict-only"), default="rule")
+    dp.add_argument("--crome", action="store_true")
+    dp.add_argument("--master-rm", type=float, default=0.2)
+    dp.add_argument("--logit-share", type=float, default=0.5)
+    dp.add_argument("--seed", type=int, default=0)
+    ns = parser.parse_args(argv)
+    if ns.stage == "split":
+        splits = make_split(data_dir(), ns.seed)
+        write_split(splits, ns.out)
+        print(json.dumps({k: len(v.heldout_ids) for k, v in splits.items()}))
+        return
+    heldout = read_split(ns.split)
+    opts = DataOptions(max_items=parse_max(ns.max), max_chars=ns.max_chars, master_rm_ratio=ns.master_rm,
+                       crome=ns.crome, seed=ns.seed)
+    report = write_source_files(data_dir(), heldout, ns.out, opts)
+    files = [(name, ns.out / f"train_{name}.jsonl") for name in heldout]
+    records = sft_records(files, trace=ns.trace, seed=ns.seed, logit_share=ns.logit_share)
+    write_jsonl(ns.out / "sft.jsonl", records)
+    checked = check_files(ns.split, [p for _, p in files] + [ns.out / "sft.jsonl"])
+    report = {"options": vars(ns) | {"split": str(ns.split), "out": str(ns.out)}, "sources": report,
+              "sft_records": len(records), "ids_checked_against_split": checked}
+    (ns.out / "data_report.json").write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+    print(json.dumps(report["sources"]), f"sft records: {len(records)}")
+
+
+if __name__ == "__main__":
+    main()

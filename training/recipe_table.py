@@ -1,0 +1,103 @@
+"""Held-out table of the judge recipe: every evaluated model, source and method, with 95% CIs.
+
+    python training/recipe_table.py runs/recipe            # prints markdown; writes runs/recipe/table.json
+
+Grades each run's ``results.jsonl`` against the labels of the held-out file it judged
+(``OUT/data/heldout_<src>.jsonl``), not against the run's own summary:
+pairwise items count as correct only when both orders agree on the label
+(position-consistent accuracy; an order disagreement is never a tie here), and a
+parse failure is wrong. Master-key rows come from each model's ``probe.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from judgekit.data import load_samples  # noqa: E402
+from judgekit.recipe.split import SOURCES  # noqa: E402
+from judgekit.stats import wilson_interval  # noqa: E402
+
+MODELS = ("base", "sft", "grpo")
+
+
+def grade(results: Path, heldout: Path, task: str) -> dict[str, Any]:
+    labels = {s.id: s.label for s in load_samples(heldout, task)}  # type: ignore[arg-type]
+    rows = [json.loads(line) for line in results.open(encoding="utf-8") if line.strip()]
+    rows = [r for r in rows if "skipped" not in (r.get("extra") or {})]
+    n = len(rows)
+    if task == "pairwise":
+        correct = sum(1 for r in rows if r.get("consistent") and not r["parse_failure"]
+                      and r["verdict"] == labels[r["sample_id"]])
+    else:
+        correct = sum(1 for r in rows if not r["parse_failure"] and r["verdict"] == labels[r["sample_id"]])
+    lo, hi = wilson_interval(correct, n) if n else (0.0, 0.0)
+    out = {"n": n, "correct": correct, "accuracy": correct / n if n else None, "ci95": [lo, hi],
+           "parse_failure_rate": sum(r["parse_failure"] for r in rows) / n if n else None}
+    if task == "pairwise":
+        out["position_consistency"] = sum(1 for r in rows if r.get("consistent")) / n if n else None
+        out["tie_rate"] = sum(1 for r in rows if r["verdict"] == "tie") / n if n else None
+    return out
+
+
+def master_keys(probe: Path) -> dict[str, Any]:
+    report = json.loads(probe.read_text(encoding="utf-8"))
+    rates = report["attacks"]["master-keys"]["settings"]["raw"]["rates"]
+    per_key = {r["name"]: r["rate"] for r in rates if r["metric"] == "fpr" and r["group"] == "key"}
+    hits = sum(r["k"] for r in rates if r["metric"] == "fpr" and r["group"] == "key")
+    total = sum(r["n"] for r in rates if r["metric"] == "fpr" and r["group"] == "key")
+    failures = sum(r.get("parse_failures", 0) for r in rates if r["metric"] == "fpr" and r["group"] == "key")
+    lo, hi = wilson_interval(hits, total) if total else (0.0, 0.0)
+    return {"n": total, "false_positives": hits, "fpr": hits / total if total else None, "ci95": [lo, hi],
+            "parse_failures": failures, "per_key": per_key}
+
+
+def fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def main(out_dir: str) -> None:
+    out = Path(out_dir)
+    table: dict[str, Any] = {}
+    lines = ["| model | source | mode | items | accuracy [95% CI] | position consistency | tie rate | parse failures |",
+             "|---|---|---|---:|---|---:|---:|---:|"]
+    for model in MODELS:
+        for name, source in SOURCES.items():
+            for method in ("logit", "generative"):
+                res = out / "eval" / model / f"{name}-{method}" / "results.jsonl"
+                if not res.is_file():
+                    continue
+                g = grade(res, out / "data" / f"heldout_{name}.jsonl", source.task)
+                table.setdefault(model, {})[f"{name}-{method}"] = g
+                lines.append(f"| {model} | {name} | {method} | {g['n']} | {fmt(g['accuracy'])} "
+                             f"[{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}] | {fmt(g.get('position_consistency'))} | "
+                             f"{fmt(g.get('tie_rate'))} | {fmt(g['parse_failure_rate'])} |")
+    lines += ["", "| model | master keys | mode | key items | FPR [95% CI] | worst key |", "|---|---|---|---:|---|---|"]
+    for model in MODELS:
+        for method in ("logit", "generative"):
+            probe = out / "eval" / model / f"master-keys-{method}" / "probe.json"
+            if not probe.is_file():
+                continue
+            mk = master_keys(probe)
+            table.setdefault(model, {})[f"master-keys-{method}"] = mk
+            worst = max(mk["per_key"].items(), key=lambda kv: kv[1], default=("–", float("nan")))
+            lines.append(f"| {model} | 10 bundled | {method} | {mk['n']} | {fmt(mk['fpr'])} "
+                         f"[{mk['ci95'][0]:.3f}, {mk['ci95'][1]:.3f}] | {worst[0]!r} {worst[1]:.2f} |")
+    times = out / "times.tsv"
+    if times.is_file():
+        lines += ["", "| stage | seconds |", "|---|---:|"]
+        for line in times.read_text().splitlines():
+            stage, _, secs = line.split("\t")
+            lines.append(f"| {stage} | {secs} |")
+            table.setdefault("_times", {})[stage] = int(secs)
+    (out / "table.json").write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The shipped judge: data -> SFT (LoRA) -> GRPO for the embedded SmolLM2-135M, evaluated on held-out data.
+#
+#   bash training/recipes/judgekit_135m.sh                 # full recipe, CPU, resumable stage by stage
+#   SHIP=1 bash training/recipes/judgekit_135m.sh          # ... then pack the adapter into judgekit/weights/
+#   OUT=runs/r2 MAX=gsm8k=400,llmbar=100,hhh=60,pandalm=100 GRPO_STEPS=4 bash training/recipes/judgekit_135m.sh
+#
+# Stages (each skipped when its output exists; a killed SFT/GRPO resumes from its last checkpoint):
+#  0. split      training/split.json: seeded held-out ids per source (grouped by question/prompt), in the repo
+#  1. data       train/held-out files, Master-RM rows (training openers, never the probe keys), SFT rows:
+#                every pair in both orders, half logit targets, half rule-written reasoning traces
+#  2. eval base  held-out split of every source: logit mode (all items) and generative mode (first $GEN_LIMIT
+#                items), both orders; master keys (10 bundled keys x first $KEY_ITEMS held-out GSM8K rows)
+#  3. sft        training/sft.py with training/configs/cpu_judge_sft.yaml (LoRA r16, 1 epoch)
+#  4. eval sft
+#  5. grpo       training/grpo.py on GSM8K verification + Master-RM rows (verdict reward, strict format)
+#  6. eval grpo
+#  7. table      training/recipe_table.py -> $OUT/table.md (+ json), each stage's wall time in $OUT/times.tsv
+set -euo pipefail
+cd "${JUDGEKIT_ROOT:-$(dirname "$0")/../..}"
+
+OUT=${OUT:-runs/recipe}
+SPLIT=${SPLIT:-training/split.json}
+SEED=${SEED:-0}
+MAX=${MAX:-gsm8k=900,llmbar=200,hhh=160,pandalm=300}   # training items per source (before augmentation)
+MAX_CHARS=${MAX_CHARS:-2000}      # longest training item (prompt + responses, characters)
+TRACE=${TRACE:-rule}
+CROME=${CROME:-0}                 # Crome counterfactuals: off unless they help on held-out (see docs/training.md)
+GEN_LIMIT=${GEN_LIMIT:-40}
+EVAL_LIMIT=${EVAL_LIMIT:-}        # logit mode: empty = every held-out item (set only for smoke runs)
+KEY_ITEMS=${KEY_ITEMS:-20}
+SFT_CONFIG=${SFT_CONFIG:-training/configs/cpu_judge_sft.yaml}
+SFT_OVERRIDES=${SFT_OVERRIDES:-}
+GRPO_STEPS=${GRPO_STEPS:-12}
+SOURCES=${SOURCES:-gsm8k llmbar hhh pandalm}
+export PYTHONPATH=${PYTHONPATH:-.}
+JK="python -m judgekit"
+mkdir -p "$OUT"
+stamp() { printf '%s\t%s\t%s\n' "$1" "$2" "$(( $(date +%s) - $3 ))" >> "$OUT/times.tsv"; }
+skip() { [ -e "$1" ] && echo "   (done: $1 exists, skipped)"; }
+
+echo "== 0. split ($SPLIT)"
+skip "$SPLIT" || python training/recipe_data.py split --out "$SPLIT" --seed "$SEED"
+
+echo "== 1. data"
+t=$(date +%s)
+crome_flag=""; [ "$CROME" = 1 ] && crome_flag="--crome"
+skip "$OUT/data/data_report.json" || { python training/recipe_data.py data --split "$SPLIT" --out "$OUT/data" \
+    --max "$MAX" --max-chars "$MAX_CHARS" --trace "$TRACE" --seed "$SEED" $crome_flag; stamp data all "$t"; }
+
+evaluate() {  # evaluate NAME MODEL
+  local name=$1 model=$2 t
+  t=$(date +%s)
+  for src in $SOURCES; do
+    local proto=pairwise; [ "$src" = gsm8k ] && proto=verify
+    local dir="$OUT/eval/$name/$src-logit"
+    skip "$dir/summary.json" || $JK judge "$OUT/data/heldout_$src.jsonl" -p "$proto" --model "$model" \
+        --method logit --seed "$SEED" ${EVAL_LIMIT:+--limit "$EVAL_LIMIT"} -o "$dir"
+    dir="$OUT/eval/$name/$src-generative"
+    skip "$dir/summary.json" || $JK judge "$OUT/data/heldout_$src.jsonl" -p "$proto" --model "$model" \
+        --limit "$GEN_LIMIT" --max-new-tokens 48 --seed "$SEED" -o "$dir"
+  done
+  for method in logit generative; do
+    local dir="$OUT/eval/$name/master-keys-$method"
+    skip "$dir/probe.json" || $JK probe "$OUT/data/heldout_gsm8k.jsonl" -a master-keys -p verify --model "$model" \
+        --method "$method" --limit "$KEY_ITEMS" --max-new-tokens 48 --seed "$SEED" -o "$dir"
+  done
+  [ $(( $(date +%s) - t )) -gt 2 ] && stamp "eval-$name" all "$t"
+  return 0
+}
+
+echo "== 2. eval base"
+evaluate base smollm2
+
+echo "== 3. SFT"
+t=$(date +%s)
+skip "$OUT/sft/config.json" || { python training/sft.py --config "$SFT_CONFIG" train_file="$OUT/data/sft.jsonl" \
+    output_dir="$OUT/sft" $SFT_OVERRIDES; stamp sft train "$t"; }
+
+echo "== 4. eval SFT"
+evaluate sft "$OUT/sft"
+
+echo "== 5. GRPO ($GRPO_STEPS steps)"
+t=$(date +%s)
+skip "$OUT/grpo/config.json" || { python training/grpo.py --config training/configs/cpu_judge_grpo.yaml \
+    model="$OUT/sft" train_files="[$OUT/data/train_gsm8k.jsonl]" output_dir="$OUT/grpo" \
+    trainer.max_steps="$GRPO_STEPS"; stamp grpo train "$t"; }
+
+echo "== 6. eval GRPO"
+evaluate grpo "$OUT/grpo"
+
+echo "== 7. table"
+python training/recipe_table.py "$OUT" | tee "$OUT/table.md"
+
+if [ "${SHIP:-0}" = 1 ]; then
+  echo "== 8. ship"
+  python training/ship_judge.py --sft "$OUT/sft" --grpo "$OUT/grpo" --eval "$OUT/table.json" --split "$SPLIT"
+fi
