@@ -13,7 +13,8 @@ import pytest
 from judgekit.tools import ToolError, get_tools
 from judgekit.tools.pyrunner import PythonLimits, run_python, sandbox_info
 
-FAST = PythonLimits(cpu_seconds=1, wall_seconds=3.0, memory_mb=128)
+# a generous wall limit: on a loaded machine one CPU second can take several wall seconds
+FAST = PythonLimits(cpu_seconds=1, wall_seconds=60.0, memory_mb=128)
 
 
 def test_a_program_runs_and_prints() -> None:
@@ -28,7 +29,6 @@ def test_files_inside_its_own_temp_dir_are_allowed() -> None:
 
 @pytest.mark.parametrize(("code", "error"), [
     ("while True:\n    pass", "CPU time limit (1 s) exceeded"),
-    ("import time\ntime.sleep(60)", "wall time limit (3 s) exceeded"),
     ("x = bytearray(10**10)", "MemoryError"),
     ("chunks = []\nwhile True:\n    chunks.append(' ' * 10**6)", "MemoryError"),
     ("import os\nwhile True:\n    os.fork()", "os.fork is not allowed"),
@@ -44,6 +44,11 @@ def test_files_inside_its_own_temp_dir_are_allowed() -> None:
 def test_limits_stop_the_program_with_a_clear_error(code: str, error: str) -> None:
     out = run_python(code, FAST)
     assert not out.ok and out.error is not None and error in out.error, out
+
+
+def test_wall_time_limit_stops_a_sleeping_program() -> None:
+    out = run_python("import time\ntime.sleep(600)", PythonLimits(wall_seconds=2.0))
+    assert not out.ok and out.error == "wall time limit (2 s) exceeded"
 
 
 def test_no_file_write_outside_the_temp_dir(tmp_path: Path) -> None:
