@@ -109,6 +109,10 @@ _PROTOCOLS: dict[str, str] = {
     "rm-r1": "judgekit.protocols.chain_rubrics:ChainOfRubricsProtocol",
     "esfp": "judgekit.esfp.protocol:ESFPProtocol",
     "esfp-pointwise": "judgekit.esfp.protocol:ESFPPointwiseProtocol",
+    "tool-verify": "judgekit.protocols.tooluse:ToolVerifyProtocol",
+    "tool-pairwise": "judgekit.protocols.tooluse:ToolPairwiseProtocol",
+    "commit-first": "judgekit.protocols.commit_first:CommitFirstProtocol",
+    "commit-first-pairwise": "judgekit.protocols.commit_first:CommitFirstPairwiseProtocol",
 }
 
 

@@ -12,7 +12,7 @@ defence next to the raw model.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from judgekit.defenses import answer_check_reason, config_defenses
 from judgekit.formats import VERIFY, Format
@@ -30,6 +30,15 @@ def verify_reward(parsed: Parsed) -> float | None:
     if parsed.probs and "correct" in parsed.probs:
         return float(parsed.probs["correct"])
     return {"correct": 1.0, "incorrect": 0.0}.get(parsed.label or "")
+
+
+def verify_judgment(sample_id: str, parsed: Parsed, trace: tuple[Turn, ...], extra: dict[str, Any]) -> Judgment:
+    """A verification Judgment from the verdict turn's parse (a failure keeps its reason)."""
+    if isinstance(parsed, ParseFailure):
+        return Judgment(sample_id=sample_id, verdict=None, reward=None, parse_failure=True,
+                        failure_reason=parsed.reason, trace=trace, extra=extra)
+    return Judgment(sample_id=sample_id, verdict=parsed.label, reward=verify_reward(parsed),
+                    probs=None if parsed.probs is None else dict(parsed.probs), trace=trace, extra=extra)
 
 
 class VerifyProtocol(Protocol):
@@ -99,13 +108,5 @@ class VerifyProtocol(Protocol):
                 out.append(skipped(sample.id, reason))
                 continue
             r = next(results)
-            failure = r.parsed.reason if isinstance(r.parsed, ParseFailure) else None
-            label = None if isinstance(r.parsed, ParseFailure) else r.parsed.label
-            probs = None if isinstance(r.parsed, ParseFailure) or r.parsed.probs is None else dict(r.parsed.probs)
-            out.append(
-                Judgment(
-                    sample_id=sample.id, verdict=label, reward=verify_reward(r.parsed), probs=probs,
-                    parse_failure=failure is not None, failure_reason=failure, trace=(r.turn,), extra=extra,
-                )
-            )
+            out.append(verify_judgment(sample.id, r.parsed, (r.turn,), extra))
         return out
