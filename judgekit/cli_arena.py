@@ -5,6 +5,7 @@ Thin typer command over :mod:`judgekit.arena`; everything printed lives here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from judgekit.cli_options import JudgeOptions, build_protocol, build_runner, wit
 def leaderboard_table(board: Mapping[str, Any], title: str) -> Table:
     """Rank, system, rating with its interval, record and observed win rate."""
     from judgekit.arena.report import _interval, _record
-    from judgekit.report import fmt, fmt_ci
+    from judgekit.report import fmt
 
     table = Table(title=title, header_style="bold")
     for col in ("rank", "system", "rating", "95% CI", "rank CI", "W-L-T", "win rate"):
@@ -88,8 +89,8 @@ def arena_command(
         if settings.jury not in METHODS or settings.split not in SPLITS:
             raise ConfigError(f"--jury {settings.jury!r} / --split {settings.split!r}: choose "
                               f"{', '.join(METHODS)} / {', '.join(SPLITS)}")
-        judges = [PanelJudge(s.name, build_protocol(s.opts),
-                             lambda s=s: build_runner(s.opts, console), s.weight) for s in specs]
+        judges = [PanelJudge(s.name, build_protocol(s.opts), functools.partial(build_runner, s.opts, console),
+                             s.weight) for s in specs]
         run_dir = opts.output or Path("runs") / f"{file.stem}-arena"
         console.print(f"{len(data.systems)} systems, {len(pairs)} pairs, {len(judges)} judge(s)")
         extra = {"arena": {"layout": data.layout, "budget": budget, "schedule_seed": schedule_seed,

@@ -105,8 +105,8 @@ def fit_bradley_terry(
     theta = np.zeros(n)
     delta = 0.0 if with_ties else -math.inf
     ll = _loglik(theta, delta, pairs, ridge)
-    converged, it = False, 0
-    for it in range(1, max_iter + 1):
+    converged, iterations = False, 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         step_theta, step_delta = _newton_step(theta, delta, pairs, ridge, with_ties)
         scale = 1.0
         while True:  # backtracking: never accept a step that lowers the likelihood
@@ -122,7 +122,7 @@ def fit_bradley_terry(
             break
     theta = theta - theta.mean()
     nu = math.exp(delta) if with_ties else 0.0
-    return BTFit(tuple(float(x) for x in theta), nu, ll, it, converged)
+    return BTFit(tuple(float(x) for x in theta), nu, ll, iterations, converged)
 
 
 def _newton_step(
@@ -155,10 +155,11 @@ def _newton_step(
     if with_ties:
         grad[n] = resid[:, 2].sum()
         v_dt = -total * (p[:, 0] - p[:, 1]) * p[:, 2] / 2  # cov of d-feature and tie-feature, negated
-        np.add.at(hess, (i, n), v_dt)
-        np.add.at(hess, (n, i), v_dt)
-        np.add.at(hess, (j, n), -v_dt)
-        np.add.at(hess, (n, j), -v_dt)
+        col = np.zeros(n)
+        np.add.at(col, i, v_dt)
+        np.add.at(col, j, -v_dt)
+        hess[:n, n] = col
+        hess[n, :n] = col
         hess[n, n] = float((total * p[:, 2] * (1 - p[:, 2])).sum()) + 1e-9
     hess += 1e-9 * np.eye(m)  # the ratings are only defined up to a shift when ridge = 0
     step = np.linalg.lstsq(hess, grad, rcond=None)[0]

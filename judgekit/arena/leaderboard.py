@@ -49,7 +49,7 @@ def _resamples(n_prompts: int, n_boot: int, seed: int) -> np.ndarray:
     return np.stack([np.bincount(d, minlength=n_prompts) for d in draws]) if n_prompts else np.zeros((n_boot, 0))
 
 
-def _ranks(theta: Sequence[float]) -> np.ndarray:
+def _ranks(theta: Sequence[float] | np.ndarray) -> np.ndarray:
     """Rank 1 = strongest (ties share the better rank)."""
     t = np.asarray(theta)
     return np.array([1 + int(np.sum(t > v + 1e-12)) for v in t])
@@ -90,11 +90,12 @@ def leaderboard(
                          np.quantile(rank_draws, 1 - alpha, axis=0, method="higher")])
                if rank_draws is not None else theta_ci)
     ranks = _ranks(fit.theta)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for k, name in enumerate(names):
         games = float(wins[k].sum() + wins[:, k].sum() + ties[k].sum())
         rows.append({
-            "system": name, "rank": int(ranks[k]), "rank_ci": [None if math.isnan(x) else int(x) for x in rank_ci[:, k]],
+            "system": name, "rank": int(ranks[k]),
+            "rank_ci": [None if math.isnan(x) else int(x) for x in rank_ci[:, k]],
             "rating": 1000 + ELO_SCALE * fit.theta[k], "ci": [1000 + ELO_SCALE * float(x) for x in theta_ci[:, k]],
             "theta": fit.theta[k], "theta_ci": [float(x) for x in theta_ci[:, k]],
             "wins": float(wins[k].sum()), "losses": float(wins[:, k].sum()), "ties": float(ties[k].sum()),

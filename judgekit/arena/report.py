@@ -23,7 +23,7 @@ def _interval(ci: Any) -> str:
 
 
 def _board_html(board: Mapping[str, Any], title: str) -> str:
-    from judgekit.report_html import _ci, _num, esc
+    from judgekit.report_html import _num, esc
 
     rows = "".join(
         f"<tr><td class=num>{esc(r['rank'])}</td><td>{esc(r['system'])}</td><td class=num>{esc(round(r['rating']))}"

@@ -125,7 +125,8 @@ def arena_summary(
     """Leaderboards (judge, and human where the file has labels), agreement, jury statistics."""
     verdicts = [j.verdict for j in final]
     systems = sorted({s for p in pairs for s in (p.system_a, p.system_b)})
-    boot = {"n_boot": settings.n_boot, "seed": settings.seed, "ridge": settings.ridge, "systems": systems}
+    boot: dict[str, Any] = {"n_boot": settings.n_boot, "seed": settings.seed, "ridge": settings.ridge,
+                            "systems": systems}
     undecided: dict[str, int] = {}
     for j in final:
         if j.verdict is None:
