@@ -27,7 +27,8 @@ def test_arena_logit_and_jury_on_the_embedded_model(embedded_backend, tmp_path) 
     for r in rows:  # every verdict is a real one from probabilities, or a recorded split/failure
         assert r["verdict"] in ("A", "B", "tie") or r["failure_reason"]
     for name in ("avg", "first"):
-        judged = [json.loads(x) for x in (tmp_path / "run" / "judges" / name / "results.jsonl").read_text().splitlines()]
+        lines = (tmp_path / "run" / "judges" / name / "results.jsonl").read_text().splitlines()
+        judged = [json.loads(x) for x in lines]
         assert all(j["probs"] and abs(sum(j["probs"].values()) - 1) < 1e-6 for j in judged)
     board = summary["judge_leaderboard"]
     assert sorted(r["system"] for r in board["rows"]) == ["careful", "terse", "wrong"]
