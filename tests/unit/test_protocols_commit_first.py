@@ -71,7 +71,7 @@ def test_a_missing_answer_line_is_recorded_and_turn_two_still_runs() -> None:
 
 
 def test_logit_verdict_and_answer_tokens_option() -> None:
-    backend = FakeBackend(responder=responder([]), choice_responder=lambda p, c: {"correct": 0.3, "incorrect": 0.7})
+    backend = FakeBackend(responder=responder([]), choice_responder=lambda p, c: {" correct": 0.3, " incorrect": 0.7})
     proto = get_protocol("commit-first", JudgeConfig(method="logit", options=(("answer_tokens", 64),)))
     (j,) = proto.judge(SAMPLES[:1], Runner(backend))
     assert j.verdict == "incorrect" and j.probs == {"correct": 0.3, "incorrect": 0.7}

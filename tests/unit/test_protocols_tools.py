@@ -120,7 +120,7 @@ def test_tool_pairwise_judges_both_orders_and_combines() -> None:
 
 def test_logit_verdict_after_the_reasoning() -> None:
     backend = FakeBackend(responder=scripted(["Fine.\n"]),
-                          choice_responder=lambda p, c: {"correct": 0.8, "incorrect": 0.2})
+                          choice_responder=lambda p, c: {" correct": 0.8, " incorrect": 0.2})
     proto = get_protocol("tool-verify", JudgeConfig(method="logit"))
     (j,) = proto.judge(SAMPLES[:1], Runner(backend))
     assert j.verdict == "correct" and j.probs == {"correct": 0.8, "incorrect": 0.2}
