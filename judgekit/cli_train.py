@@ -33,6 +33,8 @@ def distill_cmd(
 ) -> None:
     """Sample --samples traces per item and order, keep label-consistent ones, write an SFT set."""
     from judgekit.cli import console, user_errors
+
+    out = opts.output or out  # -o is the same as --out here
     from judgekit.cli import out as stdout
     from judgekit.distill import distill, import_traces, prompt_rows, select_traces, write_jsonl
 
@@ -95,8 +97,41 @@ def serve_reward(
         server.server_close()
 
 
+def rationalize_cmd(
+    file: Annotated[Path, typer.Argument(help="Labelled pairwise or verification file.")],
+    opts: JudgeOptions,
+    out: Annotated[Path, typer.Option("--out", help="Traces to write: {id, order, trace} JSONL (or -o).")] = Path(
+        "runs/rationalize/traces.jsonl"
+    ),
+) -> None:
+    """Label-conditioned rationalization (STaR): the model sees the gold verdict and writes the reasoning line.
+
+    Decoding is constrained to end in the gold verdict and each trace is read back by
+    the evaluation parser; the rest are dropped. --backend/--model pick the trace
+    writer (the student itself, or a stronger teacher behind any backend).
+    """
+    from judgekit.cli import console, user_errors
+    from judgekit.cli import out as stdout
+    from judgekit.distill import write_jsonl
+    from judgekit.recipe.traces import rationalized_traces
+
+    with user_errors():
+        proto = build_protocol(opts)
+        if proto.task not in ("pairwise", "verify"):
+            from judgekit.protocols.base import ConfigError
+
+            raise ConfigError(f"rationalize supports the pairwise and verify tasks, not {proto.task!r}")
+        samples = load_for_protocol(file, proto, opts)
+        runner = build_runner(opts, console)
+        rows, counts = rationalized_traces(samples, proto.task, runner, opts.max_new_tokens, opts.seed)
+        out = opts.output or out
+        write_jsonl(out, rows)
+    stdout.print(f"kept {counts['kept']} of {counts['prompts']} traces (dropped {counts['dropped']}) -> {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Attach ``judgekit train distill|serve-reward`` to the main app."""
+    """Attach ``judgekit train distill|rationalize|serve-reward`` to the main app."""
     train_app.command("distill")(with_judge_options(distill_cmd))
+    train_app.command("rationalize")(with_judge_options(rationalize_cmd))
     train_app.command("serve-reward")(serve_reward)
     app.add_typer(train_app, name="train")

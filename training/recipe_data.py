@@ -3,6 +3,7 @@
     python training/recipe_data.py split --out training/split.json [--seed 0]
     python training/recipe_data.py data --split training/split.json --out runs/recipe/data \
         [--max gsm8k=900,llmbar=200,hhh=160,pandalm=300] [--trace rule] [--crome] [--master-rm 0.2]
+        [--traces traces.jsonl]   # from `judgekit train rationalize` (the model or --model TEACHER as writer)
 
 ``split`` draws the held-out side of every training-grade source in ../shared/data
 (grouped by question / prompt) and writes the ids; ``data`` writes train/held-out
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     dp.add_argument("--max", default="gsm8k=900,llmbar=200,hhh=160,pandalm=300")
     dp.add_argument("--max-chars", type=int, default=2000)
     dp.add_argument("--trace", choices=("rule", "verdict-only"), default="rule")
+    dp.add_argument("--traces", type=Path, help="rationalized traces ({id, order, trace} rows from "
+                    "`judgekit train rationalize`) for generative targets; items without one use --trace")
     dp.add_argument("--crome", action="store_true")
     dp.add_argument("--master-rm", type=float, default=0.2)
     dp.add_argument("--logit-share", type=float, default=0.5)
@@ -68,7 +71,12 @@ def main(argv: list[str] | None = None) -> None:
                        crome=ns.crome, seed=ns.seed)
     report = write_source_files(data_dir(), heldout, ns.out, opts)
     files = [(name, ns.out / f"train_{name}.jsonl") for name in heldout]
-    records = sft_records(files, trace=ns.trace, seed=ns.seed, logit_share=ns.logit_share)
+    given = None
+    if ns.traces:
+        from judgekit.distill import import_traces
+
+        given = {(i, "BA" if swapped else "AB"): texts[0] for (i, swapped), texts in import_traces(ns.traces).items()}
+    records = sft_records(files, trace=ns.trace, seed=ns.seed, logit_share=ns.logit_share, traces=given)
     write_jsonl(ns.out / "sft.jsonl", records)
     checked = check_files(ns.split, [p for _, p in files] + [ns.out / "sft.jsonl"])
     report = {"options": vars(ns) | {"split": str(ns.split), "out": str(ns.out)}, "sources": report,

@@ -1,4 +1,4 @@
-"""Reasoning targets for SFT: rule-written, verdict-only, or rationalized by a model.
+r"""Reasoning targets for SFT: rule-written, verdict-only, or rationalized by a model.
 
 No strong teacher is available on a CPU, so the recipe writes its traces three ways:
 
@@ -14,7 +14,7 @@ No strong teacher is available on a CPU, so the recipe writes its traces three w
   trace is then read back by the evaluation parser and dropped unless it parses to
   the gold label.
 
-Every target is ``Reasoning: <one line>\\nVerdict: ...``, the generative format's
+Every target is ``Reasoning: <one line>\nVerdict: ...``, the generative format's
 regex, so SFT teaches exactly what constrained decoding allows.
 """
 
@@ -41,7 +41,7 @@ _LAST_NUMBER = re.compile(_NUMBER)
 
 
 def final_answer(text: str) -> str | None:
-    """The final answer a solution states: ``#### N``, ``\\boxed{N}``, ``A: N``, "answer is N", else its last number."""
+    r"""The final answer a solution states: ``#### N``, ``\boxed{N}``, ``A: N``, "answer is N", else its last number."""
     for pattern in _ANSWER_PATTERNS:
         found = pattern.findall(text)
         if found:
@@ -151,3 +151,33 @@ def hinted(prompt: Prompt, fmt: Format, label: str) -> Prompt:
 def labels_of(samples: Sequence[Sample]) -> Mapping[str, str | None]:
     """Sample id -> label."""
     return {s.id: s.label for s in samples}
+
+
+def rationalized_traces(
+    samples: Sequence[Sample], task: str, runner: Runner, max_new_tokens: int = 64, seed: int = 0,
+) -> tuple[list[dict[str, str]], dict[str, int]]:
+    """Rationalize every labelled sample (pairwise: in both orders) with ``runner`` as the trace writer.
+
+    Returns ``{id, order, trace}`` rows (the format ``judgekit train distill --traces`` and
+    ``training/recipe_data.py data --traces`` read) for the traces that the evaluation
+    parser reads back as the gold label, and counts of kept / dropped.
+    """
+    from judgekit.formats import swap_pairwise
+    from judgekit.protocols.base import JudgeConfig, get_protocol
+
+    fmt = PAIRWISE if task == "pairwise" else VERIFY
+    proto = get_protocol("pairwise" if task == "pairwise" else "verify", JudgeConfig(method="generative"))
+    keys: list[tuple[str, str]] = []
+    prompts: list[Prompt] = []
+    labels: list[str] = []
+    for s in samples:
+        for order in (("AB", "BA") if task == "pairwise" else ("AB",)):
+            label = swap_pairwise(s.label) if order == "BA" else s.label
+            if label is None:
+                continue
+            prompts.append(proto.prompt(s, order == "BA") if task == "pairwise" else proto.prompt(s))  # type: ignore[attr-defined]
+            labels.append(label)
+            keys.append((s.id, order))
+    texts = rationalize(prompts, labels, fmt, runner, max_new_tokens=max_new_tokens, seed=seed)
+    rows = [{"id": k[0], "order": k[1], "trace": t} for k, t in zip(keys, texts, strict=True) if t is not None]
+    return rows, {"prompts": len(prompts), "kept": len(rows), "dropped": len(prompts) - len(rows)}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from judgekit.distill import write_jsonl
 from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files
 from judgekit.recipe.split import read_split
-from judgekit.distill import write_jsonl
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,8 @@ def trained(tmp_path_factory):
     import sft
 
     sft.main(["--config", str(ROOT / "training/configs/cpu_judge_sft.yaml"), f"train_file={out}/data/sft.jsonl",
-              f"output_dir={out}/sft", "trainer.num_train_epochs=3", "trainer.gradient_accumulation_steps=1",
+              f"output_dir={out}/sft", "trainer.num_train_epochs=3", "trainer.max_steps=12",
+              "trainer.gradient_accumulation_steps=1",
               "trainer.learning_rate=1e-3", "trainer.warmup_steps=0", "trainer.lr_scheduler_type=constant",
               "trainer.logging_steps=1", "trainer.save_strategy=no"])
     return out

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.augment import TRAINING_OPENERS, training_openers
+from judgekit.augment import TRAINING_OPENERS
 from judgekit.data import load_samples
 from judgekit.formats import PAIRWISE, VERIFY
 from judgekit.probe.keys import bundled_keys
@@ -178,3 +178,29 @@ def test_crome_on_real_rows(shared_data):
             assert s.responses[0 if s.label == "A" else 1] == winner
         else:
             assert s.label == "tie" and s.responses[0] == winner
+
+
+def test_rationalization_keeps_only_traces_that_parse_to_the_gold_label():
+    from judgekit.backends.fake import FakeBackend
+    from judgekit.recipe.traces import rationalized_traces
+    from judgekit.runner import Runner
+    from judgekit.types import Sample
+
+    seen = []
+
+    def writer(prompt, index, params):
+        seen.append(params.constraint.pattern)
+        hint = prompt.messages[-1].content
+        assert "The correct final line is" in hint
+        if "p2" in prompt.messages[1].content:  # a writer that ignores the hint: dropped by the parser
+            return "Reasoning: both fine\nVerdict: [[tie]]"
+        verdict = hint.split('"')[1]
+        return f"Reasoning: the better one is clear\n{verdict}"
+
+    samples = [Sample(id="p1", prompt="p1 question", responses=("good", "bad"), label="A"),
+               Sample(id="p2", prompt="p2 question", responses=("bad", "good"), label="B")]
+    rows, counts = rationalized_traces(samples, "pairwise", Runner(FakeBackend(responder=writer)))
+    assert counts == {"prompts": 4, "kept": 2, "dropped": 2}
+    assert {(r["id"], r["order"]) for r in rows} == {("p1", "AB"), ("p1", "BA")}
+    assert {r["trace"].splitlines()[-1] for r in rows} == {"Verdict: [[A]]", "Verdict: [[B]]"}
+    assert all(p.endswith(r"Verdict:\ \[\[A\]\]") or p.endswith(r"Verdict:\ \[\[B\]\]") for p in seen)

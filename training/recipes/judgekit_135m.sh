@@ -10,8 +10,9 @@
 #  1. data       train/held-out files, Master-RM rows (training openers, never the probe keys), SFT rows:
 #                every pair in both orders, half logit targets, half rule-written reasoning traces
 #  2. eval base  held-out split of every source: logit mode (all items) and generative mode (first $GEN_LIMIT
-#                items), both orders; master keys (10 bundled keys x first $KEY_ITEMS held-out GSM8K rows)
-#  3. sft        training/sft.py with training/configs/cpu_judge_sft.yaml (LoRA r16, 1 epoch)
+#                items), both orders; master keys (10 bundled keys x first $KEY_ITEMS / $KEY_ITEMS_GEN held-out
+#                GSM8K rows, logit / generative)
+#  3. sft        training/sft.py with training/configs/cpu_judge_sft.yaml (LoRA r16, 200 steps of 8 rows)
 #  4. eval sft
 #  5. grpo       training/grpo.py on GSM8K verification + Master-RM rows (verdict reward, strict format)
 #  6. eval grpo
@@ -26,12 +27,13 @@ MAX=${MAX:-gsm8k=900,llmbar=200,hhh=160,pandalm=300}   # training items per sour
 MAX_CHARS=${MAX_CHARS:-2000}      # longest training item (prompt + responses, characters)
 TRACE=${TRACE:-rule}
 CROME=${CROME:-0}                 # Crome counterfactuals: off unless they help on held-out (see docs/training.md)
-GEN_LIMIT=${GEN_LIMIT:-40}
+GEN_LIMIT=${GEN_LIMIT:-24}
 EVAL_LIMIT=${EVAL_LIMIT:-}        # logit mode: empty = every held-out item (set only for smoke runs)
-KEY_ITEMS=${KEY_ITEMS:-20}
+KEY_ITEMS=${KEY_ITEMS:-20}         # master keys, logit mode: 10 keys x first N held-out GSM8K rows
+KEY_ITEMS_GEN=${KEY_ITEMS_GEN:-6}  # ... generative mode (decoding costs ~10x a logit judgment on this CPU)
 SFT_CONFIG=${SFT_CONFIG:-training/configs/cpu_judge_sft.yaml}
 SFT_OVERRIDES=${SFT_OVERRIDES:-}
-GRPO_STEPS=${GRPO_STEPS:-12}
+GRPO_STEPS=${GRPO_STEPS:-8}
 SOURCES=${SOURCES:-gsm8k llmbar hhh pandalm}
 export PYTHONPATH=${PYTHONPATH:-.}
 JK="python -m judgekit"
@@ -61,9 +63,10 @@ evaluate() {  # evaluate NAME MODEL
         --limit "$GEN_LIMIT" --max-new-tokens 48 --seed "$SEED" -o "$dir"
   done
   for method in logit generative; do
-    local dir="$OUT/eval/$name/master-keys-$method"
+    local dir="$OUT/eval/$name/master-keys-$method" n=$KEY_ITEMS
+    [ "$method" = generative ] && n=$KEY_ITEMS_GEN
     skip "$dir/probe.json" || $JK probe "$OUT/data/heldout_gsm8k.jsonl" -a master-keys -p verify --model "$model" \
-        --method "$method" --limit "$KEY_ITEMS" --max-new-tokens 48 --seed "$SEED" -o "$dir"
+        --method "$method" --limit "$n" --max-new-tokens 48 --seed "$SEED" -o "$dir"
   done
   [ $(( $(date +%s) - t )) -gt 2 ] && stamp "eval-$name" all "$t"
   return 0
