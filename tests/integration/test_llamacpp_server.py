@@ -146,6 +146,8 @@ def test_cli_logit_mode_in_completions_mode(server: str, tmp_path: Path) -> None
     assert len(results) == 2
     for result in results:
         assert not result["parse_failure"] and result["probs"]
-        assert 0.0 <= result["reward"] <= 1.0
+        probs = result["probs"]
+        assert sum(probs.values()) == pytest.approx(1.0)
+        assert result["reward"] == pytest.approx(probs["A"] + probs["tie"] / 2)
     assert backend["mode"] == "completions" and backend["concurrency"] == 2
     assert backend["choices_not_in_top_logprobs"] == 0
