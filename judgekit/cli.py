@@ -53,7 +53,13 @@ def fail(message: str, code: int = 2) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn expected user-facing errors into a clean message and exit code 2."""
+    """Turn expected user-facing errors into a clean message and exit code 2.
+
+    Besides bad input and configuration: requests a server failed for good (the
+    successes are cached, so running again retries only those) and operating-system
+    errors such as an unwritable path or a file-size limit.
+    """
+    from judgekit.backends.base import PartialChoicesError, PartialGenerationError
     from judgekit.data import DataError
     from judgekit.prompts import TemplateError
     from judgekit.protocols.base import ConfigError
@@ -61,8 +67,12 @@ def user_errors() -> Iterator[None]:
 
     try:
         yield
-    except (DataError, ConfigError, TemplateError, RubricError, FileNotFoundError) as exc:
+    except (DataError, ConfigError, TemplateError, RubricError, OSError) as exc:
         fail(str(exc))
+    except (PartialGenerationError, PartialChoicesError) as exc:
+        i, why = min(exc.errors.items())
+        fail(f"{len(exc.errors)} of {len(exc.results)} model requests failed (first, prompt {i}: {why}); "
+             "the successes are cached: run the same command again to retry the rest")
 
 
 def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> Table:

@@ -214,7 +214,13 @@ def build_protocol(opts: JudgeOptions) -> Protocol:
 
 
 def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
-    """Constructor arguments for the chosen backend."""
+    """Constructor arguments for the chosen backend (a bad choice raises ConfigError)."""
+    from judgekit.backends.base import backend_names
+
+    if opts.backend not in backend_names():
+        from judgekit.protocols.base import ConfigError
+
+        raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(backend_names())}")
     if opts.backend == "transformers":
         return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
     from judgekit.protocols.base import ConfigError
@@ -233,10 +239,10 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
             raise ConfigError("--concurrency must be >= 1, --timeout > 0 and --max-retries >= 0")
         template = None
         if opts.chat_template:
-            from judgekit.backends.http_util import load_chat_template
+            from judgekit.backends.http_util import check_chat_template, load_chat_template
 
             try:
-                template = load_chat_template(opts.chat_template)
+                template = check_chat_template(load_chat_template(opts.chat_template))
             except ValueError as err:
                 raise ConfigError(f"--chat-template: {err}") from err
         elif opts.api_mode == "completions":
@@ -267,6 +273,11 @@ def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
 def columns_from(opts: JudgeOptions) -> Columns | None:
     """Explicit column mapping, when flags give one."""
     if not (opts.prompt_col or opts.response_cols):
+        others = [f"--{n.replace('_', '-')}" for n in ("label_col", "id_col", "reference_col") if getattr(opts, n)]
+        if others:
+            from judgekit.protocols.base import ConfigError
+
+            raise ConfigError(f"{', '.join(others)} needs --prompt-col and --response-cols (a full column mapping)")
         return None
     if not (opts.prompt_col and opts.response_cols):
         from judgekit.protocols.base import ConfigError

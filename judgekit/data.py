@@ -10,6 +10,7 @@ blank-space master key is one).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ def read_rows(path: Path | str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _read_jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # JSONL lines end at "\n" only: U+2028, U+0085 or a form feed inside a string are data.
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -135,9 +137,9 @@ def _read_json(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _read_csv(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.DictReader(text.splitlines())
-    for i, row in enumerate(reader, start=2):  # line 1 is the header
-        yield i, dict(row)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:
+        yield reader.line_num, dict(row)
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -203,8 +205,13 @@ def normalise_label(value: Any, task: Task) -> str | None:
         if v in table:
             return table[v]
         raise ValueError(f"verification label {value!r} is not true/false/correct/incorrect")
+    if not isinstance(value, (str, int, float)):
+        raise ValueError(f"label {value!r} is a {type(value).__name__}, not a single value")
     if task == "pointwise":
-        score = float(value)
+        try:
+            score = float(value)
+        except ValueError:
+            raise ValueError(f"score label {value!r} is not a number") from None
         if not 1 <= score <= 10:
             raise ValueError(f"score label {value!r} outside 1-10")
         return str(int(score)) if score.is_integer() else str(score)
@@ -250,7 +257,7 @@ def load_samples(
     for lineno, row in read_rows(path):
         if cols is None:
             cols = detect_columns(path, row, task)
-        samples.append(_row_to_sample(path, lineno, row, cols, task, seen))
+        samples.append(_row_to_sample(path, lineno, row, cols, task, seen, explicit=columns is not None))
         if limit is not None and len(samples) >= limit:
             break
     if not samples:
@@ -259,7 +266,8 @@ def load_samples(
 
 
 def _row_to_sample(
-    path: Path, lineno: int, row: Mapping[str, Any], cols: Columns, task: Task, seen: dict[str, int]
+    path: Path, lineno: int, row: Mapping[str, Any], cols: Columns, task: Task, seen: dict[str, int],
+    explicit: bool = False,
 ) -> Sample:
     prompt_cols: Sequence[str] = (cols.prompt,) if isinstance(cols.prompt, str) else cols.prompt
     first = _text_field(path, lineno, row, prompt_cols[0], allow_empty=len(prompt_cols) > 1)
@@ -271,6 +279,9 @@ def _row_to_sample(
     responses = tuple(_text_field(path, lineno, row, c, True, coerced) for c in cols.responses)
     reference = _text_field(path, lineno, row, cols.reference) if cols.reference else None
     label: str | None = "A" if cols.responses[:2] == ("chosen", "rejected") else None
+    for name in (cols.label, cols.id) if explicit else ():
+        if name and name not in row:  # a column the user named is never silently ignored
+            raise DataError(path, "missing field", line=lineno, field=name)
     if cols.label and cols.label in row:
         try:
             label = normalise_label(row[cols.label], task)

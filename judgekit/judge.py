@@ -5,31 +5,43 @@ line per finished item, flushed as it goes) and, once every item is done,
 ``results.jsonl`` in input order, ``manifest.json`` and ``summary.json``. A re-run of
 the same configuration picks up the partial file and the call cache and only judges
 what is missing; the final file is identical either way.
+
+A run holds an exclusive lock on ``run_dir/.lock`` (a second run into the same
+directory fails at once with :class:`RunDirError`), and moves the final files of an
+earlier finished run into ``run_dir/superseded/N/`` before it starts, so a killed run
+never leaves a stale complete-looking ``results.jsonl`` beside its partial file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from judgekit.backends.base import PartialChoicesError, PartialGenerationError
 from judgekit.cache import make_key
 from judgekit.metrics import summarize
 from judgekit.prompts import template_hash
-from judgekit.protocols.base import Protocol
+from judgekit.protocols.base import ConfigError, Protocol
 from judgekit.runner import Runner
 from judgekit.types import Judgment, Sample
 
+FINALS = ("results.jsonl", "manifest.json", "summary.json")
 PACKAGES = ("judgekit", "torch", "transformers", "outlines", "outlines_core", "jinja2", "datasets", "trl", "httpx")
 Progress = Callable[[int, int], None]
+
+
+class RunDirError(ConfigError):
+    """The run directory cannot be used: not a directory, not writable, or in use by another run."""
 
 
 @dataclass(frozen=True)
@@ -74,11 +86,27 @@ def judge_samples(
     """Judge samples chunk by chunk (no files); ``on_chunk`` sees each finished chunk."""
     out: list[Judgment] = []
     for start in range(0, len(samples), chunk_size):
-        chunk = protocol.judge(samples[start : start + chunk_size], runner)
+        chunk = _judge_chunk(samples[start : start + chunk_size], protocol, runner)
         out.extend(chunk)
         if on_chunk:
             on_chunk(chunk)
     return out
+
+
+def _judge_chunk(samples: Sequence[Sample], protocol: Protocol, runner: Runner, tries: int = 3) -> list[Judgment]:
+    """``protocol.judge``; when a server refused prompts as too long, judge again.
+
+    The runner remembers the refusals, so the second pass records those items as
+    skipped (as a backend that counts tokens does up front) and takes everything
+    else from the cache. Any other failure is raised.
+    """
+    for _ in range(tries - 1):
+        try:
+            return protocol.judge(samples, runner)
+        except (PartialGenerationError, PartialChoicesError) as exc:
+            if set(exc.errors) - exc.too_long:
+                raise
+    return protocol.judge(samples, runner)
 
 
 def run_fingerprint(protocol: Protocol, runner: Runner, input_digest: str) -> str:
@@ -95,22 +123,73 @@ def run_fingerprint(protocol: Protocol, runner: Runner, input_digest: str) -> st
 
 
 def _load_partial(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
-    """Finished items of an interrupted run with the same fingerprint (torn lines skipped)."""
+    """Finished items of an interrupted run with the same fingerprint.
+
+    The first line must be the header carrying ``fingerprint``: a file whose header is
+    torn, missing or different is discarded whole (its rows may come from another
+    input). Later torn lines (a row cut by ``kill -9``) are skipped.
+    """
     if not path.exists():
         return {}
     done: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", newline="\n") as fh:
         for i, line in enumerate(fh):
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a line cut by kill -9
+                row = None
             if i == 0:
-                if row.get("fingerprint") != fingerprint:
+                if not isinstance(row, dict) or row.get("fingerprint") != fingerprint:
                     return {}
                 continue
-            done[row["sample_id"]] = row
+            if isinstance(row, dict) and isinstance(row.get("sample_id"), str):
+                done[row["sample_id"]] = row
     return done
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``run_dir/.lock`` (fail fast if another run holds it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    with (run_dir / ".lock").open("a") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise RunDirError(f"{run_dir}: another judgekit run is writing to this directory") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _prepare_dir(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: exists and is not a directory (-o names a run directory)")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"{run_dir}: cannot create the run directory ({exc.strerror or exc})") from exc
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        raise RunDirError(f"{run_dir}: run directory is not writable")
+
+
+def _supersede_finals(run_dir: Path) -> Path | None:
+    """Move an earlier run's final files into ``run_dir/superseded/N/``; return that folder."""
+    finals = [run_dir / name for name in FINALS if (run_dir / name).exists()]
+    if not finals:
+        return None
+    n = 1
+    while (run_dir / "superseded" / str(n)).exists():
+        n += 1
+    dest = run_dir / "superseded" / str(n)
+    dest.mkdir(parents=True)
+    for f in finals:
+        os.replace(f, dest / f.name)
+    return dest
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -130,8 +209,29 @@ def run_judge(
     chunk_size: int = 32,
     extra_manifest: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Judge ``samples`` into ``run_dir`` (see module docstring)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """Judge ``samples`` into ``run_dir`` (see module docstring).
+
+    Raises :class:`RunDirError` when ``run_dir`` is not a writable directory or
+    another run holds it.
+    """
+    _prepare_dir(run_dir)
+    with _locked(run_dir):
+        return _run_locked(samples, protocol, runner, run_dir, input_path, progress, resume, chunk_size,
+                           extra_manifest)
+
+
+def _run_locked(
+    samples: Sequence[Sample],
+    protocol: Protocol,
+    runner: Runner,
+    run_dir: Path,
+    input_path: Path | None,
+    progress: Progress | None,
+    resume: bool,
+    chunk_size: int,
+    extra_manifest: dict[str, Any] | None,
+) -> RunResult:
+    superseded = _supersede_finals(run_dir)
     digest = file_digest(input_path) if input_path else make_key({"ids": [s.id for s in samples]})
     fingerprint = run_fingerprint(protocol, runner, digest)
     partial_path = run_dir / "results.partial.jsonl"
@@ -142,6 +242,9 @@ def run_judge(
     if progress:
         progress(done_count, len(samples))
     write_header = not previous
+    if not write_header and not partial_path.read_bytes().endswith(b"\n"):
+        with partial_path.open("ab") as raw:  # a row torn by kill -9: start the next one on its own line
+            raw.write(b"\n")
     with partial_path.open("w" if write_header else "a", encoding="utf-8") as fh:
         if write_header:
             fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
@@ -172,7 +275,10 @@ def run_judge(
     summary = summarize(samples, judgments, elapsed if fresh else None)
     summary["resumed_items"] = len(previous)
     summary["runner"] = vars(runner.stats)
-    manifest = build_manifest(protocol, runner, input_path, digest, fingerprint, elapsed, extra_manifest)
+    extra = dict(extra_manifest or {})
+    if superseded is not None:
+        extra["superseded"] = str(superseded.relative_to(run_dir))
+    manifest = build_manifest(protocol, runner, input_path, digest, fingerprint, elapsed, extra)
     _write_json(run_dir / "manifest.json", manifest)
     _write_json(run_dir / "summary.json", summary)
     return RunResult(run_dir, judgments, summary, manifest, resumed=len(previous))

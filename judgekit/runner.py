@@ -40,6 +40,7 @@ class Runner:
     chunk_size: int = 64
     on_prompts_done: Callable[[int], None] | None = None
     stats: RunnerStats = field(default_factory=RunnerStats)
+    refused: dict[str, str] = field(default_factory=dict)  # prompt key -> server's "too long" reason
 
     def _gen_key(self, prompt: Prompt, params: GenerationParams, index: int) -> str:
         decoding = replace(params, n=1).to_dict()
@@ -114,7 +115,13 @@ class Runner:
         if self.cache is not None:
             self.cache.put_many(to_store)
         if error is not None:
+            self._note_refusals(error, chunk)
             raise error
+
+    def _note_refusals(self, error: PartialGenerationError | PartialChoicesError, keys: Sequence[str]) -> None:
+        """Remember prompts the server refused as too long, so :meth:`too_long` reports them."""
+        for i in error.too_long:
+            self.refused[keys[i]] = error.errors[i]
 
     def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
         """Next-token choice probabilities per prompt, cached like generations."""
@@ -149,6 +156,7 @@ class Runner:
             if self.cache is not None:
                 self.cache.put_many(fresh)  # successes survive a partial failure
             if error is not None:
+                self._note_refusals(error, [prompts[i].key() for i in idx])
                 raise error
             if self.on_prompts_done:
                 self.on_prompts_done(len(idx))
@@ -159,12 +167,14 @@ class Runner:
     def too_long(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[str | None]:
         """For each prompt, ``None`` if it fits the model's context, else why not.
 
-        Backends that cannot count tokens (``count_tokens`` absent) accept everything.
+        Backends that cannot count tokens (``count_tokens`` absent, e.g. HTTP servers)
+        accept everything until the server refuses a prompt as too long; from then on
+        that prompt is reported with the server's reason.
         """
         count = getattr(self.backend, "count_tokens", None)
         limit = getattr(self.backend, "max_context", None)
         if count is None or not limit:
-            return [None] * len(prompts)
+            return [self.refused.get(p.key()) for p in prompts]
         out: list[str | None] = []
         for n in count(list(prompts)):
             need = n + max_new_tokens

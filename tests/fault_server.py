@@ -9,6 +9,10 @@ fault can last for the first ``count`` attempts and then heal:
 ``429:K:S``      first K attempts answer 429 with ``Retry-After: S``
 ``badjson:K``    first K attempts answer 200 with a truncated JSON body
 ``400:K``        first K attempts answer 400 (not retryable)
+``drip:K:S``     first K attempts send a valid answer one byte every S seconds
+``toolong:K``    first K attempts answer 400 "maximum context length" (vLLM's wording)
+``leak:K``       first K attempts answer 500 with a body quoting credentials
+``index:K:V``    first K attempts answer with ``"index": V`` (JSON) on every choice
 
 K = ``inf`` makes the fault permanent; ``FaultServer(faults=False)`` ignores all
 directives (a healed server). Anything else answers normally with
@@ -102,6 +106,17 @@ class FaultServer:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(payload)
 
+            def _drip(self, payload: bytes, every: float) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    for i in range(len(payload)):
+                        self.wfile.write(payload[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(every)
+
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 if self.path.endswith("/models"):
                     data = {"object": "list", "data": [{"id": "fault-model", "owned_by": server.owned_by}]}
@@ -144,6 +159,21 @@ class FaultServer:
                             return self._send(200, b'{"choices": [{"message": {"content": "trunc')
                         elif kind == "400":
                             return self._send(400, b'{"error": "bad request"}')
+                        elif kind == "toolong":
+                            msg = ("This model's maximum context length is 8192 tokens. However, you requested "
+                                   "9000 tokens (8904 in the messages, 96 in the completion).")
+                            return self._send(400, json.dumps({"error": {"message": msg}}).encode())
+                        elif kind == "leak":
+                            leak = {"error": "upstream refused Authorization: Bearer sk-live-0123456789abcdef",
+                                    "config": {"api_key": "hunter2-secret-value"}}
+                            return self._send(500, json.dumps(leak).encode())
+                        elif kind == "drip":
+                            return self._drip(json.dumps(server.completion(body, key)).encode(), float(parts[2]))
+                        elif kind == "index":
+                            answer = server.completion(body, key)
+                            for ch in answer["choices"]:
+                                ch["index"] = json.loads(parts[2])
+                            return self._send(200, json.dumps(answer).encode())
                 self._send(200, json.dumps(server.completion(body, key)).encode())
 
         return Handler

@@ -7,7 +7,7 @@ top, so every engine gets resume-from-cache for free.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from judgekit.types import Generation, GenerationParams, Prompt
@@ -89,13 +89,17 @@ class PartialGenerationError(RuntimeError):
     """Some prompts of a batch failed after retries; the others succeeded.
 
     ``results[i]`` is the generations of prompt ``i`` or ``None`` where it failed, and
-    ``errors`` maps each failed index to its reason. The runner caches the successes
+    ``errors`` maps each failed index to its reason; ``too_long`` holds the indices the
+    server refused as too long for the context. The runner caches the successes
     before re-raising, so a re-run only retries the failures.
     """
 
-    def __init__(self, results: list[list[Generation] | None], errors: dict[int, str]) -> None:
+    def __init__(
+        self, results: list[list[Generation] | None], errors: dict[int, str], too_long: Collection[int] = ()
+    ) -> None:
         self.results = results
         self.errors = errors
+        self.too_long = frozenset(too_long)  # failed because the server said the prompt exceeds the context
         lines = [f"  prompt {i}: {why}" for i, why in sorted(errors.items())]
         super().__init__(f"{len(errors)} of {len(results)} requests failed:\n" + "\n".join(lines))
 
@@ -108,9 +112,12 @@ class PartialChoicesError(RuntimeError):
     its reason.
     """
 
-    def __init__(self, results: list[dict[str, float] | None], errors: dict[int, str]) -> None:
+    def __init__(
+        self, results: list[dict[str, float] | None], errors: dict[int, str], too_long: Collection[int] = ()
+    ) -> None:
         self.results = results
         self.errors = errors
+        self.too_long = frozenset(too_long)
         lines = [f"  prompt {i}: {why}" for i, why in sorted(errors.items())]
         super().__init__(f"{len(errors)} of {len(results)} requests failed:\n" + "\n".join(lines))
 

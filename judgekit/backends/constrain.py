@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import re
 import tempfile
 import threading
@@ -223,18 +222,28 @@ class IndexCache:
         if self.disk_dir is None:
             return None
         digest = hashlib.sha256("\x00".join(key).encode()).hexdigest()[:24]
-        return self.disk_dir / f"{digest}.index"
+        return self.disk_dir / f"{digest}.idx"
 
     def _load(self, key: tuple[str, str]) -> Index | None:
+        """Read a cached index: plain bytes for ``Index.from_binary``, never unpickled.
+
+        A file that is not ours, truncated or altered (digest mismatch) is ignored
+        and recompiled; nothing in the cache directory can run code.
+        """
         path = self._path(key)
         if path is None or not path.is_file():
             return None
-        try:
-            with path.open("rb") as f:
-                index = pickle.load(f)  # our own cache file
-        except Exception:  # a corrupt cache entry is recompiled
+        data = path.read_bytes()
+        magic, _, rest = data.partition(b"\n")
+        digest, _, blob = rest.partition(b"\n")
+        if magic != _INDEX_MAGIC or digest != hashlib.sha256(blob).hexdigest().encode():
             return None
-        return index if isinstance(index, Index) else None
+        try:
+            return Index.from_binary(blob)
+        except BaseException as exc:  # noqa: BLE001 - the Rust side may panic on bad bytes
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            return None
 
     def _compile(self, key: tuple[str, str], regex: str, vocab: TokenizerVocab) -> Index:
         try:
@@ -242,13 +251,25 @@ class IndexCache:
         except Exception as e:
             raise ValueError(f"cannot compile constraint regex {regex[:200]!r}: {e}") from e
         path = self._path(key)
-        if path is not None:
+        blob = _index_bytes(index)
+        if path is not None and blob is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as f:
-                pickle.dump(index, f)
+                f.write(_INDEX_MAGIC + b"\n" + hashlib.sha256(blob).hexdigest().encode() + b"\n" + blob)
             os.replace(tmp, path)
         return index
+
+
+_INDEX_MAGIC = b"judgekit-index-v1"
+
+
+def _index_bytes(index: Index) -> bytes | None:
+    """The serialized form outlines-core rebuilds with ``Index.from_binary`` (None if it changed)."""
+    fn, args = index.__reduce__()[:2]
+    if getattr(fn, "__name__", "") == "from_binary" and len(args) == 1 and isinstance(args[0], bytes):
+        return args[0]
+    return None
 
 
 class RegexLogitsProcessor:

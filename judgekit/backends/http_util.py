@@ -10,6 +10,7 @@ import email.utils
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,37 @@ class RequestFailure(Exception):
     """One request failed for good (retries exhausted or a non-retryable error)."""
 
 
+class ContextTooLong(RequestFailure):
+    """The server refused the prompt as too long for the model's context (not retried)."""
+
+
+# What servers say when a prompt does not fit: vLLM / OpenAI ("maximum context length",
+# "context_length_exceeded"), llama-cpp-python ("exceed context window"), llama.cpp
+# ("exceeds the available context size").
+_CONTEXT_REFUSAL = re.compile(
+    r"context[ _](length|window|size)|maximum context|too many tokens|prompt is too long", re.IGNORECASE
+)
+_SECRET = re.compile(
+    r"(?i)(bearer\s+|(?:api[_-]?key|token|secret|password|authorization|credential)s?[\"']?\s*[:=]\s*[\"']?)"
+    r"[^\s\"',;}]+"
+    r"|\b(?:sk|pk|rk|hf|gh[pousr]|xox[abp])[-_][A-Za-z0-9_\-]{8,}"
+    r"|\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"
+)
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """``text`` with anything that looks like a credential replaced by ``[redacted]``.
+
+    Covers ``Bearer ...``, ``api_key=...``/``"token": "..."`` style pairs, common key
+    prefixes (``sk-``, ``hf_``, ``ghp_``, Slack ``xox?-``), JWTs, and every string in
+    ``secrets`` (the key the client actually sends).
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return _SECRET.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
     if not value:
@@ -68,9 +100,31 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random, retry_a
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
+def _short(text: str, limit: int = 200, secrets: Sequence[str] = ()) -> str:
+    text = redact(" ".join(text.split()), secrets)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _client_secrets(client: httpx.Client) -> list[str]:
+    """The credential the client sends (its ``Authorization`` value and bare token)."""
+    auth = client.headers.get("authorization") or ""
+    return [auth, auth.split(" ", 1)[-1]] if auth else []
+
+
+class _DeadlineExceeded(Exception):
+    pass
+
+
+def _send(client: httpx.Client, url: str, body: Mapping[str, Any], deadline: float | None) -> tuple[int, Any, bytes]:
+    """POST and read the whole body; ``deadline`` (seconds) bounds the request, not each read."""
+    end = None if deadline is None else time.monotonic() + deadline
+    with client.stream("POST", url, json=body) as resp:
+        chunks = []
+        for chunk in resp.iter_bytes():
+            chunks.append(chunk)
+            if end is not None and time.monotonic() > end:
+                raise _DeadlineExceeded
+        return resp.status_code, resp.headers, b"".join(chunks)
 
 
 def post_json(
@@ -80,38 +134,47 @@ def post_json(
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """POST ``body`` and return the decoded JSON object, retrying transient failures.
 
     Retried: connection errors, timeouts, HTTP 408/409/425/429/5xx and bodies that are
-    not valid JSON (truncated responses). Other 4xx fail at once. Raises
+    not valid JSON (truncated responses). ``deadline`` bounds each attempt as a whole
+    (a server dripping bytes slower than that times out). Other 4xx fail at once; a
+    4xx saying the prompt exceeds the context raises :class:`ContextTooLong`. Raises
     :class:`RequestFailure` with the last reason when the request cannot succeed.
+    Server error bodies are quoted with credentials redacted.
     """
     rng = rng or random.Random()
+    secrets = _client_secrets(client)
     reason = "no attempt made"
     for attempt in range(policy.max_retries + 1):
         retry_after: float | None = None
         try:
-            resp = client.post(url, json=body)
+            status, headers, raw = _send(client, url, body, deadline)
+        except _DeadlineExceeded:
+            reason = f"timeout (the {deadline:g} s deadline for the whole request passed)"
         except httpx.TimeoutException as exc:
             reason = f"timeout ({type(exc).__name__})"
         except httpx.TransportError as exc:
-            reason = f"connection error ({type(exc).__name__}: {_short(str(exc))})"
+            reason = f"connection error ({type(exc).__name__}: {_short(str(exc), secrets=secrets)})"
         else:
-            if resp.status_code == 200:
+            text = raw.decode("utf-8", "replace")
+            if status == 200:
                 try:
-                    data = resp.json()
+                    data = json.loads(raw)
                 except (json.JSONDecodeError, UnicodeDecodeError):
-                    reason = f"malformed JSON in response: {_short(resp.text)!r}"
+                    reason = f"malformed JSON in response: {_short(text, secrets=secrets)!r}"
                 else:
                     if isinstance(data, dict):
                         return data
-                    reason = f"response is not a JSON object: {_short(resp.text)!r}"
-            elif resp.status_code in RETRY_STATUS or resp.status_code >= 500:
-                reason = f"HTTP {resp.status_code}: {_short(resp.text)}"
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                    reason = f"response is not a JSON object: {_short(text, secrets=secrets)!r}"
+            elif status in RETRY_STATUS or status >= 500:
+                reason = f"HTTP {status}: {_short(text, secrets=secrets)}"
+                retry_after = parse_retry_after(headers.get("retry-after"))
             else:
-                raise RequestFailure(f"HTTP {resp.status_code} (not retried): {_short(resp.text)}")
+                kind = ContextTooLong if _CONTEXT_REFUSAL.search(text) else RequestFailure
+                raise kind(f"HTTP {status} (not retried): {_short(text, 300, secrets)}")
         if attempt < policy.max_retries:
             sleep(backoff_delay(attempt, policy, rng, retry_after))
     raise RequestFailure(f"{reason} (gave up after {policy.max_retries + 1} attempts)")
@@ -151,7 +214,12 @@ def parse_choices(data: Mapping[str, Any], mode: str) -> list[ParsedChoice]:
             raise RequestFailure(f"choice text is not a string: {text!r}")
         finish = ch.get("finish_reason") or "stop"
         parsed = ParsedChoice(text, str(finish), _first_top_logprobs(ch.get("logprobs")))
-        out.append((int(ch.get("index", pos)), parsed))
+        index = ch.get("index")
+        if index is None:  # absent or null: the choice's position
+            index = pos
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise RequestFailure(f"choice index is not an integer: {index!r}")
+        out.append((index, parsed))
     out.sort(key=lambda t: t[0])
     return [c for _, c in out]
 
@@ -223,6 +291,22 @@ def render_chat_template(
 
 
 _GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+def check_chat_template(template: str) -> str:
+    """Render ``template`` once on a sample conversation; raise ValueError if it cannot work.
+
+    Syntax errors, sandbox violations and undefined names surface here, when the
+    backend is set up, instead of at the first request. Returns ``template``.
+    """
+    import jinja2
+
+    sample = [Message("system", "s"), Message("user", "u")]  # the shape judgekit sends
+    try:
+        render_chat_template(template, sample, "p")
+    except jinja2.TemplateError as exc:
+        raise ValueError(f"chat template does not render: {type(exc).__name__}: {exc}") from exc
+    return template
 
 
 def chat_template_from_gguf(path: str) -> str | None:

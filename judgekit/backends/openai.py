@@ -27,9 +27,11 @@ import httpx
 
 from judgekit.backends.base import PartialChoicesError, PartialGenerationError, ProgressFn
 from judgekit.backends.http_util import (
+    ContextTooLong,
     ParsedChoice,
     RequestFailure,
     RetryPolicy,
+    check_chat_template,
     choice_probs,
     parse_choices,
     post_json,
@@ -103,6 +105,8 @@ class OpenAIBackend:
             raise ValueError(f"constraint_style must be 'auto' or one of {STYLES}, not {constraint_style!r}")
         if mode == "completions" and chat_template is None:
             raise ValueError("mode='completions' needs chat_template (the model's Jinja chat template)")
+        if chat_template is not None:
+            check_chat_template(chat_template)
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
         self.base_url = base_url.rstrip("/")
@@ -144,12 +148,14 @@ class OpenAIBackend:
     def _detect_style(self) -> tuple[str, str]:
         try:
             models = self._client.get(f"{self.base_url}/models").json()
-            owned_by = next(
-                (m.get("owned_by") for m in models.get("data", []) if m.get("id") == self.model),
-                (models.get("data") or [{}])[0].get("owned_by"),
-            )
-        except (httpx.HTTPError, ValueError, AttributeError, IndexError) as exc:
+        except (httpx.HTTPError, ValueError) as exc:
             return "openai", f"detection failed ({type(exc).__name__}); assumed openai"
+        data = models.get("data") if isinstance(models, dict) else None
+        entries = [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+        if not entries:
+            return "openai", "detection failed (unexpected /models reply); assumed openai"
+        owned_by = next((m.get("owned_by") for m in entries if m.get("id") == self.model), entries[0].get("owned_by"))
+        owned_by = owned_by if isinstance(owned_by, str) else None
         version = None
         if owned_by == "vllm":
             root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
@@ -177,9 +183,9 @@ class OpenAIBackend:
         """
         style = self.constraint_style
         self._check_prefill(prompts)
-        results, errors = self._run_all(prompts, lambda p: self._generate_one(p, params, style))
+        results, errors, too_long = self._run_all(prompts, lambda p: self._generate_one(p, params, style))
         if errors:
-            raise PartialGenerationError(results, errors)
+            raise PartialGenerationError(results, errors, too_long)
         return [r for r in results if r is not None]
 
     def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
@@ -192,9 +198,9 @@ class OpenAIBackend:
         """
         style = self.constraint_style
         self._check_prefill(prompts)
-        results, errors = self._run_all(prompts, lambda p: self._score_one(p, choices, style))
+        results, errors, too_long = self._run_all(prompts, lambda p: self._score_one(p, choices, style))
         if errors:
-            raise PartialChoicesError(results, errors)
+            raise PartialChoicesError(results, errors, too_long)
         return [r for r in results if r is not None]
 
     def info(self) -> dict[str, Any]:
@@ -236,27 +242,35 @@ class OpenAIBackend:
 
     def _run_all(
         self, prompts: Sequence[Prompt], work: Callable[[Prompt], T]
-    ) -> tuple[list[T | None], dict[int, str]]:
+    ) -> tuple[list[T | None], dict[int, str], set[int]]:
+        """Run ``work`` on every prompt; a failing prompt (whatever the reply) never sinks the others."""
         results: list[T | None] = [None] * len(prompts)
         errors: dict[int, str] = {}
+        too_long: set[int] = set()
 
         def one(i: int) -> None:
             try:
                 results[i] = work(prompts[i])
+            except ContextTooLong as exc:
+                errors[i] = f"too long for the server's context: {exc}"
+                too_long.add(i)
             except (RequestFailure, ValueError) as exc:
                 errors[i] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - an unexpected reply shape: record it, keep the rest
+                errors[i] = f"unreadable reply ({type(exc).__name__}: {exc})"
             if self.progress:
                 self.progress(1)
 
         with ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(prompts), 1))) as pool:
             for fut in [pool.submit(one, i) for i in range(len(prompts))]:
                 fut.result()
-        return results, errors
+        return results, errors, too_long
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         path = "/chat/completions" if self.mode == "chat" else "/completions"
         kwargs: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
-        return post_json(self._client, self.base_url + path, body, self.policy, rng=random.Random(), **kwargs)
+        return post_json(self._client, self.base_url + path, body, self.policy, rng=random.Random(),
+                         deadline=self.timeout, **kwargs)
 
     def _request(self, prompt: Prompt, params: GenerationParams, style: str, n: int, seed: int) -> list[Generation]:
         body, fell_back = generation_body(

@@ -19,6 +19,7 @@ from judgekit.types import GenerationParams, Judgment, Sample
 
 Method = Literal["generative", "logit"]
 Inconsistency = Literal["tie", "first", "average"]
+INCONSISTENCY = ("tie", "first", "average")
 
 
 class ConfigError(ValueError):
@@ -75,6 +76,7 @@ class Protocol(ABC):
     templates: ClassVar[tuple[str, ...]] = ()
     methods: ClassVar[tuple[str, ...]] = ("generative",)
     verdict_format: ClassVar[Format | None] = None
+    scored: ClassVar[bool] = False  # verdicts carry per-response scores (``--reduce score-sum`` works)
     config: JudgeConfig = field(default_factory=JudgeConfig)
 
     def decoding(self) -> dict[str, Any]:
@@ -92,6 +94,19 @@ class Protocol(ABC):
             raise ConfigError(
                 f"protocol {self.name!r} supports method(s) {', '.join(self.methods)}, "
                 f"not {self.config.method!r}"
+            )
+        if self.config.inconsistency not in INCONSISTENCY:
+            raise ConfigError(f"--inconsistency {self.config.inconsistency!r}: choose {', '.join(INCONSISTENCY)}")
+        from judgekit.scaling import canonical_reducer
+
+        try:
+            reduce = canonical_reducer(self.config.reduce)
+        except ValueError as exc:
+            raise ConfigError(f"--reduce: {exc}") from exc
+        if reduce == "score-sum" and not self.scored:
+            raise ConfigError(
+                f"--reduce score-sum needs per-response scores, which protocol {self.name!r} does not give "
+                "(use it with pointwise or spct; majority or mean-prob here)"
             )
 
     @abstractmethod

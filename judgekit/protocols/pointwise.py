@@ -35,6 +35,7 @@ class PointwiseProtocol(Protocol):
     task: ClassVar[str] = "pointwise"
     templates: ClassVar[tuple[str, ...]] = ("pointwise",)
     verdict_format: ClassVar[Format | None] = POINTWISE
+    scored: ClassVar[bool] = True
 
     def prompt(self, sample: Sample, response: str) -> Prompt:
         """Render the pointwise template for one response."""

@@ -161,6 +161,7 @@ class SPCTProtocol(Protocol):
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("spct",)
     verdict_format: ClassVar[Format | None] = spct_format(2)  # the pairwise case; n responses use spct_format(n)
+    scored: ClassVar[bool] = True
 
     def prompt(self, sample: Sample, swapped: bool) -> Prompt:
         """Render the SPCT template for one order (swapped = responses reversed)."""

@@ -2,7 +2,7 @@
 
 Each benchmark gets its shortest few rows (same published schema) so the whole file
 stays near a minute of CPU; the reports are checked for self-containment, for the
-numbers of the JSON summary, and (with chromium) for rendering to a non-blank page.
+numbers of the JSON summary, for well-formed HTML, and (chromium, which CI installs) for rendering to a non-blank page.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from judgekit.evaluate import run_eval
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.report import fmt
 from judgekit.runner import Runner
-from tests.screenshot import CHROMIUM, assert_renders
+from tests.screenshot import assert_renders, assert_well_formed, need_chromium
 
 SETS = {  # benchmark -> (file under shared data, text fields that make a row long)
     "llmbar": ("llmbar/llmbar.jsonl", ("input", "output_1", "output_2")),
@@ -80,6 +80,7 @@ def test_reports_are_self_contained_and_show_the_json_numbers(bench: str, eval_r
     assert f"# judgekit report: {bench}" in md and f"| {summary['primary']} | {fmt(summary['primary_value'])} |" in md
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless chromium (apt-get install chromium)")
 def test_report_renders_to_a_non_blank_page(eval_runs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert_well_formed(eval_runs["pandalm"].report["html"])
+    need_chromium()
     assert_renders(eval_runs["pandalm"].report["html"], tmp_path / "shot.png")

@@ -13,6 +13,7 @@ from judgekit.formats import PAIRWISE, POINTWISE, VERIFY
 from judgekit.judge import run_judge
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.runner import Runner
+from judgekit.types import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,12 +41,34 @@ def test_pairwise_constrained_never_fails(embedded_backend, shared_data, tmp_pat
     assert result.summary["parse_failure_rate"] == 0.0
 
 
+def _next_token_probs(backend, prompt, choices):  # type: ignore[no-untyped-def]
+    """P(first token of each choice) from one unbatched, unpadded forward pass, not renormalised."""
+    import torch
+
+    text = backend.render(prompt)
+    ids = backend.tokenizer(text, add_special_tokens=False)["input_ids"]
+    with torch.inference_mode():
+        logits = backend.model(input_ids=torch.tensor([ids])).logits[0, -1].float()
+    probs = torch.softmax(logits, dim=-1)
+    return {c: float(probs[backend.tokenizer(c, add_special_tokens=False)["input_ids"][0]]) for c in choices}
+
+
 def test_pairwise_logit_probabilities(embedded_backend, shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     proto = get_protocol("pairwise", JudgeConfig(method="logit"))
-    result = run_judge(llmbar(shared_data), proto, Runner(embedded_backend), tmp_path)
-    for j in result.judgments:
-        assert j.probs is not None and sum(j.probs.values()) == pytest.approx(1.0, abs=1e-4)
-        assert 0.0 <= (j.reward or 0.0) <= 1.0 and j.verdict in ("A", "B", "tie")
+    samples = llmbar(shared_data)
+    result = run_judge(samples, proto, Runner(embedded_backend), tmp_path)
+    for sample, j in zip(samples, result.judgments, strict=True):
+        # each order's distribution is the model's own next-token mass on A/B/tie (batched,
+        # left-padded scoring agrees with a plain single forward pass), renormalised
+        for swapped, order in zip((False, True), j.per_order, strict=True):
+            raw = _next_token_probs(embedded_backend, proto.prompt(sample, swapped), ("A", "B", "tie"))
+            assert sum(raw.values()) > 1e-3  # real probability mass, not a fallback
+            expected = {c: p / sum(raw.values()) for c, p in raw.items()}
+            if swapped:  # per_order holds the swapped order mapped back to the original letters
+                expected = {"A": expected["B"], "B": expected["A"], "tie": expected["tie"]}
+            assert order["probs"] == pytest.approx(expected, abs=2e-3)
+        assert j.probs is not None and j.reward == pytest.approx(j.probs["A"] + j.probs["tie"] / 2)
+        assert j.verdict in ("A", "B", "tie")
 
 
 def test_verify_generative_and_logit(embedded_backend, shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +100,11 @@ def test_free_decoding_counts_failures_honestly(embedded_backend, shared_data, t
         assert j.parse_failure == (j.verdict is None)
         if j.parse_failure:
             assert j.failure_reason and j.reward is None
-    assert result.summary["parse_failures"] == sum(j.parse_failure for j in result.judgments)
+    # recount from the raw outputs with the bare parser, independently of the protocol's bookkeeping
+    failed_orders = [[not isinstance(PAIRWISE.parser(t), Verdict) for t in raw_outputs(j)] for j in result.judgments]
+    assert result.summary["parse_failures"] == sum(any(f) for f in failed_orders)
+    on_disk = [json.loads(x) for x in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [r["parse_failure"] for r in on_disk] == [any(f) for f in failed_orders]
 
 
 def test_cli_default_model_on_bundled_example(tmp_path) -> None:  # type: ignore[no-untyped-def]

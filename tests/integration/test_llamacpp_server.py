@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -146,6 +147,27 @@ def test_cli_logit_mode_in_completions_mode(server: str, tmp_path: Path) -> None
     assert len(results) == 2
     for result in results:
         assert not result["parse_failure"] and result["probs"]
-        assert 0.0 <= result["reward"] <= 1.0
+        probs = result["probs"]
+        assert sum(probs.values()) == pytest.approx(1.0)
+        assert result["reward"] == pytest.approx(probs["A"] + probs["tie"] / 2)
     assert backend["mode"] == "completions" and backend["concurrency"] == 2
     assert backend["choices_not_in_top_logprobs"] == 0
+
+
+def test_prompt_too_long_for_the_server_context_is_skipped(server: str, tmp_path: Path) -> None:
+    """The server's 400 "maximum context length" marks the item skipped, with its token counts."""
+    from judgekit.cache import CallCache
+    from judgekit.judge import run_judge
+    from judgekit.protocols.base import JudgeConfig, get_protocol
+    from judgekit.types import Sample
+
+    samples = [Sample("short", "What is 2+2?", ("4", "5"), label="A"),
+               Sample("long", "Summarise this. " + "word " * 3000, ("a", "b"), label="A")]
+    backend = OpenAIBackend(server, "smollm2", api_key_env="", max_retries=0)
+    proto = get_protocol("pairwise", JudgeConfig(max_new_tokens=8, both_orders=False))
+    result = run_judge(samples, proto, Runner(backend, CallCache(tmp_path / "c.sqlite")), tmp_path / "run")
+    short, long = result.judgments
+    assert "skipped" not in short.extra and short.trace
+    assert long.verdict is None and not long.parse_failure
+    assert "context" in long.extra["skipped"] and re.search(r"\d{4}", long.extra["skipped"])
+    assert result.summary["skipped"] == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from judgekit.cli import app
@@ -31,7 +32,9 @@ def test_probe_master_keys_embedded(shared_data, tmp_path) -> None:  # type: ign
     n_keys = len(bundled_keys().keys)
     assert raw[("overall", "all keys")]["n"] == 2 * n_keys
     assert all(raw[("key", k.key)]["n"] == 2 for k in bundled_keys().keys)
-    assert 0.0 <= raw[("overall", "all keys")]["rate"] <= 1.0
+    overall = raw[("overall", "all keys")]
+    assert overall["rate"] == pytest.approx(overall["k"] / overall["n"])
+    assert overall["k"] == sum(raw[("key", k.key)]["k"] for k in bundled_keys().keys)
     # the defence column never replaces the raw model's numbers, and rejects every key
     checked = {(r["group"], r["name"]): r for r in mk["settings"]["answer-check"]["rates"]}
     assert checked[("overall", "all keys")]["k"] == 0

@@ -88,4 +88,8 @@ def test_distill_sft_grpo_then_judge_with_the_checkpoint(tmp_path: Path) -> None
     rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["trace"]  # the trained model produced a judged trace
     manifest = json.loads((run / "manifest.json").read_text())
-    assert "grpo" in json.dumps(manifest)  # the run used the trained checkpoint
+    # the run used the trained checkpoint: its weights' hash, not the embedded model's
+    from judgekit.models import weights_hash
+
+    assert manifest["model_id"].endswith(weights_hash(Path(grpo_out)))
+    assert Path(manifest["backend"]["model_path"]).resolve() == Path(grpo_out).resolve()

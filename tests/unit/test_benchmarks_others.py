@@ -7,7 +7,6 @@ from judgekit.benchmarks.base import seeded_swap
 from judgekit.benchmarks.rewardbench import EXAMPLE_COUNTS, section_scores
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks"
-SHARED = Path(__file__).parents[3] / "shared" / "data"
 
 
 def test_registry():
@@ -59,8 +58,8 @@ def test_llmbar_upstream_folder_and_order_average():
     assert m["positional_agreement"] == pytest.approx(3 / 5)
 
 
-@pytest.mark.skipif(not (SHARED / "llmbar").exists(), reason="shared data not present")
-def test_shared_llmbar_and_hhh_load():
+def test_shared_llmbar_and_hhh_load(shared_data: Path) -> None:
+    SHARED = shared_data  # noqa: N806 - $JUDGEKIT_SHARED_DATA or ../shared/data; fails loudly when absent
     es = get_benchmark("llmbar").load(SHARED / "llmbar" / "llmbar.jsonl", None)
     assert len(es.items) == 881 and "LLMBar/Natural" in {it.subset for it in es.items}
     hhh = get_benchmark("hhh").load(SHARED / "hhh_alignment" / "hhh_alignment.jsonl", 40)

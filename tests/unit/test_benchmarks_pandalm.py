@@ -5,7 +5,6 @@ import pytest
 from judgekit.benchmarks import PairOutcome, get_benchmark, score_benchmark
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "pandalm_testset-v1.json"
-SHARED = Path(__file__).parents[3] / "shared" / "data" / "pandalm" / "pandalm_testset_v1.jsonl"
 BENCH = get_benchmark("pandalm")
 
 
@@ -30,8 +29,7 @@ def test_ties_kappa_and_macro_f1_match_hand_computation():
     assert m["human_tie_rate"] == pytest.approx(1 / 3) and m["pred_tie_rate"] == pytest.approx(2 / 6)
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared PandaLM copy not present")
-def test_shared_copy_loads():
-    es = BENCH.load(SHARED, None)
+def test_shared_copy_loads(shared_data: Path) -> None:
+    es = BENCH.load(shared_data / "pandalm" / "pandalm_testset_v1.jsonl", None)
     assert len(es.items) == 999
     assert sum(it.label == "tie" for it in es.items) == 105

@@ -16,10 +16,11 @@ from judgekit.evaluate import companion_protocol, run_eval
 from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
 from judgekit.runner import Runner
 from judgekit.types import GenerationParams, Prompt
+from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "benchmarks"
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = SHARED_DATA  # $JUDGEKIT_SHARED_DATA or ../shared/data
 
 # benchmark -> (path, limit); every loader is exercised on its published schema.
 CASES = {

@@ -25,10 +25,7 @@ from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.protocols.single import run_turn
 from judgekit.runner import Runner
 from judgekit.scaling import get_reducer, meta_keep
-from judgekit.types import Generation, Prompt, Sample, Verdict
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+from judgekit.types import Generation, ParseFailure, Prompt, Sample, Verdict
 
 WORDS = ["[PAD]", "[UNK]", "[system]", "[user]", "[sampled", "judgment]", "reasoning:", "verdict:", "[[a]]",
          "[[b]]", "[[tie]]", "good", "bad", "solid", "sloppy", "careful", "compare", "the", "responses"]
@@ -37,6 +34,7 @@ WORDS = ["[PAD]", "[UNK]", "[system]", "[user]", "[sampled", "judgment]", "reaso
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny, randomly initialised Llama with a word-level tokenizer, saved as an HF dir."""
+    import torch  # only training needs torch; the row, split and metric tests above it do not
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -107,6 +105,30 @@ def test_rows_from_pairwise_judgments_label_each_order() -> None:
         ("BA", 0, None, "B", False), ("BA", 1, "A", "B", False), ("BA", 2, "A", "B", False),
     ]
     assert "Response A" in rows[0].prompt and rows[1].judgment.endswith("[[A]]")
+
+
+def test_meta_vote_without_a_model() -> None:
+    """The meta reducer's keep-and-vote logic with a scripted scorer (no torch needed)."""
+    good = "Reasoning: careful\nVerdict: [[A]]"
+    bad = "Reasoning: sloppy\nVerdict: [[B]]"
+    texts = [bad, good, bad, good, bad, "no verdict"]
+    parsed = [Verdict(label="B"), Verdict(label="A"), Verdict(label="B"), Verdict(label="A"), Verdict(label="B"),
+              ParseFailure(reason="no pairwise verdict found", raw="no verdict")]
+    seen: list[list[str]] = []
+
+    def scorer(pairs):  # type: ignore[no-untyped-def]
+        seen.append([t for _, t in pairs])
+        return [0.99 if t == "no verdict" else 0.9 if "careful" in t else 0.1 for _, t in pairs]
+
+    assert meta_keep(parsed, scorer([("p", t) for t in texts]), 2) == [1, 3]  # the failure is never kept
+    config = JudgeConfig(samples=6, reduce="meta", options=(("k_meta", 2),))
+    prompt = Prompt(messages=(), template="pairwise", template_hash="h")
+    assert get_reducer("majority")(parsed).label == "B"
+    assert get_reducer("meta", config, scorer=scorer)(parsed, texts=texts, prompt=prompt).label == "A"
+    three = JudgeConfig(samples=6, reduce="meta", options=(("k_meta", 3),))
+    assert get_reducer("meta", three, scorer=scorer)(parsed, texts=texts, prompt=prompt).label == "A"
+    five = JudgeConfig(samples=6, reduce="meta", options=(("k_meta", 5),))
+    assert get_reducer("meta", five, scorer=scorer)(parsed, texts=texts, prompt=prompt).label == "B"
 
 
 def test_train_save_reload_and_the_kept_subset_changes(tiny_base: Path, tmp_path: Path) -> None:

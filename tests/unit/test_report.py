@@ -6,7 +6,7 @@ import pytest
 from judgekit.benchmarks import get_benchmark, outcomes_from_judgments, score_benchmark, write_scores
 from judgekit.report import ReportError, build_summary, compare_runs, fmt, load_run, write_report
 from judgekit.types import Judgment, Turn
-from tests.screenshot import CHROMIUM, assert_renders
+from tests.screenshot import assert_renders, assert_well_formed, need_chromium
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "judgebench_gpt4o.jsonl"
 EVIL = '<script>alert("x")</script><img src="http://evil.example/a.png">'
@@ -106,8 +106,14 @@ def test_report_for_a_plain_judge_run_and_errors(tmp_path):
         compare_runs(run, run)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless chromium (apt-get install chromium)")
+def test_report_html_is_well_formed(tmp_path):
+    make_run(tmp_path / "run", {"p1", "p3"})
+    counts = assert_well_formed(write_report(tmp_path / "run", n_boot=100)["html"])
+    assert counts.get("table", 0) >= 1 and counts.get("svg", 0) + counts.get("img", 0) >= 1
+
+
 def test_report_renders_in_headless_chromium(tmp_path):
+    need_chromium()
     make_run(tmp_path / "run", {"p1", "p3"})
     html_path = write_report(tmp_path / "run", n_boot=100)["html"]
     assert_renders(html_path, tmp_path / "shot.png", timeout=120)
