@@ -36,6 +36,7 @@ SFT_OVERRIDES=${SFT_OVERRIDES:-}
 GRPO_STEPS=${GRPO_STEPS:-8}
 SOURCES=${SOURCES:-gsm8k llmbar hhh pandalm}
 export PYTHONPATH=${PYTHONPATH:-.}
+export JUDGEKIT_THREADS=${JUDGEKIT_THREADS:-2}   # evaluation: both cores (judgekit's default on <= 2 cores is 1)
 JK="python -m judgekit"
 mkdir -p "$OUT"
 stamp() { printf '%s\t%s\t%s\n' "$1" "$2" "$(( $(date +%s) - $3 ))" >> "$OUT/times.tsv"; }
