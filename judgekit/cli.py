@@ -156,6 +156,7 @@ def _register_subcommands() -> None:
         "judgekit.cli_train",  # judgekit train distill|sft|grpo|serve-reward
         "judgekit.cli_eval",  # judgekit eval, report, compare
         "judgekit.cli_esfp",  # judgekit esfp train|compare
+        "judgekit.cli_reward",  # judgekit reward, judgekit reward-serve
     ):
         try:
             mod = importlib.import_module(module)
