@@ -41,20 +41,23 @@ INSTRUCTION = "Solve the problem. End your answer with a line '#### N' where N i
 
 
 def gsm8k_questions(data: Path, n: int) -> list[dict[str, str]]:
-    """The first ``n`` distinct GSM8K questions with their reference answers."""
+    """The first ``n`` distinct GSM8K questions: ``question``, ``reference``, ``reference_solution``."""
     out: list[dict[str, str]] = []
     seen: set[int] = set()
     with (data / "gsm8k_verification" / "gsm8k_verification.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
-            if row["question_index"] in seen:
-                continue
-            seen.add(row["question_index"])
-            out.append({"prompt": [{"role": "user", "content": f"{row['question']}\n\n{INSTRUCTION}"}],
-                        "question": row["question"], "reference": row["reference_answer"]})
-            if len(out) == n:
-                break
+            if row["question_index"] not in seen and len(out) < n:
+                seen.add(row["question_index"])
+                out.append({"question": row["question"], "reference": row["reference_answer"],
+                            "reference_solution": row["reference_solution"]})
     return out
+
+
+def policy_rows(data: Path, n: int) -> list[dict[str, Any]]:
+    """GRPO rows: a chat prompt asking for ``#### N``, the question and the reference answer."""
+    return [{"prompt": [{"role": "user", "content": f"{q['question']}\n\n{INSTRUCTION}"}],
+             "question": q["question"], "reference": q["reference"]} for q in gsm8k_questions(data, n)]
 
 
 def master_keys(data: Path) -> set[str]:
@@ -139,7 +142,7 @@ def build_trainer(judge: str, out: Path, steps: int, questions: int, generations
     )
     return GRPOTrainer(
         model=str(resolve_model(None).path), reward_funcs=[logged_reward(trl_reward(reward), log, master_keys(data))],
-        args=args, train_dataset=Dataset.from_list(gsm8k_questions(data, questions)),
+        args=args, train_dataset=Dataset.from_list(policy_rows(data, questions)),
     )
 
 

@@ -56,7 +56,7 @@ def reward_serve_cmd(
     """Serve a judge as an OpenRLHF remote reward model with dynamic batching."""
     from judgekit.cli import console, fail, user_errors
     from judgekit.policy_adapters import OpenRLHFJudgeService, policy_reward_from_options
-    from judgekit.reward_server import ServerLimits, make_reward_server
+    from judgekit.reward_server import ServerLimits, make_reward_server, serve_until_interrupted
 
     token = os.environ.get(token_env) if token_env else None
     if token_env and not token:
@@ -71,12 +71,8 @@ def reward_serve_cmd(
         server = make_reward_server(OpenRLHFJudgeService(reward, failure_reward), host, port, limits)
     bound = f"http://{server.server_address[0]!s}:{server.server_address[1]}/get_reward"
     console.print(f"serving judge reward ({opts.protocol}, {opts.method}) at {bound} - Ctrl-C to stop")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        console.print("stopped")
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
+    console.print("stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -74,6 +74,7 @@ def serve_reward(
 
     from judgekit.cli import console, user_errors
     from judgekit.reward_adapters import make_server
+    from judgekit.reward_server import serve_until_interrupted
     from judgekit.rewards import JudgeReward, RewardConfig, load_reward_configs
 
     with user_errors():
@@ -87,12 +88,8 @@ def serve_reward(
                   " - Ctrl-C to stop")
     if len(configs) > 1:
         console.print(f"[yellow]only the first of {len(configs)} rewards is served[/]")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        console.print("stopped")
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
+    console.print("stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -336,3 +336,13 @@ def make_reward_server(
     stop with ``shutdown()`` from another thread, then ``server_close()``.
     """
     return RewardHTTPServer((host, port), service, limits or ServerLimits())
+
+
+def serve_until_interrupted(server: RewardHTTPServer) -> None:
+    """Serve until Ctrl-C, then close the server (and its batcher)."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -9,14 +9,17 @@ completions to the bottom.
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from judgekit.backends.fake import FakeBackend
 from judgekit.types import GenerationParams, Prompt
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+from grpo_judge_reward import gsm8k_questions  # type: ignore[import-not-found]  # noqa: E402
 
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 CONTENT_FREE = ("Thought process:", ":", "Let's solve this problem step by step.")
@@ -60,22 +63,13 @@ def fake_verifier() -> FakeBackend:
 def gsm8k_rows(shared_data: Path, n: int) -> list[dict[str, Any]]:
     """``n`` real GSM8K questions, each with a right, a wrong and a content-free completion."""
     rows: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    with (shared_data / "gsm8k_verification" / "gsm8k_verification.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["question_index"] in seen:
-                continue
-            seen.add(row["question_index"])
-            ref = row["reference_answer"]
-            wrong = str(int(float(ref.replace(",", ""))) + 7)
-            base = {"prompt": row["question"], "reference": ref}
-            i = len(seen) - 1
-            rows += [
-                {**base, "id": f"q{i}-right", "completion": f"{row['reference_solution'].split('####')[0]}#### {ref}"},
-                {**base, "id": f"q{i}-wrong", "completion": f"I think the answer is {wrong}."},
-                {**base, "id": f"q{i}-free", "completion": CONTENT_FREE[i % len(CONTENT_FREE)]},
-            ]
-            if len(seen) == n:
-                break
+    for i, q in enumerate(gsm8k_questions(shared_data, n)):
+        ref = q["reference"]
+        base = {"prompt": q["question"], "reference": ref}
+        wrong = str(int(float(ref.replace(",", ""))) + 7)
+        rows += [
+            {**base, "id": f"q{i}-right", "completion": f"{q['reference_solution'].split('####')[0]}#### {ref}"},
+            {**base, "id": f"q{i}-wrong", "completion": f"I think the answer is {wrong}."},
+            {**base, "id": f"q{i}-free", "completion": CONTENT_FREE[i % len(CONTENT_FREE)]},
+        ]
     return rows
