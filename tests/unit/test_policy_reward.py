@@ -214,3 +214,10 @@ def test_cli_reward_bad_row_names_file_line_and_field(tmp_path: Path) -> None:
                                    "-o", str(tmp_path / "run")])
     assert res.exit_code == 2
     assert "line 2" in res.output and "'reference'" in res.output
+
+
+def test_cli_reward_serve_refuses_a_public_bind_without_token() -> None:
+    res = CliRunner().invoke(app, ["reward-serve", "--host", "0.0.0.0", "--backend", "fake", "--no-cache"])
+    assert res.exit_code == 2 and "token" in res.output
+    res = CliRunner().invoke(app, ["reward-serve", "--token-env", "JUDGEKIT_TEST_UNSET_TOKEN", "--backend", "fake"])
+    assert res.exit_code == 2 and "JUDGEKIT_TEST_UNSET_TOKEN" in res.output
