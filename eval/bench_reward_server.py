@@ -2,15 +2,16 @@
 
 Run (the README table):
     nice -n 19 python eval/bench_reward_server.py --requests-per-client 2 --items 2
-    nice -n 19 python eval/bench_reward_server.py --fake-latency-ms 50   # fake judge, simulated latency
+    nice -n 19 python eval/bench_reward_server.py --fake-latency-ms 50 --fake-per-item-ms 2 --requests-per-client 4
 
 The server runs in-process on 127.0.0.1 (``judgekit reward-serve``'s code path) with
 the embedded SmolLM2-135M verifier in logit mode and the call cache off, so every
 item is judged. Each client thread posts ``--requests-per-client`` requests of
 ``--items`` GSM8K (question, candidate solution, reference) items, one after the
 other. ``--fake-latency-ms`` replaces the model with the fake backend that sleeps
-that long per backend call (plus 1 ms per prompt): a labelled simulation, for
-machines where the model is too slow. Nothing here is a test; the numbers are
+that long per backend call plus ``--fake-per-item-ms`` per prompt: a labelled
+simulation of a batched (GPU-served) judge, for machines where the model is too
+slow (the latencies are assumptions, not measurements). Nothing here is a test; the numbers are
 read, not asserted. Prints a markdown table; ``--json`` also writes it.
 """
 
@@ -47,13 +48,13 @@ def payloads(n_requests: int, items: int) -> list[dict[str, Any]]:
     return out
 
 
-def slow_fake(latency_s: float) -> Any:
-    """The fake backend, sleeping ``latency_s`` per call plus 1 ms per prompt (simulated model cost)."""
+def slow_fake(latency_s: float, per_item_s: float) -> Any:
+    """The fake backend, sleeping ``latency_s`` per call plus ``per_item_s`` per prompt (simulated cost)."""
     from judgekit.backends.fake import FakeBackend
 
     class SlowFake(FakeBackend):
         def score_choices(self, prompts: Sequence[Any], choices: Sequence[str]) -> list[dict[str, float]]:
-            time.sleep(latency_s + 0.001 * len(prompts))
+            time.sleep(latency_s + per_item_s * len(prompts))
             return super().score_choices(prompts, choices)
 
     return SlowFake(model_id=f"fake-{latency_s * 1000:.0f}ms")
@@ -111,10 +112,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2, help="Items per request.")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--fake-latency-ms", type=float, default=None)
+    parser.add_argument("--fake-per-item-ms", type=float, default=2.0)
     parser.add_argument("--json", type=Path, default=None)
     ns = parser.parse_args()
     if ns.fake_latency_ms is not None:
-        backend, label = slow_fake(ns.fake_latency_ms / 1000), f"SIMULATED: fake backend, {ns.fake_latency_ms} ms/call"
+        backend = slow_fake(ns.fake_latency_ms / 1000, ns.fake_per_item_ms / 1000)
+        label = f"SIMULATED: fake backend, {ns.fake_latency_ms} ms per call + {ns.fake_per_item_ms} ms per prompt"
     else:
         from judgekit.backends import get_backend
 
