@@ -2,7 +2,9 @@
 
 Run (the README's full experiment; both judges, a few dozen steps each):
     nice -n 19 python eval/grpo_judge_reward.py --steps 40 --out runs/grpo-judge
-    nice -n 19 python eval/grpo_judge_reward.py --steps 12 --questions 24 --out runs/grpo-judge-short
+    nice -n 19 python eval/grpo_judge_reward.py --judges raw --steps 8 --questions 16 --max-completion 48 \
+        --out runs/grpo-short-raw                      # the short CPU run in the README (one per judge)
+    python eval/grpo_judge_reward.py --steps 40 --device cuda --out runs/grpo-judge-gpu
 
 Judges (``--judges``): ``raw`` is the embedded SmolLM2-135M verifier in logit mode,
 reward = P(correct); ``answer-check`` is the same judge behind the answer-check
@@ -116,7 +118,8 @@ def logged_reward(reward_fn: Callable[..., list[float | None]], log: Path, keys:
 
 
 def build_trainer(judge: str, out: Path, steps: int, questions: int, generations: int, prompts_per_step: int,
-                  max_completion: int, learning_rate: float, data: Path = DATA, seed: int = 0) -> Any:
+                  max_completion: int, learning_rate: float, data: Path = DATA, seed: int = 0,
+                  device: str = "cpu") -> Any:
     """A GRPOTrainer for the embedded policy with the named judge as its only reward."""
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
@@ -130,12 +133,13 @@ def build_trainer(judge: str, out: Path, steps: int, questions: int, generations
 
     options = (("defense", "answer-check"),) if judge == "answer-check" else ()
     reward = PolicyReward(judge_protocol("verify", JudgeConfig(method="logit", options=options)),
-                          Runner(backend=get_backend("transformers", batch_size=16), chunk_size=1024))
+                          Runner(backend=get_backend("transformers", batch_size=16, device=device), chunk_size=1024))
     out.mkdir(parents=True, exist_ok=True)
     log = out / "steps.jsonl"
     log.unlink(missing_ok=True)
     args = GRPOConfig(
-        output_dir=str(out / "trainer"), use_cpu=True, bf16=False, gradient_checkpointing=False, max_steps=steps,
+        output_dir=str(out / "trainer"), use_cpu=device == "cpu", bf16=False, gradient_checkpointing=False,
+        max_steps=steps,
         per_device_train_batch_size=prompts_per_step * generations, num_generations=generations,
         max_completion_length=max_completion, temperature=1.0, learning_rate=learning_rate, beta=0.0,
         logging_steps=1, save_strategy="no", report_to="none", seed=seed, dataloader_num_workers=0,
@@ -157,12 +161,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-completion", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-5)
     parser.add_argument("--out", type=Path, default=Path("runs/grpo-judge"))
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the policy and the judge")
     ns = parser.parse_args(argv)
     summary: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(ns).items()}, "runs": {}}
     for judge in ns.judges.split(","):
         started = time.perf_counter()
         trainer = build_trainer(judge, ns.out / judge, ns.steps, ns.questions, ns.generations, ns.prompts_per_step,
-                                ns.max_completion, ns.learning_rate)
+                                ns.max_completion, ns.learning_rate, device=ns.device)
         trainer.train()
         steps = [json.loads(line) for line in (ns.out / judge / "steps.jsonl").read_text().splitlines()]
         summary["runs"][judge] = {"steps": len(steps), "first": steps[:3], "last": steps[-3:],
