@@ -54,13 +54,11 @@ def reward_serve_cmd(
     failure_reward: Annotated[float, typer.Option(help="Reward sent for a failed judgment (flagged).")] = 0.0,
 ) -> None:
     """Serve a judge as an OpenRLHF remote reward model with dynamic batching."""
-    from judgekit.cli import console, fail, user_errors
+    from judgekit.cli import console, user_errors
     from judgekit.policy_adapters import OpenRLHFJudgeService, policy_reward_from_options
     from judgekit.reward_server import ServerLimits, make_reward_server, serve_until_interrupted
 
-    token = os.environ.get(token_env) if token_env else None
-    if token_env and not token:
-        fail(f"--token-env {token_env}: the variable is empty or unset")
+    token = token_from_env(token_env)
     with user_errors():
         limits = ServerLimits(
             max_body=int(max_body_mb * 1024 * 1024), read_timeout_s=read_timeout_s, max_connections=max_connections,
@@ -73,6 +71,16 @@ def reward_serve_cmd(
     console.print(f"serving judge reward ({opts.protocol}, {opts.method}) at {bound} - Ctrl-C to stop")
     serve_until_interrupted(server)
     console.print("stopped")
+
+
+def token_from_env(token_env: str) -> str | None:
+    """The bearer token named by ``--token-env`` (None for ''); an unset variable exits 2."""
+    from judgekit.cli import fail
+
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        fail(f"--token-env {token_env}: the variable is empty or unset")
+    return token
 
 
 def register(app: typer.Typer) -> None:
