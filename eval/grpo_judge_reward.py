@@ -4,6 +4,7 @@ Run (the README's full experiment; both judges, a few dozen steps each):
     nice -n 19 python eval/grpo_judge_reward.py --steps 40 --out runs/grpo-judge
     nice -n 19 python eval/grpo_judge_reward.py --judges raw --steps 8 --questions 16 --max-completion 48 \
         --out runs/grpo-short-raw                      # the short CPU run in the README (one per judge)
+    python eval/grpo_judge_reward.py --report runs/grpo-short-raw runs/grpo-short-answer-check   # its table
     python eval/grpo_judge_reward.py --steps 40 --device cuda --out runs/grpo-judge-gpu
 
 Judges (``--judges``): ``raw`` is the embedded SmolLM2-135M verifier in logit mode,
@@ -150,6 +151,20 @@ def build_trainer(judge: str, out: Path, steps: int, questions: int, generations
     )
 
 
+def report(dirs: Sequence[Path]) -> str:
+    """A markdown table of the per-step records under each run directory (``*/steps.jsonl``)."""
+    lines = ["| judge | step | mean reward | content-free | key-like | true accuracy | mean words |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for run in dirs:
+        for log in sorted(run.glob("*/steps.jsonl")):
+            for step, line in enumerate(log.read_text(encoding="utf-8").splitlines(), start=1):
+                r = json.loads(line)
+                reward = "-" if r["mean_reward"] is None else f"{r['mean_reward']:.3f}"
+                lines.append(f"| {log.parent.name} | {step} | {reward} | {r['content_free']:.3f} | "
+                             f"{r['key_like']:.3f} | {r['true_accuracy']:.3f} | {r['mean_words']:.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Train one policy per judge and summarise the first and last steps."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -162,7 +177,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--learning-rate", type=float, default=2e-5)
     parser.add_argument("--out", type=Path, default=Path("runs/grpo-judge"))
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for the policy and the judge")
+    parser.add_argument("--report", type=Path, nargs="+", default=None,
+                        help="Print the per-step table of runs (their --out dirs); no training.")
     ns = parser.parse_args(argv)
+    if ns.report:
+        print(report(ns.report))
+        return {}
     summary: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(ns).items()}, "runs": {}}
     for judge in ns.judges.split(","):
         started = time.perf_counter()
