@@ -167,6 +167,7 @@ def _register_subcommands() -> None:
         "judgekit.cli_eval",  # judgekit eval, report, compare
         "judgekit.cli_esfp",  # judgekit esfp train|compare
         "judgekit.cli_arena",  # judgekit arena
+        "judgekit.cli_reward",  # judgekit reward, judgekit reward-serve
     ):
         try:
             mod = importlib.import_module(module)

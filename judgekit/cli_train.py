@@ -70,12 +70,15 @@ def serve_reward(
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it local.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (OpenRLHF: --remote_rm_url http://HOST:PORT/get_reward).")] = 5000,
+    token_env: Annotated[str, typer.Option(help="Variable holding a bearer token; needed off loopback.")] = "",
 ) -> None:
     """Serve judgekit's verdict reward as an OpenRLHF-style remote reward model."""
     from dataclasses import asdict
 
     from judgekit.cli import console, user_errors
+    from judgekit.cli_reward import token_from_env
     from judgekit.reward_adapters import make_server
+    from judgekit.reward_server import ServerLimits, serve_until_interrupted
     from judgekit.rewards import JudgeReward, RewardConfig, load_reward_configs
 
     with user_errors():
@@ -83,18 +86,15 @@ def serve_reward(
         chosen = configs[0]
         if reward_format:
             chosen = RewardConfig.from_dict({**asdict(chosen), "format": reward_format})
-        server = make_server(JudgeReward(chosen), host=host, port=port)
+        server = make_server(JudgeReward(chosen), host=host, port=port,
+                             limits=ServerLimits(batch_window_s=0, token=token_from_env(token_env)))
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     console.print(f"serving reward {chosen.name!r} ({chosen.format}) at http://{bound_host}:{bound_port}/get_reward"
                   " - Ctrl-C to stop")
     if len(configs) > 1:
         console.print(f"[yellow]only the first of {len(configs)} rewards is served[/]")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        console.print("stopped")
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
+    console.print("stopped")
 
 
 def rationalize_cmd(

@@ -12,24 +12,23 @@ OpenRLHF (``--remote_rm_url http://127.0.0.1:5000/get_reward``): ``POST`` JSON
 ``{"query": [prompt+response, ...], "prompts": [prompt, ...], "labels": [label, ...]}``
 returns ``{"rewards": [...], "scores": [...], "extra_logs": {...}}``; ``scores`` is 1
 for a correct verdict and 0 otherwise (OpenRLHF uses it for dynamic filtering).
-The server uses only the standard library and binds to 127.0.0.1 unless told otherwise.
+The server (:mod:`judgekit.reward_server`) uses only the standard library, binds to
+127.0.0.1 unless told otherwise and answers every malformed request with a 400.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from judgekit.formats import FORMATS
 from judgekit.protocols.base import ConfigError
+from judgekit.reward_server import RewardHTTPServer, ServerLimits, make_reward_server
 from judgekit.rewards import _PROTOCOL_FORMATS, JudgeReward, RewardConfig, load_reward_configs
 
 CONFIG_ENV = "JUDGEKIT_REWARD_CONFIG"
-MAX_BODY = 64 * 1024 * 1024
 
 
 @cache
@@ -109,44 +108,40 @@ def openrlhf_rewards(payload: Mapping[str, Any], reward: JudgeReward) -> dict[st
     }
 
 
-def make_server(reward: JudgeReward, host: str = "127.0.0.1", port: int = 5000) -> ThreadingHTTPServer:
-    """An HTTP server answering ``POST /get_reward`` (any path) and ``GET /health``.
+class LabelGradingService:
+    """The label-grading reward behind :mod:`judgekit.reward_server` (cheap: graded while parsing)."""
 
-    ``port=0`` picks a free port (read it from ``server.server_address``). Call
-    ``serve_forever()`` to run it and ``shutdown()`` from another thread to stop it.
+    def __init__(self, reward: JudgeReward) -> None:
+        """Serve ``reward``."""
+        self.reward = reward
+
+    def parse(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Grade the request now, so every malformed field is a 400."""
+        labels = payload.get("labels")
+        if isinstance(labels, list) and not all(lab is None or isinstance(lab, (str, int, bool)) for lab in labels):
+            raise ConfigError("'labels' must be a list of strings, numbers or booleans")
+        return openrlhf_rewards(payload, self.reward)
+
+    def size(self, work: dict[str, Any]) -> int:
+        """Items in one request."""
+        return len(work["rewards"])
+
+    def answer(self, batch: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The answers graded while parsing."""
+        return list(batch)
+
+    def health(self) -> dict[str, Any]:
+        """The reward settings."""
+        return {"reward": _as_dict(self.reward.config)}
+
+
+def make_server(
+    reward: JudgeReward, host: str = "127.0.0.1", port: int = 5000, limits: ServerLimits | None = None
+) -> RewardHTTPServer:
+    """A hardened server answering ``POST /get_reward`` (any path) and ``GET /health``.
+
+    See :mod:`judgekit.reward_server` for the limits. ``port=0`` picks a free port
+    (read it from ``server.server_address``). Call ``serve_forever()`` to run it and
+    ``shutdown()`` from another thread, then ``server_close()``, to stop it.
     """
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "judgekit-reward/1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - library prints nothing
-            return
-
-        def _send(self, status: int, body: Mapping[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
-            if self.path.rstrip("/") in ("/health", ""):
-                self._send(200, {"ok": True, "reward": _as_dict(reward.config)})
-            else:
-                self._send(404, {"error": f"unknown path {self.path}; POST rewards to /get_reward"})
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length <= 0 or length > MAX_BODY:
-                    raise ConfigError(f"request body must be 1 to {MAX_BODY} bytes of JSON")
-                payload = json.loads(self.rfile.read(length))
-                if not isinstance(payload, dict):
-                    raise ConfigError("request body must be a JSON object")
-                self._send(200, openrlhf_rewards(payload, reward))
-            except (ConfigError, ValueError) as exc:
-                self._send(400, {"error": str(exc)})
-
-    return ThreadingHTTPServer((host, port), Handler)
-
+    return make_reward_server(LabelGradingService(reward), host, port, limits or ServerLimits(batch_window_s=0))
