@@ -12,7 +12,7 @@
 #  2. eval base  held-out split of every source: logit mode (all items) and generative mode (first $GEN_LIMIT
 #                items), both orders; master keys (10 bundled keys x first $KEY_ITEMS / $KEY_ITEMS_GEN held-out
 #                GSM8K rows, logit / generative)
-#  3. sft        training/sft.py with training/configs/cpu_judge_sft.yaml (LoRA r16, 200 steps of 8 rows)
+#  3. sft        training/sft.py with training/configs/cpu_judge_sft.yaml (LoRA r16, 110 steps of 8 rows)
 #  4. eval sft
 #  5. grpo       training/grpo.py on GSM8K verification + Master-RM rows (verdict reward, strict format)
 #  6. eval grpo
@@ -33,7 +33,7 @@ KEY_ITEMS=${KEY_ITEMS:-20}         # master keys, logit mode: 10 keys x first N 
 KEY_ITEMS_GEN=${KEY_ITEMS_GEN:-6}  # ... generative mode (decoding costs ~10x a logit judgment on this CPU)
 SFT_CONFIG=${SFT_CONFIG:-training/configs/cpu_judge_sft.yaml}
 SFT_OVERRIDES=${SFT_OVERRIDES:-}
-GRPO_STEPS=${GRPO_STEPS:-8}
+GRPO_STEPS=${GRPO_STEPS:-6}
 SOURCES=${SOURCES:-gsm8k llmbar hhh pandalm}
 export PYTHONPATH=${PYTHONPATH:-.}
 export JUDGEKIT_THREADS=${JUDGEKIT_THREADS:-2}   # evaluation: both cores (judgekit's default on <= 2 cores is 1)
