@@ -42,6 +42,10 @@ class RequestFailure(Exception):
     """One request failed for good (retries exhausted or a non-retryable error)."""
 
 
+class ServerUnreachable(RequestFailure):
+    """Every attempt was refused or could not connect: the server is not running (or died)."""
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
     if not value:
@@ -85,18 +89,22 @@ def post_json(
 
     Retried: connection errors, timeouts, HTTP 408/409/425/429/5xx and bodies that are
     not valid JSON (truncated responses). Other 4xx fail at once. Raises
-    :class:`RequestFailure` with the last reason when the request cannot succeed.
+    :class:`RequestFailure` with the last reason when the request cannot succeed, as
+    :class:`ServerUnreachable` when even the last attempt could not connect.
     """
     rng = rng or random.Random()
     reason = "no attempt made"
+    refused = False
     for attempt in range(policy.max_retries + 1):
         retry_after: float | None = None
+        refused = False
         try:
             resp = client.post(url, json=body)
         except httpx.TimeoutException as exc:
             reason = f"timeout ({type(exc).__name__})"
         except httpx.TransportError as exc:
             reason = f"connection error ({type(exc).__name__}: {_short(str(exc))})"
+            refused = isinstance(exc, httpx.ConnectError)
         else:
             if resp.status_code == 200:
                 try:
@@ -114,6 +122,8 @@ def post_json(
                 raise RequestFailure(f"HTTP {resp.status_code} (not retried): {_short(resp.text)}")
         if attempt < policy.max_retries:
             sleep(backoff_delay(attempt, policy, rng, retry_after))
+    if refused:  # still refused after the whole backoff schedule
+        raise ServerUnreachable(f"{reason} (gave up after {policy.max_retries + 1} attempts)")
     raise RequestFailure(f"{reason} (gave up after {policy.max_retries + 1} attempts)")
 
 
