@@ -121,8 +121,14 @@ def serve_gguf(
     threads: int = 1,
     n_ctx: int = 2048,
     startup_timeout_s: float = 180.0,
+    server_bin: str | Path | None = None,
+    parallel: int = 1,
 ) -> Iterator[str]:
     """Serve ``model`` with ``python -m llama_cpp.server``; yield its ``/v1`` URL; stop it on exit.
+
+    With ``server_bin`` (llama.cpp's C++ ``llama-server``, see ``scripts/build_llama_server.sh``)
+    that binary serves instead, with ``parallel`` slots of ``n_ctx`` tokens each and
+    continuous batching.
 
     One thread by default: llama.cpp's threads spin on barriers, which collapses
     throughput on a small shared machine, and a 135M model is fast on one core.
@@ -133,11 +139,18 @@ def serve_gguf(
 
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="llamacpp_server_", suffix=".log", delete=False)  # noqa: SIM115
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-        "--verbose", "False",
-    ]
+    if server_bin is not None:
+        cmd = [
+            str(server_bin), "--model", str(model), "--alias", alias, "--host", "127.0.0.1", "--port", str(port),
+            "--ctx-size", str(n_ctx * parallel), "--parallel", str(parallel), "--threads", str(threads),
+            "--threads-batch", str(threads), "--no-webui",
+        ]
+    else:
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
+            "--verbose", "False",
+        ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
 
@@ -177,13 +190,18 @@ def _first_inference(
     import httpx
 
     body = {"model": alias, "prompt": "Hello", "max_tokens": 1, "temperature": 0.0}
-    try:
-        resp = httpx.post(f"{url}/completions", json=body, timeout=timeout_s)
-        problem = None if resp.status_code == 200 else f"HTTP {resp.status_code}: {resp.text[:300]}"
-    except httpx.HTTPError as exc:
-        problem = f"{type(exc).__name__}: {exc}"
-    if problem is None:
-        return
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            resp = httpx.post(f"{url}/completions", json=body, timeout=timeout_s)
+            problem = None if resp.status_code == 200 else f"HTTP {resp.status_code}: {resp.text[:300]}"
+        except httpx.HTTPError as exc:
+            problem, resp = f"{type(exc).__name__}: {exc}", None
+        if problem is None:
+            return
+        if resp is None or resp.status_code != 503 or time.monotonic() > deadline or proc.poll() is not None:
+            break
+        time.sleep(0.5)  # llama-server answers 503 while it loads the model
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
