@@ -235,27 +235,14 @@ def parse_regex(pattern: str) -> Node:
 
 
 # ---------------------------------------------------------------- lengths and capping
-def min_len(node: Node) -> int:
-    """Fewest characters ``node`` matches."""
-    if isinstance(node, Lit):
-        return len(node.text)
-    if isinstance(node, CharClass):
-        return 1
-    if isinstance(node, Seq):
-        return sum(min_len(n) for n in node.items)
-    if isinstance(node, Alt):
-        return min(min_len(n) for n in node.options)
-    return node.lo * min_len(node.item)
-
-
 def max_len(node: Node) -> int | None:
     """Most characters ``node`` matches (None: unbounded)."""
     if isinstance(node, Lit):
         return len(node.text)
     if isinstance(node, CharClass):
         return 1
-    parts = [max_len(n) for n in (node.items if isinstance(node, Seq) else node.options)] \
-        if isinstance(node, Seq | Alt) else [max_len(node.item)]
+    children = node.items if isinstance(node, Seq) else node.options if isinstance(node, Alt) else (node.item,)
+    parts = [max_len(n) for n in children]
     if any(p is None for p in parts):
         return None
     sizes = [p for p in parts if p is not None]
@@ -287,7 +274,9 @@ def cap_unbounded(node: Node, max_chars: int) -> Node:
 
     The characters left after the bounded parts are shared equally between the
     unbounded repeats; a repeat never drops below its minimum (then the budget is
-    simply too small, and the longest match exceeds ``max_chars``).
+    simply too small, and the longest match exceeds ``max_chars``). Exact for
+    unbounded repeats that are not nested inside another repeat (all judgekit's
+    formats); a nested one is capped per occurrence.
     """
     fixed, count = _bounded_part(node)
     if count == 0:
