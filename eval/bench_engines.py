@@ -12,8 +12,9 @@ the code path of ``judgekit judge``, with the call cache off:
   generative (constrained, ``--max-new-tokens``) and logit;
 - HTTP backend (``--backend openai``) against ``python -m llama_cpp.server`` serving the
   embedded GGUF (Q4_1) on 127.0.0.1: concurrency 1 vs ``--concurrency``, chat mode
-  for generation (llama.cpp cannot enforce the verdict regex, so it decodes freely
-  and parse failures are counted) and completions mode + top logprobs for logit.
+  for generation, decoded freely (``constraint_style="none"``: parse failures are
+  counted) and with the verdict regex sent as a GBNF grammar (the default), and
+  completions mode + top logprobs for logit.
 
 The GPU rows of the engines issue (plain batched ``generate`` vs a static-cache /
 compiled fast path up to batch 1024) need ``--device cuda`` and a GPU; this script
@@ -86,9 +87,12 @@ def main() -> None:
             for _ in range(2):
                 for conc in (1, args.concurrency):
                     chat = get_backend("openai", base_url=url, model="smollm2", api_key_env="", concurrency=conc)
+                    free = get_backend("openai", base_url=url, model="smollm2", api_key_env="", concurrency=conc,
+                                       constraint_style="none")
                     comp = get_backend("openai", base_url=url, model="smollm2", api_key_env="", concurrency=conc,
                                        mode="completions", chat_template=template)
-                    for name, backend, config in ((f"concurrency {conc}, generative (free)", chat, gen),
+                    for name, backend, config in ((f"concurrency {conc}, generative (free)", free, gen),
+                                                  (f"concurrency {conc}, generative (grammar)", chat, gen),
                                                   (f"concurrency {conc}, logit", comp, logit)):
                         key = f"llama.cpp server, {name}"
                         took = timed(backend, samples, config)

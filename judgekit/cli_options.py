@@ -88,7 +88,8 @@ _OPTS = [
     ("timeout", Annotated[float, typer.Option(help="--backend openai: seconds per request.")]),
     ("max_retries", Annotated[int, typer.Option(help="--backend openai: retries on 429/5xx/connection errors.")]),
     ("constraint_style", Annotated[str, typer.Option(
-        help="--backend openai: auto, vllm, vllm-legacy, openai (response_format), llamacpp or none.")]),
+        help="--backend openai: auto, vllm, vllm-legacy, openai (response_format), llamacpp (llama-cpp-python), "
+        "llama-server or none.")]),
     ("tensor_parallel_size", Annotated[int, typer.Option(help="--backend vllm: GPUs per model replica.")]),
     ("device", Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")]),
     ("dtype", Annotated[str, typer.Option(help="float32 or bfloat16.")]),

@@ -74,6 +74,10 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
     return _SECRET.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
 
 
+class ServerUnreachable(RequestFailure):
+    """Every attempt was refused or could not connect: the server is not running (or died)."""
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
     if not value:
@@ -142,14 +146,17 @@ def post_json(
     not valid JSON (truncated responses). ``deadline`` bounds each attempt as a whole
     (a server dripping bytes slower than that times out). Other 4xx fail at once; a
     4xx saying the prompt exceeds the context raises :class:`ContextTooLong`. Raises
-    :class:`RequestFailure` with the last reason when the request cannot succeed.
-    Server error bodies are quoted with credentials redacted.
+    :class:`RequestFailure` with the last reason when the request cannot succeed, as
+    :class:`ServerUnreachable` when even the last attempt could not connect. Server
+    error bodies are quoted with credentials redacted.
     """
     rng = rng or random.Random()
     secrets = _client_secrets(client)
     reason = "no attempt made"
+    refused = False
     for attempt in range(policy.max_retries + 1):
         retry_after: float | None = None
+        refused = False
         try:
             status, headers, raw = _send(client, url, body, deadline)
         except _DeadlineExceeded:
@@ -158,6 +165,7 @@ def post_json(
             reason = f"timeout ({type(exc).__name__})"
         except httpx.TransportError as exc:
             reason = f"connection error ({type(exc).__name__}: {_short(str(exc), secrets=secrets)})"
+            refused = isinstance(exc, httpx.ConnectError)
         else:
             text = raw.decode("utf-8", "replace")
             if status == 200:
@@ -177,6 +185,8 @@ def post_json(
                 raise kind(f"HTTP {status} (not retried): {_short(text, 300, secrets)}")
         if attempt < policy.max_retries:
             sleep(backoff_delay(attempt, policy, rng, retry_after))
+    if refused:  # still refused after the whole backoff schedule
+        raise ServerUnreachable(f"{reason} (gave up after {policy.max_retries + 1} attempts)")
     raise RequestFailure(f"{reason} (gave up after {policy.max_retries + 1} attempts)")
 
 

@@ -31,6 +31,7 @@ from judgekit.backends.http_util import (
     ParsedChoice,
     RequestFailure,
     RetryPolicy,
+    ServerUnreachable,
     check_chat_template,
     choice_probs,
     parse_choices,
@@ -47,7 +48,7 @@ from judgekit.backends.openai_requests import (
 from judgekit.types import Generation, GenerationParams, Prompt
 
 T = TypeVar("T")
-ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "openai", "llamacpp", "none"]
+ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "openai", "llamacpp", "llama-server", "none"]
 
 
 def _public_url(url: str) -> str:
@@ -70,7 +71,7 @@ class OpenAIBackend:
     ``mode="chat"`` sends messages to ``/chat/completions`` (the server applies the
     chat template); ``mode="completions"`` renders ``chat_template`` (the model's
     Jinja template) client-side and sends raw text to ``/completions``, which is how
-    an ``assistant_prefix`` reaches servers without chat prefill (llama.cpp).
+    an ``assistant_prefix`` reaches servers without chat prefill (llama-cpp-python).
     ``constraint_style="auto"`` asks the server who it is (``/models``, ``/version``)
     when the backend is created (a failed probe means ``"openai"``, noted in
     ``info()``). ``supports_constraints`` is true when regex constraints (the kind
@@ -116,7 +117,6 @@ class OpenAIBackend:
         self.timeout = timeout
         self.chat_template = chat_template
         self.top_logprobs = top_logprobs
-        self.model_id = model_id or f"openai-compatible:{model}"
         self.progress = progress
         self.policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._api_key_env = api_key_env
@@ -140,6 +140,9 @@ class OpenAIBackend:
         else:
             self.constraint_style, self._style_note = constraint_style, "given"
         self.supports_constraints = "regex" in constraint_kinds(self.constraint_style, self.mode)
+        # Style and mode change what the server sees and enforces: they are part of the cache key.
+        self.model_id = model_id or f"openai-compatible:{model}:{self.mode}:{self.constraint_style}"
+        self._unreachable: str | None = None
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(base_url={_public_url(self.base_url)!r}, model={self.model!r}, mode={self.mode!r})"
@@ -247,13 +250,23 @@ class OpenAIBackend:
         results: list[T | None] = [None] * len(prompts)
         errors: dict[int, str] = {}
         too_long: set[int] = set()
+        self._unreachable = None
 
         def one(i: int) -> None:
             try:
-                results[i] = work(prompts[i])
+                if self._unreachable is not None:  # fail fast: no retry storm against a dead server
+                    errors[i] = f"not sent: {self._unreachable}"
+                else:
+                    results[i] = work(prompts[i])
             except ContextTooLong as exc:
                 errors[i] = f"too long for the server's context: {exc}"
                 too_long.add(i)
+            except ServerUnreachable as exc:
+                self._unreachable = errors[i] = (
+                    f"{_public_url(self.base_url)} refused every connection: the server is not running or has "
+                    f"crashed ({exc}); a llama.cpp server that dies on its first request: see docs/engines.md, "
+                    "'llama.cpp on AMX CPUs'"
+                )
             except (RequestFailure, ValueError) as exc:
                 errors[i] = str(exc)
             except Exception as exc:  # noqa: BLE001 - an unexpected reply shape: record it, keep the rest

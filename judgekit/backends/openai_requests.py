@@ -9,8 +9,16 @@ to request bodies for one *constraint style*:
                  with ``continue_final_message``.
 ``vllm-legacy``  vLLM < 0.10.2: ``guided_regex`` / ``guided_json``.
 ``openai``       ``response_format: {"type": "json_schema", ...}`` (chat, JSON only).
-``llamacpp``     ``response_format: {"type": "json_object", "schema": ...}`` (chat, JSON only).
+``llamacpp``     llama-cpp-python's server: regexes as a GBNF ``grammar`` (translated by
+                 :mod:`judgekit.backends.gbnf`, chat and completions), JSON schemas as
+                 ``response_format: {"type": "json_object", "schema": ...}`` (chat only);
+                 no chat prefill (its chat template always opens a new assistant turn).
+``llama-server`` llama.cpp's C++ server: ``grammar`` (GBNF) or ``json_schema`` in both
+                 modes; a trailing assistant message is continued (prefill).
 ``none``         never constrain.
+
+A regex outside the subset :mod:`judgekit.backends.gbnf` translates falls back to
+free decoding (recorded), like any constraint a server cannot enforce.
 """
 
 from __future__ import annotations
@@ -19,33 +27,45 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from judgekit.backends.gbnf import regex_to_gbnf
 from judgekit.backends.http_util import render_chat_template
 from judgekit.types import Constraint, GenerationParams, Message, Prompt
 
 Mode = Literal["chat", "completions"]
-STYLES = ("vllm", "vllm-legacy", "openai", "llamacpp", "none")
+STYLES = ("vllm", "vllm-legacy", "openai", "llamacpp", "llama-server", "none")
+GRAMMAR_STYLES = ("llamacpp", "llama-server")
 SCHEMA_NAME = "judgekit_verdict"
 
 
 def constraint_kinds(style: str, mode: str) -> frozenset[str]:
     """Constraint kinds a server of ``style`` enforces in ``mode``."""
-    if style in ("vllm", "vllm-legacy"):
+    if style in ("vllm", "vllm-legacy", "llama-server"):
         return frozenset({"regex", "json_schema"})
-    if style in ("openai", "llamacpp") and mode == "chat":
+    if style == "llamacpp":
+        return frozenset({"regex", "json_schema"} if mode == "chat" else {"regex"})
+    if style == "openai" and mode == "chat":
         return frozenset({"json_schema"})
     return frozenset()
 
 
-def constraint_fields(constraint: Constraint | None, style: str, mode: str) -> dict[str, Any] | None:
+def constraint_fields(
+    constraint: Constraint | None, style: str, mode: str, max_chars: int | None = None
+) -> dict[str, Any] | None:
     """Request fields enforcing ``constraint``; ``{}`` when none is asked.
 
     Returns ``None`` when the server cannot enforce it: the caller then decodes
-    freely and records the fallback.
+    freely and records the fallback. ``max_chars`` (the token budget) caps the
+    open repeats of a GBNF grammar so the verdict fits (see :mod:`judgekit.backends.gbnf`).
     """
     if constraint is None:
         return {}
     if constraint.kind not in constraint_kinds(style, mode):
         return None
+    if constraint.kind == "regex" and style in GRAMMAR_STYLES:
+        try:
+            return {"grammar": regex_to_gbnf(constraint.pattern, max_chars)}
+        except ValueError:
+            return None
     if constraint.kind == "regex":
         if style == "vllm":
             return {"structured_outputs": {"regex": constraint.pattern}}
@@ -55,6 +75,8 @@ def constraint_fields(constraint: Constraint | None, style: str, mode: str) -> d
         return {"structured_outputs": {"json": schema}}
     if style == "vllm-legacy":
         return {"guided_json": schema}
+    if style == "llama-server":
+        return {"json_schema": schema}
     if style == "openai":
         spec = {"name": SCHEMA_NAME, "schema": schema, "strict": True}
         return {"response_format": {"type": "json_schema", "json_schema": spec}}
@@ -65,7 +87,7 @@ def prefill_supported(style: str, mode: str, chat_template: str | None) -> bool:
     """Whether prompts with an ``assistant_prefix`` can be sent in this configuration."""
     if mode == "completions":
         return chat_template is not None
-    return style in ("vllm", "vllm-legacy")
+    return style in ("vllm", "vllm-legacy", "llama-server")
 
 
 def _messages(messages: Sequence[Message]) -> list[dict[str, str]]:
@@ -76,7 +98,8 @@ def prompt_fields(prompt: Prompt, style: str, mode: str, chat_template: str | No
     """``messages`` (chat) or ``prompt`` (completions) for one judgekit prompt.
 
     Chat mode sends an ``assistant_prefix`` as a final assistant message continued by
-    the server (vLLM's ``continue_final_message``); completions mode renders the chat
+    the server (vLLM's ``continue_final_message``; llama-server continues a trailing
+    assistant message by itself); completions mode renders the chat
     template client-side and appends the prefix. Raises ``ValueError`` where the
     configuration cannot express a prefix (decoding would not start after it).
     """
@@ -89,9 +112,12 @@ def prompt_fields(prompt: Prompt, style: str, mode: str, chat_template: str | No
         if not prefill_supported(style, mode, chat_template):
             raise ValueError(
                 f"constraint_style={style!r} in chat mode cannot continue an assistant prefix "
-                f"({prompt.assistant_prefix!r}); use a vLLM server, or mode='completions' with chat_template"
+                f"({prompt.assistant_prefix!r}); use a vLLM server or llama-server, or mode='completions' "
+                "with chat_template"
             )
         body["messages"].append({"role": "assistant", "content": prompt.assistant_prefix})
+        if style == "llama-server":
+            return body
         body["continue_final_message"] = True
         body["add_generation_prompt"] = False
     return body
@@ -115,7 +141,7 @@ def generation_body(
     )
     if params.stop:
         body["stop"] = list(params.stop)
-    fields = constraint_fields(params.constraint, style, mode)
+    fields = constraint_fields(params.constraint, style, mode, max_chars=params.max_new_tokens)
     if fields is not None:
         body.update(fields)
     return body, fields is None
@@ -140,7 +166,9 @@ def style_from_server(owned_by: str | None, version: str | None) -> str:
         if version and _version_tuple(version) < (0, 10, 2):
             return "vllm-legacy"
         return "vllm"
-    if owned_by in ("llamacpp", "me"):  # llama.cpp's llama-server / llama-cpp-python
+    if owned_by == "llamacpp":  # llama.cpp's C++ llama-server
+        return "llama-server"
+    if owned_by == "me":  # llama-cpp-python's server
         return "llamacpp"
     return "openai"
 

@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.http_util import chat_template_from_gguf
-from judgekit.backends.llamacpp_server import ServerStartError, missing_server_modules, serve_gguf
+from judgekit.backends.llamacpp_server import ServerStartError, llama_build_info, missing_server_modules, serve_gguf
 from judgekit.backends.openai import OpenAIBackend
+from judgekit.formats import FORMATS
 from judgekit.models import default_model_path
 from judgekit.runner import Runner
-from judgekit.types import Constraint, GenerationParams, Message, Prompt
+from judgekit.types import Constraint, GenerationParams, Message, ParseFailure, Prompt
+from tests.unit.test_gbnf import every_regex
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
@@ -100,13 +102,44 @@ def test_json_schema_constraint_is_enforced(server: str) -> None:
     assert backend.info()["constraint_fallback"] is False
 
 
-def test_regex_constraint_falls_back_and_says_so(server: str) -> None:
+def test_the_build_is_portable() -> None:
+    """The installed llama.cpp has no AMX kernels (they crash on virtualized AMX CPUs)."""
+    _require_server_package()
+    info = llama_build_info()
+    assert info is not None and "AVX2 = 1" in info, info
+    assert "AMX" not in info, (
+        f"llama-cpp-python was built natively ({info}); rebuild it portably: see docs/engines.md, "
+        "'llama.cpp on AMX CPUs'")
+
+
+def test_every_regex_is_enforced_as_a_grammar(server: str) -> None:
+    """Each format's and protocol's regex goes as GBNF; llama.cpp accepts it and decodes within it."""
+    import regex  # supports partial matches: the output so far can still complete to a match
+
+    for mode in ("chat", "completions"):
+        template = chat_template_from_gguf(str(default_model_path())) if mode == "completions" else None
+        backend = OpenAIBackend(server, "smollm2", api_key_env="", mode=mode, chat_template=template)
+        assert backend.supports_constraints and backend.constraint_style == "llamacpp"
+        table = every_regex() if mode == "chat" else {"format:pairwise": FORMATS["pairwise"].regex}
+        prompts = [ask("Judge the two answers to 'What is 2+2?': A says 4, B says 5.")] * len(table)
+        outs = [backend.generate([p], GenerationParams(max_new_tokens=16, constraint=Constraint("regex", rx)))
+                for p, rx in zip(prompts, table.values(), strict=True)]
+        for (name, rx), out in zip(table.items(), outs, strict=True):
+            text = out[0][0].text
+            assert text and regex.fullmatch(rx, text, partial=True), (name, text)
+        assert backend.info()["constraint_fallback"] is False
+
+
+@pytest.mark.parametrize("name", ["pairwise", "pointwise", "verify"])
+def test_constrained_verdicts_always_parse(server: str, name: str) -> None:
+    """With the grammar capped to the token budget, the verdict is always written and parses."""
+    fmt = FORMATS[name]
     backend = OpenAIBackend(server, "smollm2", api_key_env="")
-    assert backend.supports_constraints is False
-    out = backend.generate([ask("Say hi.")], GenerationParams(max_new_tokens=8, constraint=Constraint("regex", "[AB]")))
-    assert out[0][0].text
-    info = backend.info()
-    assert info["constraint_fallback"] is True and info["constraint_fallbacks"] == 1
+    params = GenerationParams(max_new_tokens=48, constraint=fmt.constraint())
+    question = f"{fmt.instructions}\n\nQuestion: Is 17 a prime number?\nResponse A: Yes.\nResponse B: No, 17 = 3 x 6."
+    (gens,) = backend.generate([ask(question)], params)
+    assert re.fullmatch(fmt.regex, gens[0].text), gens[0].text
+    assert not isinstance(fmt.parse(gens[0].text), ParseFailure)
 
 
 def run_cli_judge(server: str, tmp_path: Path, *flags: str) -> tuple[list[dict], dict]:
@@ -131,11 +164,18 @@ def run_cli_judge(server: str, tmp_path: Path, *flags: str) -> tuple[list[dict],
 
 
 def test_cli_judge_against_the_server(server: str, tmp_path: Path) -> None:
-    """``judgekit judge FILE --backend openai --base-url URL --model NAME`` end to end."""
-    results, backend = run_cli_judge(server, tmp_path, "--max-new-tokens", "24", "--single-order")
+    """``judgekit judge FILE --backend openai --base-url URL --model NAME`` end to end, both orders.
+
+    Generative mode: the verdict regex goes to llama.cpp as a GBNF grammar, so every
+    verdict of the embedded model parses (free decoding parses almost none).
+    """
+    results, backend = run_cli_judge(server, tmp_path, "--max-new-tokens", "48")
     assert len(results) == 2
     assert backend["backend"] == "openai" and backend["constraint_style"] == "llamacpp"
-    assert backend["constraint_fallback"] is True  # the verdict regex cannot be enforced by llama.cpp
+    assert backend["constraint_fallback"] is False
+    for result in results:  # both orders parsed: no failure, a verdict, and a consistency flag
+        assert result["parse_failure"] is False and result["failure_reason"] is None, result
+        assert result["verdict"] in ("A", "B", "tie") and result["consistent"] in (True, False)
 
 
 def test_cli_logit_mode_in_completions_mode(server: str, tmp_path: Path) -> None:

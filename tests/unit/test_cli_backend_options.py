@@ -27,6 +27,11 @@ def test_openai_flags_reach_the_backend(tmp_path: Path) -> None:
     }
 
 
+def test_llama_server_style_is_accepted() -> None:
+    opts = JudgeOptions(backend="openai", base_url="http://h/v1", model="m", constraint_style="llama-server")
+    assert backend_kwargs(opts)["constraint_style"] == "llama-server"
+
+
 def test_openai_defaults_are_chat_mode() -> None:
     kwargs = backend_kwargs(JudgeOptions(backend="openai", base_url="http://h/v1", model="m"))
     assert kwargs["mode"] == "chat" and kwargs["chat_template"] is None and kwargs["concurrency"] == 8

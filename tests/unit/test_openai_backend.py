@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from judgekit.backends.base import PartialChoicesError, PartialGenerationError
+from judgekit.backends.gbnf import regex_to_gbnf
 from judgekit.backends.http_util import (
     RequestFailure,
     RetryPolicy,
@@ -60,8 +61,18 @@ def test_constraint_fields_per_style() -> None:
     assert openai_rf["response_format"]["type"] == "json_schema"
     assert openai_rf["response_format"]["json_schema"]["schema"] == schema
     assert constraint_fields(js, "llamacpp", "chat") == {"response_format": {"type": "json_object", "schema": schema}}
+    # llama.cpp servers: the regex as a GBNF grammar, in both modes; llama-server also takes json_schema.
+    grammar = {"grammar": regex_to_gbnf(rx.pattern)}
+    assert grammar == {"grammar": 'root ::= ("Verdict: [[" ("A" | "B") "]]")\n'}
+    for style in ("llamacpp", "llama-server"):
+        assert constraint_fields(rx, style, "chat") == grammar == constraint_fields(rx, style, "completions")
+    assert constraint_fields(js, "llama-server", "chat") == {"json_schema": schema}
+    assert constraint_fields(js, "llama-server", "completions") == {"json_schema": schema}
+    open_rx = Constraint("regex", r"Reasoning: [^\n]+\nVerdict: (A|B)")
+    assert constraint_fields(open_rx, "llamacpp", "chat", max_chars=40) == {
+        "grammar": 'root ::= ("Reasoning: " [^\\n]{1,18} "\\nVerdict: " ("A" | "B"))\n'}
     # Cannot be enforced -> None (free decoding, recorded as a fallback).
-    assert constraint_fields(rx, "llamacpp", "chat") is None
+    assert constraint_fields(Constraint("regex", r"\bA\b"), "llamacpp", "chat") is None  # outside the GBNF subset
     assert constraint_fields(rx, "openai", "chat") is None
     assert constraint_fields(js, "llamacpp", "completions") is None
     assert constraint_fields(js, "none", "chat") is None
@@ -75,6 +86,9 @@ def test_prompt_fields_prefix_handling() -> None:
     assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
     with pytest.raises(ValueError, match="cannot continue an assistant prefix"):
         prompt_fields(p, "llamacpp", "chat", None)
+    # llama-server continues a trailing assistant message by itself (no vLLM-only flags sent).
+    assert prompt_fields(p, "llama-server", "chat", None) == {
+        "messages": [{"role": "user", "content": "Which is better?"}, {"role": "assistant", "content": "Verdict: [["}]}
     comp = prompt_fields(p, "llamacpp", "completions", CHATML)
     assert comp["prompt"] == "<|im_start|>user\nWhich is better?<|im_end|>\n<|im_start|>assistant\nVerdict: [["
     assert "continue_final_message" not in prompt_fields(prompt("hi"), "openai", "chat", None)
@@ -89,7 +103,9 @@ def test_generation_and_choice_bodies() -> None:
     assert body["temperature"] == 0.7 and body["top_p"] == 0.9
     assert body["structured_outputs"] == {"regex": "[AB]"}
     body, fell_back = generation_body(prompt("q"), params, model="m", style="llamacpp", mode="chat", n=1, seed=12)
-    assert fell_back and "structured_outputs" not in body and "response_format" not in body
+    assert not fell_back and body["grammar"] == "root ::= [AB]\n" and "structured_outputs" not in body
+    body, fell_back = generation_body(prompt("q"), params, model="m", style="openai", mode="chat", n=1, seed=12)
+    assert fell_back and "grammar" not in body and "response_format" not in body
     chat = choice_body(prompt("q"), model="m", style="vllm", mode="chat", top_logprobs=20)
     assert chat["logprobs"] is True and chat["top_logprobs"] == 20 and chat["max_tokens"] == 1
     comp = choice_body(prompt("q", "V: "), model="m", style="llamacpp", mode="completions", top_logprobs=5,
@@ -102,7 +118,7 @@ def test_style_from_server() -> None:
     assert style_from_server("vllm", "0.10.1.1") == "vllm-legacy"
     assert style_from_server("vllm", None) == "vllm"
     assert style_from_server("me", None) == "llamacpp"
-    assert style_from_server("llamacpp", None) == "llamacpp"
+    assert style_from_server("llamacpp", None) == "llama-server"
     assert style_from_server("openai", None) == "openai"
 
 
@@ -288,13 +304,18 @@ def test_auto_style_and_constraint_fallback_flag() -> None:
         backend.generate([prompt("q")], regex)
         assert server.bodies[-1]["guided_regex"] == "[AB]"
         assert backend.info()["constraint_fallback"] is False
-    with FaultServer(owned_by="me") as server:
+    with FaultServer(owned_by="me") as server:  # llama-cpp-python: the regex goes as a GBNF grammar
         backend = make(server)
-        assert backend.constraint_style == "llamacpp" and not backend.supports_constraints
-        backend.generate([prompt("q"), prompt("r")], regex)
+        assert backend.constraint_style == "llamacpp" and backend.supports_constraints
+        backend.generate([prompt("q")], regex)
+        assert server.bodies[-1]["grammar"] == "root ::= [AB]\n" and backend.info()["constraint_fallback"] is False
+        backend.generate([prompt("q"), prompt("r")], GenerationParams(constraint=Constraint("regex", r"(?<=x)A")))
         info = backend.info()
         assert info["constraint_fallback"] is True and info["constraint_fallbacks"] == 2
-        assert "response_format" not in server.bodies[-1]
+        assert "grammar" not in server.bodies[-1] and "response_format" not in server.bodies[-1]
+    with FaultServer(owned_by="openai") as server:
+        assert make(server).model_id == "openai-compatible:fault-model:chat:openai"
+        assert make(server, constraint_style="none").model_id == "openai-compatible:fault-model:chat:none"
 
 
 def test_score_choices_chat_and_completions() -> None:
@@ -326,6 +347,41 @@ def test_prefix_in_llamacpp_chat_mode_is_refused_before_any_request() -> None:
         with pytest.raises(ValueError, match="mode='completions'"):
             make(server).score_choices([prompt("q", "Verdict: [[")], ["A", "B"])
         assert server.bodies == []
+
+
+def test_prefill_in_llama_server_chat_mode_is_sent_as_a_trailing_assistant_message() -> None:
+    with FaultServer(owned_by="llamacpp") as server:
+        backend = make(server)
+        assert backend.constraint_style == "llama-server"
+        backend.score_choices([prompt("q", "Verdict: [[")], ["A", "B"])
+        assert server.bodies[-1]["messages"][-1] == {"role": "assistant", "content": "Verdict: [["}
+        assert "continue_final_message" not in server.bodies[-1]
+
+
+class CountingRefusal(httpx.BaseTransport):
+    """A transport whose every connection is refused, counting attempts."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def test_a_dead_server_fails_the_batch_fast_not_per_prompt() -> None:
+    refusing = CountingRefusal()
+    backend = OpenAIBackend("http://127.0.0.1:9/v1", "m", api_key_env="", constraint_style="llamacpp",
+                            concurrency=1, retry_policy=FAST, transport=refusing)
+    with pytest.raises(PartialGenerationError) as err:
+        backend.generate([prompt(f"q{i}") for i in range(5)], GenerationParams())
+    assert refusing.attempts == FAST.max_retries + 1  # one prompt's retries, not five
+    assert sorted(err.value.errors) == [0, 1, 2, 3, 4]
+    assert "refused every connection" in err.value.errors[0] and "llama.cpp on AMX CPUs" in err.value.errors[0]
+    assert all(err.value.errors[i].startswith("not sent: ") for i in range(1, 5))
+    with pytest.raises(PartialChoicesError):  # a later call tries again (the server may be back)
+        backend.score_choices([prompt("q")], ["A", "B"])
+    assert refusing.attempts == 2 * (FAST.max_retries + 1)
 
 
 def test_connection_refused_is_retried_then_reported() -> None:
