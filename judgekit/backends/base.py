@@ -44,7 +44,9 @@ class Backend(Protocol):
 
         The prompt includes its ``assistant_prefix``; each choice is scored by the
         probability of its first token, and the result is renormalised over
-        ``choices`` (so the values sum to 1). One forward pass per prompt.
+        ``choices`` (so the values sum to 1). When no choice has any probability (e.g.
+        none is among an engine's top alternatives) every value is 0: never an even
+        split. One forward pass per prompt.
         """
         ...
 

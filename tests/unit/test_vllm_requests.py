@@ -29,7 +29,7 @@ from judgekit.backends.vllm import (
     sampling_kwargs,
     structured_outputs_spec,
 )
-from judgekit.types import Constraint, GenerationParams, Message, Prompt
+from judgekit.types import Constraint, GenerationParams, Message, Prompt, sample_seed
 
 
 class CharTokenizer:
@@ -142,7 +142,7 @@ class FakeLLM:
 
     def generate(self, inputs: list[dict[str, Any]], sampling: Any, use_tqdm: bool = True) -> list[FakeRequestOutput]:
         self.calls.append((inputs, sampling))
-        kw = sampling.kwargs
+        kw = (sampling[0] if isinstance(sampling, list) else sampling).kwargs
         if kw.get("max_tokens") == 1 and "logprobs" in kw:
             top = {ord("A"): FakeLogprob(math.log(0.6)), ord("B"): FakeLogprob(math.log(0.2)), 7: FakeLogprob(-1.0)}
             return [FakeRequestOutput([FakeCompletion("A", [65], "length", [top])]) for _ in inputs]
@@ -188,8 +188,11 @@ def test_backend_generate_builds_one_batched_call(monkeypatch: pytest.MonkeyPatc
     assert [[g.text for g in gens] for gens in out] == [["out0.0", "out0.1", "out0.2"], ["out1.0", "out1.1", "out1.2"]]
     assert out[0][0].finish_reason == "stop" and out[0][0].num_tokens == 3
     assert len(llm.calls) == 1  # one batched call, n samples per prompt inside it
-    inputs, sampling = llm.calls[0]
-    assert sampling.kwargs["n"] == 3 and sampling.kwargs["seed"] == 3
+    inputs, per_prompt = llm.calls[0]
+    # one SamplingParams per prompt, seeded per prompt (batch make-up cannot change a sample)
+    assert [sp.kwargs["seed"] for sp in per_prompt] == [sample_seed(3, prompt(t), 0) for t in ("one", "two")]
+    sampling = per_prompt[0]
+    assert sampling.kwargs["n"] == 3
     assert sampling.kwargs[field_name].kwargs == {"regex": "[AB]"}
     assert inputs[0]["prompt_token_ids"][0] == ord("<")
     assert backend.info()["structured_outputs_api"] == field_name
