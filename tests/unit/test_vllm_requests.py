@@ -208,6 +208,20 @@ def test_backend_score_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sampling.kwargs == choice_sampling_kwargs(20)
 
 
+def test_backend_score_choices_without_choice_tokens_is_zero_not_an_even_split(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from judgekit.formats import VERIFY
+    from judgekit.types import ParseFailure
+
+    monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
+    backend = VLLMBackend("org/judge")
+    [probs] = backend.score_choices([prompt("q", "Verdict: ")], ["correct", "incorrect"])  # top holds only A, B
+    assert probs == {"correct": 0.0, "incorrect": 0.0}
+    assert backend.info()["choices_not_in_top_logprobs"] == 1
+    assert isinstance(VERIFY.from_probs(probs), ParseFailure)
+
+
 def test_data_parallel_is_routed_to_documented_engines() -> None:
     with pytest.raises(ValueError, match="data-parallel-size"):
         VLLMBackend("org/judge", data_parallel_size=2)
