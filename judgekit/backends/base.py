@@ -20,7 +20,11 @@ class Backend(Protocol):
     """A batched text-generation engine.
 
     ``model_id`` identifies the weights (name + revision or file hash): it is part of
-    every cache key, so two different models never share cached outputs.
+    every cache key, so two different models never share cached outputs. A backend
+    whose outputs also depend on other settings (dtype, device, server URL, API mode,
+    chat template, constraint style) reports them from an optional ``identity()``
+    method; :func:`judgekit.runner.backend_identity` puts them in every cache key and
+    in the run fingerprint.
     """
 
     name: str
