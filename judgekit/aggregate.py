@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from judgekit.formats import swap_pairwise
-from judgekit.types import Parsed, ParseFailure, Verdict
+from judgekit.types import Judgment, Parsed, ParseFailure, Sample, Verdict
 
 
 def majority_vote(parsed: Sequence[Parsed]) -> Parsed:
@@ -87,12 +88,58 @@ def combine_orders(
     if policy == "first":
         return first.label, probs, False, None
     if policy == "average" and probs:
-        return max(probs, key=lambda k: probs[k]), probs, False, None
+        top = max(probs.values())
+        leaders = [k for k, v in probs.items() if v == top]
+        return (leaders[0] if len(leaders) == 1 else "tie"), probs, False, None
     return "tie", probs, False, None
 
 
-def pairwise_reward(label: str | None, probs: Mapping[str, float] | None) -> float | None:
-    """Reward of response A in [0, 1]: P(A) + P(tie)/2 when probabilities exist."""
+#: Recorded (``extra["reward_rule"]``) when the two orders disagree and the verdict is a tie.
+ORDER_TIE_RULE = "orders disagree: verdict tie, reward 0.5 (the mean of both orders' probabilities stays in probs)"
+
+
+def pairwise_reward(
+    label: str | None, probs: Mapping[str, float] | None, consistent: bool | None = None
+) -> float | None:
+    """Reward of response A in [0, 1]: P(A) + P(tie)/2 when probabilities exist.
+
+    When the two orders disagree (``consistent is False``) and the verdict is a tie,
+    the reward is the tie's 0.5, not the averaged probabilities (see :data:`ORDER_TIE_RULE`).
+    """
+    if label == "tie" and consistent is False:
+        return 0.5
     if probs:
         return probs.get("A", 0.0) + 0.5 * probs.get("tie", 0.0)
     return {"A": 1.0, "B": 0.0, "tie": 0.5}.get(label or "")
+
+
+def sample_counts(judgment: Judgment) -> tuple[int, int]:
+    """``(parsed, total)`` samples over the judgment's sampled turns (``(0, 0)`` without k > 1)."""
+    parsed = total = 0
+    for turn in judgment.trace:
+        info = turn.parsed or {}
+        if "samples_total" in info:
+            parsed += int(info["samples_parsed"])
+            total += int(info["samples_total"])
+    return parsed, total
+
+
+def annotate(judgment: Judgment, sample: Sample | None = None) -> Judgment:
+    """Make implicit rules explicit in ``extra``: sample counts, the order-tie reward rule.
+
+    With k samples per turn, ``samples_parsed`` / ``samples_total`` are recorded and
+    ``sample_failures`` counts the unreadable ones (the verdict came from the rest).
+    A ``chosen``/``rejected`` item records where the chosen response was shown
+    (``chosen_position``, ``order_seed``; see :func:`judgekit.data.load_samples`).
+    """
+    extra = dict(judgment.extra)
+    if sample is not None and "chosen_position" in sample.metadata:
+        extra.update(chosen_position=sample.metadata["chosen_position"], order_seed=sample.metadata.get("order_seed"))
+    parsed, total = sample_counts(judgment)
+    if total:
+        extra.update(samples_parsed=parsed, samples_total=total)
+        if parsed < total:
+            extra["sample_failures"] = total - parsed
+    if judgment.verdict == "tie" and judgment.consistent is False and judgment.reward == 0.5:
+        extra["reward_rule"] = ORDER_TIE_RULE
+    return replace(judgment, extra=extra) if extra != dict(judgment.extra) else judgment

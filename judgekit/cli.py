@@ -87,6 +87,10 @@ def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> T
     runner = summary.get("runner") or {}
     if runner:
         table.add_row("cache hits / misses", f"{runner.get('cache_hits', 0)} / {runner.get('cache_misses', 0)}")
+    if summary.get("items_with_sample_failures"):
+        table.add_row("items with failed samples", str(summary["items_with_sample_failures"]))
+    for warning in summary.get("warnings") or ():
+        table.add_row("[bold yellow]WARNING[/]", warning)
     return table
 
 

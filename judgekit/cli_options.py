@@ -295,5 +295,6 @@ def columns_from(opts: JudgeOptions) -> Columns | None:
 
 def load_for_protocol(file: Path, proto: Protocol, opts: JudgeOptions) -> list[Sample]:
     """Load FILE with the schema of the protocol's task."""
-    return load_samples(file, task=proto.task, columns=columns_from(opts), limit=opts.limit)  # type: ignore[arg-type]
+    return load_samples(file, task=proto.task, columns=columns_from(opts), limit=opts.limit,  # type: ignore[arg-type]
+                        seed=opts.seed)
 

@@ -142,6 +142,8 @@ def scale(
         table.add_row(p.method, str(p.k), str(p.k_meta or "-"), f"{p.accuracy:.3f}",
                       f"[{p.ci[0]:.3f}, {p.ci[1]:.3f}]", f"[{p.wilson[0]:.3f}, {p.wilson[1]:.3f}]", str(p.failures))
     out.print(table)
+    for warning in result.summary.get("warnings") or ():
+        console.print(f"[bold yellow]WARNING:[/] {warning}", highlight=False)
     console.print(f"curve: {result.json_path}  plot: {result.png_path}")
 
 

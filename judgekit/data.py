@@ -10,6 +10,7 @@ blank-space master key is one).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -248,8 +249,15 @@ def load_samples(
     task: Task = "pairwise",
     columns: Columns | None = None,
     limit: int | None = None,
+    seed: int = 0,
 ) -> list[Sample]:
-    """Read every row as a Sample, validating as it goes (see module docstring)."""
+    """Read every row as a Sample, validating as it goes (see module docstring).
+
+    In ``chosen``/``rejected`` files the displayed order is drawn per item from
+    ``seed`` (:func:`chosen_first`): a judge that always answers "A" scores about half,
+    not 100%, even in a single order. Each such sample records
+    ``metadata["chosen_position"]`` and ``metadata["order_seed"]``.
+    """
     path = Path(path)
     samples: list[Sample] = []
     seen: dict[str, int] = {}
@@ -257,7 +265,7 @@ def load_samples(
     for lineno, row in read_rows(path):
         if cols is None:
             cols = detect_columns(path, row, task)
-        samples.append(_row_to_sample(path, lineno, row, cols, task, seen, explicit=columns is not None))
+        samples.append(_row_to_sample(path, lineno, row, cols, task, seen, seed, explicit=columns is not None))
         if limit is not None and len(samples) >= limit:
             break
     if not samples:
@@ -265,9 +273,14 @@ def load_samples(
     return samples
 
 
+def chosen_first(seed: int, sample_id: str) -> bool:
+    """Whether the chosen response is shown as A for this item (a stable coin flip)."""
+    return hashlib.sha256(f"{seed}|{sample_id}".encode()).digest()[0] % 2 == 0
+
+
 def _row_to_sample(
     path: Path, lineno: int, row: Mapping[str, Any], cols: Columns, task: Task, seen: dict[str, int],
-    explicit: bool = False,
+    seed: int = 0, explicit: bool = False,
 ) -> Sample:
     prompt_cols: Sequence[str] = (cols.prompt,) if isinstance(cols.prompt, str) else cols.prompt
     first = _text_field(path, lineno, row, prompt_cols[0], allow_empty=len(prompt_cols) > 1)
@@ -298,6 +311,10 @@ def _row_to_sample(
     meta = {k: v for k, v in row.items() if k not in used and _jsonable(v)}
     if coerced:
         meta["coerced_to_text"] = coerced
+    if cols.responses[:2] == ("chosen", "rejected") and label == "A" and len(responses) == 2:
+        if not chosen_first(seed, sample_id):
+            responses, label = responses[::-1], "B"
+        meta.update(chosen_position=label, order_seed=seed)
     return Sample(
         id=sample_id, prompt="\n\n".join(parts), responses=responses,
         reference=reference, label=label, metadata=meta,

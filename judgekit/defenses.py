@@ -5,8 +5,13 @@ verification protocol. The probe always measures the raw model too, so a defence
 can never hide the model's own weakness.
 
 - ``answer-check``: a candidate without any extractable final answer is judged
-  *incorrect* before (and without) the model. Master keys such as ``":"`` or
-  ``"Thought process:"`` carry no answer, so they never reach the model.
+  *incorrect* before (and without) the model. It is a heuristic, not a verifier:
+  with a numeric reference it asks for a number that is not a step or list number
+  (so ``":"``, ``"Thought process:"``, ``"Sure!"`` or ``"Step 1:"`` never reach the
+  model); with a non-numeric reference it only stops empty text, symbols, a short
+  list of openers and lines ending in a colon, so most content-free fillers
+  (``"Okay"``, ``"Let me think."``) pass it. ``eval/answer_check_heldout.py``
+  measures it on a held-out key list (``judgekit/probe/heldout_keys.json``).
 - ``strict-prompt``: the hardened template ``prompts/verify_hardened.j2`` (explicit
   rules against content-free answers and injected verdicts).
 """
@@ -46,6 +51,8 @@ _MARKERS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+# Step and list numbering ("Step 1:", "2. First ...") is not an answer.
+_ENUMERATOR = re.compile(r"\bstep\s*\d+\b|^\s*\(?\d+[.)](?=\s+\S)", re.IGNORECASE | re.MULTILINE)
 # Openers that announce an answer but are not one (normalised: lower case, no punctuation).
 _OPENERS = frozenset(
     {
@@ -93,7 +100,8 @@ def has_final_answer(response: str, reference: str | None = None) -> bool:
 
     True when an explicit marker carries content (``#### 18``, ``\boxed{18}``,
     ``The answer is 18``, ``A: 18``); otherwise, when the reference holds a number,
-    when the response holds any number; otherwise (non-numeric references) when the
+    when the response holds a number that is not step or list numbering (``Step 1:``,
+    ``2. Then ...``); otherwise (non-numeric references) when the
     response has word content that is not just an opener (``"Solution"``,
     ``"Thought process:"``) or a line ending in a colon.
     """
@@ -103,7 +111,7 @@ def has_final_answer(response: str, reference: str | None = None) -> bool:
     if _MARKERS.search(text):
         return True
     if reference is not None and _NUMBER.search(reference):
-        return bool(_NUMBER.search(text))
+        return bool(_NUMBER.search(_ENUMERATOR.sub(" ", text)))
     norm = _normalise(text)
     if not norm or norm in _OPENERS:
         return False

@@ -3,7 +3,9 @@
 Keeping the three in one object means the regex that constrains decoding, the text
 that tells the model what to write, and the code that reads the answer back cannot
 drift apart. Parsers never raise on model output: they return a ``Verdict`` or a
-``ParseFailure`` that records why.
+``ParseFailure`` that records why (a parser may also raise :class:`ParseError`, which
+:meth:`Format.parse` records the same way). Any other exception is a bug in the
+parser and propagates: it must not pass for a wrong verdict.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from judgekit.types import Constraint, Parsed, ParseFailure, Verdict
 # index over a 49k vocabulary, while the transformers backend's budget-aware
 # processor already guarantees the verdict is written within max_new_tokens.
 REASONING_RE = r"[^\n\[\]]+"
+
+
+class ParseError(ValueError):
+    """Model output a parser cannot read; :meth:`Format.parse` records it as a failure."""
 
 
 @dataclass(frozen=True)
@@ -45,16 +51,35 @@ class Format:
         return Constraint(kind="regex", pattern=self.regex)
 
     def parse(self, text: str) -> Parsed:
-        """Read a verdict from model output; never raises."""
+        """Read a verdict from model output.
+
+        A :class:`ParseError` becomes a recorded ``ParseFailure``; any other exception
+        is a parser bug and is raised, never turned into a verdict or a failure.
+        """
         try:
             return self.parser(text)
-        except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the run
-            return ParseFailure(reason=f"parser error: {type(exc).__name__}: {exc}", raw=text)
+        except ParseError as exc:
+            return ParseFailure(reason=str(exc), raw=text)
 
-    def from_probs(self, probs: Mapping[str, float]) -> Verdict:
-        """Turn logit-mode probabilities (keyed by choice label) into a verdict."""
-        label = max(self.labels, key=lambda lab: probs.get(lab, 0.0))
-        return Verdict(label=label, probs=dict(probs))
+    def from_probs(self, probs: Mapping[str, float]) -> Parsed:
+        """Turn logit-mode probabilities (keyed by choice label) into a verdict.
+
+        No probability mass on any choice (the backend found none of the choice tokens
+        among its top alternatives) and an exact tie for the highest probability are
+        recorded failures with their reason, never a verdict.
+        """
+        mass = {lab: float(probs.get(lab, 0.0)) for lab in self.labels}
+        if sum(mass.values()) <= 0:
+            return ParseFailure(
+                reason="no choice token among the backend's top logprobs (no probability for "
+                + ", ".join(self.labels) + ")",
+                raw="",
+            )
+        top = max(mass.values())
+        leaders = [lab for lab, p in mass.items() if p == top]
+        if len(leaders) > 1:
+            return ParseFailure(reason=f"exact tie in logit probabilities: {' = '.join(leaders)} = {top:.6g}", raw="")
+        return Verdict(label=leaders[0], probs=dict(probs))
 
 
 def _labels_in(text: str, pattern: re.Pattern[str], canon: Mapping[str, str]) -> list[str]:

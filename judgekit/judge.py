@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from judgekit.aggregate import annotate
 from judgekit.backends.base import PartialChoicesError, PartialGenerationError
 from judgekit.cache import make_key
 from judgekit.metrics import summarize
@@ -83,10 +84,15 @@ def judge_samples(
     chunk_size: int = 32,
     on_chunk: Callable[[list[Judgment]], None] | None = None,
 ) -> list[Judgment]:
-    """Judge samples chunk by chunk (no files); ``on_chunk`` sees each finished chunk."""
+    """Judge samples chunk by chunk (no files); ``on_chunk`` sees each finished chunk.
+
+    Each judgment goes through :func:`~judgekit.aggregate.annotate` (sample counts,
+    the order-tie reward rule).
+    """
     out: list[Judgment] = []
     for start in range(0, len(samples), chunk_size):
-        chunk = _judge_chunk(samples[start : start + chunk_size], protocol, runner)
+        part = samples[start : start + chunk_size]
+        chunk = [annotate(j, s) for j, s in zip(_judge_chunk(part, protocol, runner), part, strict=True)]
         out.extend(chunk)
         if on_chunk:
             on_chunk(chunk)
@@ -116,7 +122,7 @@ def run_fingerprint(protocol: Protocol, runner: Runner, input_digest: str) -> st
             "input": input_digest,
             "protocol": protocol.name,
             "config": protocol.config.to_dict(),
-            "model": runner.backend.model_id,
+            "backend": runner.identity(),
             "templates": {t: template_hash(t) for t in protocol.templates},
         }
     )
@@ -231,6 +237,7 @@ def _run_locked(
     chunk_size: int,
     extra_manifest: dict[str, Any] | None,
 ) -> RunResult:
+    warnings = protocol.check_samples(samples)  # refuses unsound inputs before any work
     superseded = _supersede_finals(run_dir)
     digest = file_digest(input_path) if input_path else make_key({"ids": [s.id for s in samples]})
     fingerprint = run_fingerprint(protocol, runner, digest)
@@ -275,9 +282,17 @@ def _run_locked(
     summary = summarize(samples, judgments, elapsed if fresh else None)
     summary["resumed_items"] = len(previous)
     summary["runner"] = vars(runner.stats)
+    if warnings:
+        summary["warnings"] = warnings
+    shown = [s.metadata["chosen_position"] for s in samples if "chosen_position" in s.metadata]
     extra = dict(extra_manifest or {})
     if superseded is not None:
         extra["superseded"] = str(superseded.relative_to(run_dir))
+    if shown:  # chosen/rejected files: the displayed order was drawn from the seed
+        extra["chosen_rejected_order"] = {"seed": protocol.config.seed, "chosen_as_A": shown.count("A"),
+                                          "chosen_as_B": shown.count("B")}
+    if warnings:
+        extra["warnings"] = warnings
     manifest = build_manifest(protocol, runner, input_path, digest, fingerprint, elapsed, extra)
     _write_json(run_dir / "manifest.json", manifest)
     _write_json(run_dir / "summary.json", summary)
@@ -300,6 +315,7 @@ def build_manifest(
         "decoding": protocol.decoding(),
         "seed": cfg.seed,
         "backend": runner.backend.info(),
+        "backend_identity": runner.identity(),
         "model_id": runner.backend.model_id,
         "fingerprint": fingerprint,
         "versions": package_versions(),

@@ -258,10 +258,34 @@ def train_meta_rm(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
-    settings = {"format_version": FORMAT_VERSION, "max_length": config.max_length, "base_model_id": base_id}
+    settings = {"format_version": FORMAT_VERSION, "max_length": config.max_length, "base_model_id": base_id,
+                "item_ids": sorted({r.item_id for r in rows})}
     (out_dir / CONFIG_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics
+
+
+def training_overlap(path: Path, ids: Sequence[str]) -> list[str] | None:
+    """Ids among ``ids`` the meta-RM at ``path`` was trained on; None when it did not record them."""
+    settings_file = path / CONFIG_FILE
+    if not settings_file.is_file():
+        return None
+    trained = json.loads(settings_file.read_text(encoding="utf-8")).get("item_ids")
+    if trained is None:
+        return None
+    seen = set(map(str, trained))
+    return [i for i in ids if i in seen]
+
+
+def overlap_warning(path: Path, ids: Sequence[str]) -> str | None:
+    """A warning when items being judged are items the meta-RM was trained on (or it cannot tell)."""
+    overlap = training_overlap(path, ids)
+    if overlap is None:
+        return f"meta-RM {path} records no training item ids, so overlap with these items cannot be checked"
+    if not overlap:
+        return None
+    return (f"{len(overlap)} of {len(ids)} items were in the meta-RM's training data ({path}; e.g. "
+            f"{', '.join(overlap[:3])}): its scores on them are not a held-out measure")
 
 
 class MetaRM:

@@ -46,6 +46,9 @@ def summarize(
         "position_consistency": _rate(sum(1 for j in with_consistency if j.consistent), len(with_consistency)),
         "labeled": len(labeled),
     }
+    partial = sum(1 for j in judged if j.extra.get("sample_failures"))
+    if partial:  # a verdict read from some of its k samples: counted, never hidden
+        out["items_with_sample_failures"] = partial
     if labeled:
         lo, hi = wilson_interval(correct, len(labeled))
         out["accuracy"] = correct / len(labeled)

@@ -42,12 +42,16 @@ class Runner:
     stats: RunnerStats = field(default_factory=RunnerStats)
     refused: dict[str, str] = field(default_factory=dict)  # prompt key -> server's "too long" reason
 
+    def identity(self) -> dict[str, Any]:
+        """Every output-affecting setting of the backend (see :func:`backend_identity`)."""
+        return backend_identity(self.backend)
+
     def _gen_key(self, prompt: Prompt, params: GenerationParams, index: int) -> str:
-        decoding = replace(params, n=1).to_dict()
+        decoding = replace(params, n=1, first_index=0).to_dict()
         return make_key(
             {
                 "kind": "generate",
-                "model": self.backend.model_id,
+                "backend": self.identity(),
                 "template": prompt.template_hash,
                 "prompt": prompt.key(),
                 "params": decoding,
@@ -60,31 +64,35 @@ class Runner:
     ) -> list[list[Generation]]:
         """``params.n`` generations per prompt, from cache where possible.
 
-        Each continuation is cached under its sample index and seed, so a resumed run
-        never redraws samples it already has.
+        Each continuation is cached under its sample index (and drawn with its own
+        per-sample seed), so a resumed run or a larger ``n`` generates only the samples
+        that are missing and never overwrites one already cached.
         """
         unique: dict[str, Prompt] = {}
         for p in prompts:
             unique.setdefault(p.key(), p)
         keys = {pk: [self._gen_key(p, params, i) for i in range(params.n)] for pk, p in unique.items()}
         cached = self.cache.get_many(k for ks in keys.values() for k in ks) if self.cache is not None else {}
-        done: dict[str, list[Generation]] = {}
-        missing: list[str] = []
+        have: dict[str, dict[int, Generation]] = {}
+        runs: dict[tuple[int, int], list[str]] = {}  # (first index, count) -> prompts missing that run
         for pk, ks in keys.items():
-            if all(k in cached for k in ks):
-                done[pk] = [Generation(**cached[k]) for k in ks]
+            have[pk] = {i: Generation(**cached[k]) for i, k in enumerate(ks) if k in cached}
+            if len(have[pk]) == params.n:
                 self.stats.cache_hits += 1
-            else:
-                missing.append(pk)
-        if len(done) and self.on_prompts_done:
-            self.on_prompts_done(sum(1 for p in prompts if p.key() in done))
-        for start in range(0, len(missing), self.chunk_size):
-            chunk = missing[start : start + self.chunk_size]
-            self._generate_chunk(chunk, unique, keys, params, done)
-            if self.on_prompts_done:
-                chunk_set = set(chunk)
-                self.on_prompts_done(sum(1 for p in prompts if p.key() in chunk_set))
-        return [done[p.key()] for p in prompts]
+            for run in _missing_runs([i not in have[pk] for i in range(params.n)]):
+                runs.setdefault(run, []).append(pk)
+        pending = {pk for pks in runs.values() for pk in pks}
+        if self.on_prompts_done and len(pending) < len(unique):
+            self.on_prompts_done(sum(1 for p in prompts if p.key() not in pending))
+        for (first, count), pks in runs.items():
+            run_params = replace(params, n=count, first_index=first)
+            for start in range(0, len(pks), self.chunk_size):
+                chunk = pks[start : start + self.chunk_size]
+                self._generate_chunk(chunk, unique, keys, run_params, have)
+                if self.on_prompts_done:
+                    finished = {pk for pk in chunk if len(have[pk]) == params.n}
+                    self.on_prompts_done(sum(1 for p in prompts if p.key() in finished))
+        return [[have[p.key()][i] for i in range(params.n)] for p in prompts]
 
     def _generate_chunk(
         self,
@@ -92,7 +100,7 @@ class Runner:
         unique: dict[str, Prompt],
         keys: dict[str, list[str]],
         params: GenerationParams,
-        done: dict[str, list[Generation]],
+        have: dict[str, dict[int, Generation]],
     ) -> None:
         self.stats.generate_calls += 1
         self.stats.cache_misses += len(chunk)
@@ -104,14 +112,15 @@ class Runner:
         except PartialGenerationError as exc:
             results, error = exc.results, exc
         to_store: dict[str, Any] = {}
+        indices = range(params.first_index, params.first_index + params.n)
         for pk, gens in zip(chunk, results, strict=True):
             if gens is None:
                 continue
-            done[pk] = gens
             self.stats.prompts_generated += 1
-            for k, g in zip(keys[pk], gens, strict=True):
+            for i, g in zip(indices, gens, strict=True):
+                have[pk][i] = g
                 self.stats.generated_tokens += g.num_tokens
-                to_store[k] = {"text": g.text, "finish_reason": g.finish_reason, "num_tokens": g.num_tokens}
+                to_store[keys[pk][i]] = {"text": g.text, "finish_reason": g.finish_reason, "num_tokens": g.num_tokens}
         if self.cache is not None:
             self.cache.put_many(to_store)
         if error is not None:
@@ -129,7 +138,7 @@ class Runner:
             make_key(
                 {
                     "kind": "choices",
-                    "model": self.backend.model_id,
+                    "backend": self.identity(),
                     "template": p.template_hash,
                     "prompt": p.key(),
                     "choices": list(choices),
@@ -153,8 +162,8 @@ class Runner:
             self.stats.choice_prompts += len(idx)
             fresh = {keys[i]: pr for i, pr in zip(idx, probs, strict=True) if pr is not None}
             cached.update(fresh)
-            if self.cache is not None:
-                self.cache.put_many(fresh)  # successes survive a partial failure
+            if self.cache is not None:  # successes survive a partial failure; no-mass results are not kept
+                self.cache.put_many({k: pr for k, pr in fresh.items() if sum(pr.values()) > 0})
             if error is not None:
                 self._note_refusals(error, [prompts[i].key() for i in idx])
                 raise error
@@ -180,3 +189,30 @@ class Runner:
             need = n + max_new_tokens
             out.append(None if need <= limit else f"prompt has {n} tokens + {max_new_tokens} new > context {limit}")
         return out
+
+
+def backend_identity(backend: Backend) -> dict[str, Any]:
+    """What a backend's outputs depend on besides the prompt and decoding parameters.
+
+    A backend reports it with ``identity()`` (model id plus dtype, device, server URL,
+    API mode, chat template, constraint style ...); one without it is identified by its
+    ``model_id``. Cache keys and the run fingerprint are both built from this, so two
+    settings that can give different outputs never share cached outputs or a resume.
+    """
+    report = getattr(backend, "identity", None)
+    if report is None:
+        return {"model_id": backend.model_id}
+    return {"model_id": backend.model_id, **report()}
+
+
+def _missing_runs(missing: Sequence[bool]) -> list[tuple[int, int]]:
+    """Contiguous runs ``(first index, count)`` of missing samples."""
+    runs: list[tuple[int, int]] = []
+    for i, miss in enumerate(missing):
+        if not miss:
+            continue
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((i, 1))
+    return runs

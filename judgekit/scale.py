@@ -189,6 +189,12 @@ def run_scale(
     labels = {s.id: s.label for s in samples if s.label is not None}
     if not labels:
         raise ConfigError("the scaling curve needs labeled items")
+    warnings = protocol.check_samples(samples)
+    if scorer is not None and cfg.option("meta_rm", None):
+        from judgekit.meta_rm import overlap_warning
+
+        found = overlap_warning(Path(str(cfg.option("meta_rm"))), [s.id for s in samples])
+        warnings += [found] if found and found not in warnings else []
     vote_name = "majority" if cfg.reduce == "meta" else cfg.reduce
     greedy_cfg = replace(cfg, samples=1, temperature=0.0, reduce="majority")
     temperature = cfg.temperature if cfg.temperature > 0 else DEFAULT_SAMPLING_TEMPERATURE
@@ -222,6 +228,7 @@ def run_scale(
         "meta_rm": cfg.option("meta_rm", None) if scorer is not None else None,
         "runner": dict(vars(runner.stats)),
         "points": [p.to_dict() for p in points],
+        "warnings": warnings,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, png_path = out_dir / "curve.json", out_dir / "curve.png"

@@ -89,7 +89,12 @@ class Constraint:
 
 @dataclass(frozen=True)
 class GenerationParams:
-    """Decoding parameters. ``n`` continuations share one prompt (one prefill)."""
+    """Decoding parameters. ``n`` continuations share one prompt (one prefill).
+
+    The continuations are samples ``first_index`` .. ``first_index + n - 1`` of the
+    prompt; sample ``i`` is drawn with :func:`sample_seed` ``(seed, prompt, i)``, so it
+    is the same whatever batch, ``n`` or ``first_index`` it is generated with.
+    """
 
     max_new_tokens: int = 128
     temperature: float = 0.0
@@ -98,10 +103,17 @@ class GenerationParams:
     seed: int = 0
     constraint: Constraint | None = None
     stop: tuple[str, ...] = ()
+    first_index: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (for cache keys and manifests)."""
         return asdict(self)
+
+
+def sample_seed(seed: int, prompt: Prompt, index: int) -> int:
+    """The seed of sample ``index`` of ``prompt``: a 31-bit integer (every server accepts it), stable across runs."""
+    digest = hashlib.sha256(f"{seed}|{prompt.key()}|{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,11 @@ class Backend(Protocol):
     """A batched text-generation engine.
 
     ``model_id`` identifies the weights (name + revision or file hash): it is part of
-    every cache key, so two different models never share cached outputs.
+    every cache key, so two different models never share cached outputs. A backend
+    whose outputs also depend on other settings (dtype, device, server URL, API mode,
+    chat template, constraint style) reports them from an optional ``identity()``
+    method; :func:`judgekit.runner.backend_identity` puts them in every cache key and
+    in the run fingerprint.
     """
 
     name: str
@@ -44,7 +48,9 @@ class Backend(Protocol):
 
         The prompt includes its ``assistant_prefix``; each choice is scored by the
         probability of its first token, and the result is renormalised over
-        ``choices`` (so the values sum to 1). One forward pass per prompt.
+        ``choices`` (so the values sum to 1). When no choice has any probability (e.g.
+        none is among an engine's top alternatives) every value is 0: never an even
+        split. One forward pass per prompt.
         """
         ...
 

@@ -65,7 +65,7 @@ class FakeBackend:
         out = []
         for p in prompts:
             gens = []
-            for i in range(params.n):
+            for i in range(params.first_index, params.first_index + params.n):
                 text = self._text(p, i, params)
                 for stop in params.stop:
                     text = text.split(stop)[0]

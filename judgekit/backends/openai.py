@@ -15,6 +15,7 @@ it never appears in ``info()``, ``repr()`` or error messages.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import threading
@@ -45,7 +46,7 @@ from judgekit.backends.openai_requests import (
     prefill_supported,
     style_from_server,
 )
-from judgekit.types import Generation, GenerationParams, Prompt
+from judgekit.types import Generation, GenerationParams, Prompt, sample_seed
 
 T = TypeVar("T")
 ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "openai", "llamacpp", "llama-server", "none"]
@@ -179,9 +180,11 @@ class OpenAIBackend:
     def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[list[Generation]]:
         """``params.n`` generations per prompt, in prompt order.
 
-        ``n`` is sent in one request (the server shares the prefill); servers that
-        ignore ``n`` get the missing samples as follow-up requests with seeds
-        ``seed + i`` (their prompt cache serves the prefill). Raises
+        ``n`` is sent in one request (the server shares the prefill) seeded with the
+        per-sample seed of its first sample (:func:`~judgekit.types.sample_seed`);
+        servers that ignore ``n`` get the missing samples as follow-up requests, each
+        with its own per-sample seed (their prompt cache serves the prefill). Requests
+        are per prompt, so the other prompts of a batch never change a sample. Raises
         ``PartialGenerationError`` (with all successes) if some prompts fail.
         """
         style = self.constraint_style
@@ -195,8 +198,9 @@ class OpenAIBackend:
         """First-token probabilities of ``choices``, renormalised, from ``top_logprobs``.
 
         Tokens are matched by text (see :func:`~judgekit.backends.http_util.choice_probs`).
-        When no choice is among the server's top alternatives the result is uniform
-        and counted in ``info()["choices_not_in_top_logprobs"]``. Raises
+        When no choice is among the server's top alternatives every choice gets 0 (the
+        format records a parse failure with that reason, and the runner does not cache
+        it) and the case is counted in ``info()["choices_not_in_top_logprobs"]``. Raises
         ``PartialChoicesError`` (with all successes) if some prompts fail.
         """
         style = self.constraint_style
@@ -205,6 +209,15 @@ class OpenAIBackend:
         if errors:
             raise PartialChoicesError(results, errors, too_long)
         return [r for r in results if r is not None]
+
+    def identity(self) -> dict[str, Any]:
+        """Output-affecting settings, part of every cache key and the run fingerprint."""
+        template = hashlib.sha256(self.chat_template.encode()).hexdigest() if self.chat_template else None
+        return {
+            "backend": self.name, "base_url": _public_url(self.base_url), "model": self.model, "mode": self.mode,
+            "chat_template_sha256": template, "constraint_style": self.constraint_style,
+            "top_logprobs": self.top_logprobs,
+        }
 
     def info(self) -> dict[str, Any]:
         """Manifest entry; never includes the API key."""
@@ -300,14 +313,15 @@ class OpenAIBackend:
         return [Generation(c.text, c.finish_reason, t) for c, t in zip(choices, tokens, strict=True)]
 
     def _generate_one(self, prompt: Prompt, params: GenerationParams, style: str) -> list[Generation]:
-        n = params.n
-        gens = self._request(prompt, params, style, n if self._n_is_native() else 1, params.seed)
+        n, first = params.n, params.first_index
+        seed = sample_seed(params.seed, prompt, first)
+        gens = self._request(prompt, params, style, n if self._n_is_native() else 1, seed)
         if n > 1:
             with self._lock:
                 if self._native_n is None:
                     self._native_n = len(gens) >= n
         while len(gens) < n:
-            gens += self._request(prompt, params, style, 1, params.seed + len(gens))
+            gens += self._request(prompt, params, style, 1, sample_seed(params.seed, prompt, first + len(gens)))
         return gens
 
     def _score_one(self, prompt: Prompt, choices: Sequence[str], style: str) -> dict[str, float]:
@@ -323,5 +337,5 @@ class OpenAIBackend:
         if probs is None:
             with self._lock:
                 self._missing_choices += 1
-            return {c: 1.0 / len(choices) for c in choices}
+            return {c: 0.0 for c in choices}
         return probs

@@ -33,7 +33,7 @@ from judgekit.backends.constrain import (
     relax_repeats,
 )
 from judgekit.models import models_cache_dir, resolve_model
-from judgekit.types import Generation, GenerationParams, Prompt
+from judgekit.types import Generation, GenerationParams, Prompt, sample_seed
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -53,6 +53,33 @@ def _thread_count(threads: int | None) -> int | None:
     if env and env.isdigit() and int(env) > 0:
         return int(env)
     return 1 if (os.cpu_count() or 1) <= 2 else None
+
+
+class SeededSampler:
+    """Draw each row's next token from its own seeded generator (a logits processor).
+
+    Put last, after temperature / top-p: it samples from the warped distribution and
+    leaves only the drawn token, so greedy decoding then emits it. Row ``r`` draws
+    from ``torch.Generator`` seeded with ``seeds[r]``, so a sample does not depend
+    on which other prompts or samples share its batch (up to floating-point
+    differences of padding).
+    """
+
+    def __init__(self, seeds: Sequence[int], device: str) -> None:
+        self.generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """Return ``scores`` with every token but the drawn one at ``-inf``."""
+        probs = torch.softmax(scores.float(), dim=-1)
+        out = torch.full_like(scores, float("-inf"))
+        for row, gen in enumerate(self.generators):
+            p = probs[row]
+            if not torch.isfinite(p).all() or float(p.sum()) <= 0:
+                token = int(torch.argmax(scores[row]))
+            else:
+                token = int(torch.multinomial(p, 1, generator=gen))
+            out[row, token] = 0.0
+        return out
 
 
 class TransformersBackend:
@@ -160,8 +187,9 @@ class TransformersBackend:
     def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[list[Generation]]:
         """``params.n`` generations per prompt, in prompt order (see the Backend protocol).
 
-        Greedy when ``temperature == 0``; otherwise sampling seeded with ``params.seed``
-        (the same prompts, batch size and seed give the same outputs). Constrained
+        Greedy when ``temperature == 0``; otherwise each sample is drawn from its own
+        generator seeded with :func:`~judgekit.types.sample_seed` (seed, prompt, sample
+        index), so it does not depend on the batch it runs in (:class:`SeededSampler`). Constrained
         decoding when ``params.constraint`` is set; stop strings cut the text.
         """
         if params.n < 1 or params.max_new_tokens < 1:
@@ -170,8 +198,10 @@ class TransformersBackend:
         self._check_length(encoded, params.max_new_tokens)
         compiled = self._compile(params) if params.constraint is not None else None
         results: list[list[Generation]] = [[] for _ in prompts]
+        first = params.first_index
         for batch in self._batches(encoded, self.batch_size):
-            outs = self._generate_batch([encoded[i] for i in batch], params, compiled)
+            seeds = [sample_seed(params.seed, prompts[i], first + j) for i in batch for j in range(params.n)]
+            outs = self._generate_batch([encoded[i] for i in batch], params, compiled, seeds)
             for i, gens in zip(batch, outs, strict=True):
                 results[i] = gens
         return results
@@ -183,7 +213,9 @@ class TransformersBackend:
         regex = relax_repeats(constraint_regex(params.constraint), MAX_REPEAT_BOUND)
         return self.index_cache.get(regex, self._vocab)
 
-    def _generate_batch(self, seqs: list[list[int]], params: GenerationParams, compiled: Any) -> list[list[Generation]]:
+    def _generate_batch(
+        self, seqs: list[list[int]], params: GenerationParams, compiled: Any, seeds: Sequence[int]
+    ) -> list[list[Generation]]:
         input_ids, attention_mask = self._pad(seqs)
         sample = params.temperature > 0
         processors = LogitsProcessorList()
@@ -194,9 +226,10 @@ class TransformersBackend:
                 processors.append(TemperatureLogitsWarper(params.temperature))
             if params.top_p < 1.0:
                 processors.append(TopPLogitsWarper(params.top_p))
+            processors.append(SeededSampler(seeds, self.device))  # draws; decoding below is greedy
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
-            do_sample=sample,
+            do_sample=False,
             num_return_sequences=1,
             top_k=None,
             top_p=None,
@@ -205,8 +238,6 @@ class TransformersBackend:
             eos_token_id=self._eos_ids,
             stop_strings=list(params.stop) or None,
         )
-        if sample:
-            torch.manual_seed(params.seed)
         with torch.inference_mode():
             cache = None
             if params.n > 1:
@@ -317,11 +348,15 @@ class TransformersBackend:
                 total = sum(picked)
                 if total > 0:
                     results[i] = {c: p / total for c, p in zip(choices, picked, strict=True)}
-                else:
-                    results[i] = {c: 1.0 / len(choices) for c in choices}
+                else:  # no mass at all: zeros, which the format records as a failure
+                    results[i] = {c: 0.0 for c in choices}
         return results
 
     # -- manifest ---------------------------------------------------------------------
+
+    def identity(self) -> dict[str, Any]:
+        """Output-affecting settings, part of every cache key and the run fingerprint."""
+        return {"backend": self.name, "dtype": self.dtype, "device": self.device}
 
     def info(self) -> dict[str, Any]:
         """Model path and id, dtype, device, limits and library versions (no secrets)."""

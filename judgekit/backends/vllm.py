@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from judgekit.types import Constraint, Generation, GenerationParams, Prompt
+from judgekit.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
 
 
 class ChatTokenizer(Protocol):
@@ -271,7 +271,14 @@ class VLLMBackend:
         """``params.n`` generations per prompt from one batched ``LLM.generate`` call."""
         if not prompts:
             return []
-        sampling = self._sampling_params(sampling_kwargs(params), params.constraint)
+        kwargs = sampling_kwargs(params)
+        # One SamplingParams per prompt, seeded per prompt and first sample index: vLLM
+        # draws a seeded request from its own generator, so batch make-up changes nothing.
+        first = params.first_index
+        sampling = [
+            self._sampling_params({**kwargs, "seed": sample_seed(params.seed, p, first)}, params.constraint)
+            for p in prompts
+        ]
         outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
         return [
             [Generation(c.text, c.finish_reason or "stop", len(c.token_ids)) for c in out.outputs]
@@ -279,7 +286,10 @@ class VLLMBackend:
         ]
 
     def score_choices(self, prompts: Sequence[Prompt], choices: Sequence[str]) -> list[dict[str, float]]:
-        """First-token probabilities of ``choices`` from the top ``top_logprobs`` alternatives."""
+        """First-token probabilities of ``choices`` from the top ``top_logprobs`` alternatives.
+
+        All zeros when none of the choice tokens is among them (never an even split).
+        """
         if not prompts:
             return []
         ids = choice_token_ids(self._tokenizer, choices)
@@ -289,11 +299,17 @@ class VLLMBackend:
         for out in outputs:
             first = out.outputs[0].logprobs[0]  # {token_id: Logprob}
             probs = probs_from_token_logprobs({int(t): float(lp.logprob) for t, lp in first.items()}, ids)
-            if probs is None:
+            if probs is None:  # no choice token among the alternatives: zero mass, a recorded failure
                 self._missing_choices += 1
-                probs = {c: 1.0 / len(choices) for c in choices}
+                probs = {c: 0.0 for c in choices}
             results.append(probs)
         return results
+
+    def identity(self) -> dict[str, Any]:
+        """Output-affecting settings, part of every cache key and the run fingerprint."""
+        keep = ("tokenizer", "revision", "dtype", "max_model_len", "quantization")
+        return {"backend": self.name, "top_logprobs": self.top_logprobs,
+                **{k: self.engine_kwargs[k] for k in keep if k in self.engine_kwargs}}
 
     def info(self) -> dict[str, Any]:
         """Manifest entry."""

@@ -17,6 +17,8 @@ from typing import Any
 from judgekit.protocols.base import ConfigError
 
 BUNDLED = Path(__file__).with_name("master_keys.json")
+#: Content-free keys the answer-check defence was not written from (its held-out evaluation).
+HELDOUT = Path(__file__).with_name("heldout_keys.json")
 USER_FAMILY = "user key"
 
 
@@ -48,6 +50,11 @@ class KeySet:
 def bundled_keys() -> KeySet:
     """Load the key list shipped with judgekit (Zhao et al., 2025)."""
     return _from_json(json.loads(BUNDLED.read_text(encoding="utf-8")), BUNDLED)
+
+
+def heldout_keys() -> KeySet:
+    """Load the held-out key list (``--keys judgekit/probe/heldout_keys.json`` in a probe)."""
+    return _from_json(json.loads(HELDOUT.read_text(encoding="utf-8")), HELDOUT)
 
 
 def load_keys(path: Path | str | None = None) -> KeySet:

@@ -11,6 +11,7 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from judgekit.formats import Format
@@ -108,6 +109,20 @@ class Protocol(ABC):
                 f"--reduce score-sum needs per-response scores, which protocol {self.name!r} does not give "
                 "(use it with pointwise or spct; majority or mean-prob here)"
             )
+
+    def check_samples(self, samples: Sequence[Sample]) -> list[str]:
+        """Warnings about judging these samples with this config; ConfigError when unsound.
+
+        The base check: a meta-RM (``--reduce meta``) trained on items being judged
+        (see :func:`judgekit.meta_rm.training_overlap`) is a warning.
+        """
+        path = self.config.option("meta_rm")
+        if self.config.reduce not in ("meta", "meta-rm") or not path:
+            return []
+        from judgekit.meta_rm import overlap_warning
+
+        found = overlap_warning(Path(str(path)), [s.id for s in samples])
+        return [found] if found else []
 
     @abstractmethod
     def judge(self, samples: Sequence[Sample], runner: Runner) -> list[Judgment]:

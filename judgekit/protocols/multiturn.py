@@ -146,7 +146,7 @@ def combine_pair(parsed_by_order: Sequence[Parsed], swapped: Sequence[bool], pol
         {"order": "BA" if sw else "AB", **parsed_to_dict(p)} for sw, p in zip(swapped, plain, strict=True)
     )
     return PairOutcome(
-        label=label, reward=pairwise_reward(label, probs) if failure is None else None, probs=probs,
+        label=label, reward=pairwise_reward(label, probs, consistent) if failure is None else None, probs=probs,
         consistent=consistent, failure=failure, per_order=per_order,
     )
 

@@ -54,7 +54,7 @@ class PairwiseProtocol(Protocol):
                 {"order": "BA" if sw else "AB", **parsed_to_dict(p)} for sw, p in zip(orders, parsed, strict=True)
             )
             out[i] = Judgment(
-                sample_id=samples[i].id, verdict=label, reward=pairwise_reward(label, probs),
+                sample_id=samples[i].id, verdict=label, reward=pairwise_reward(label, probs, consistent),
                 per_order=per_order, probs=probs, parse_failure=failure is not None,
                 failure_reason=failure, consistent=consistent,
                 trace=tuple(r.turn for r in results),

@@ -13,7 +13,13 @@ Rubric sources, in order of precedence:
 
 * ``--option rubric=generate``: a rubric is generated per prompt on the fly from the
   prompt and both responses (no labels), recorded as the first turn;
-* ``--option rubric_dir=DIR``: per-sample rubrics saved by ``judgekit rubrics generate``;
+* ``--option rubric_dir=DIR``: per-sample rubrics saved by ``judgekit rubrics generate``.
+  Those were kept because judging the item with them reproduced its gold label, so
+  judging the *same* items with them is correct by construction: such an overlap is
+  refused (:class:`~judgekit.protocols.base.ConfigError`) unless
+  ``--option allow_label_rubrics=true``, and then flagged in the run's warnings and in
+  each judgment (``extra["rubric_from_own_label"]``). An item without a rubric file
+  is skipped (``extra["skipped"]``), not a parse failure;
 * ``--rubric FILE`` (a rubric YAML, bundled name, or text) for the whole run.
 
 The verdict is the model's; the item lines are parsed strictly (every item exactly
@@ -174,11 +180,32 @@ class RubricProtocol(Protocol):
             instructions=instructions(len(hard), len(prin)), principles=list(self.config.principles),
         )
 
+    def check_samples(self, samples: Sequence[Sample]) -> list[str]:
+        """Refuse (or, when allowed, warn about) items whose rubric was filtered against their own label."""
+        warnings = super().check_samples(samples)
+        folder = self.config.option("rubric_dir")
+        if not folder or self.config.option("rubric") == "generate":
+            return warnings
+        own = [s.id for s in samples if _from_own_label(Path(folder), s)]
+        if not own:
+            return warnings
+        allow = str(self.config.option("allow_label_rubrics", "false")).lower()
+        if allow not in ("true", "false"):
+            raise ConfigError(f"--option allow_label_rubrics={allow!r}: expected true or false")
+        msg = (f"{len(own)} of {len(samples)} items are judged with rubrics that {folder} kept because they "
+               f"reproduced these items' gold labels (e.g. {', '.join(own[:3])}): accuracy on them is correct "
+               "by construction")
+        if allow != "true":
+            raise ConfigError(msg + "; judge held-out items, or pass --option allow_label_rubrics=true "
+                              "to run anyway (flagged in the manifest, the summary and each judgment)")
+        return [*warnings, msg]
+
     def judge(self, samples: Sequence[Sample], runner: Runner) -> list[Judgment]:
         """Find (or generate) each sample's rubric, then judge all samples in one batch."""
         self.check()
+        self.check_samples(samples)
         pre: list[Turn | None] = [None] * len(samples)
-        rubrics: list[Rubric | str]
+        rubrics: list[Rubric | str | NoRubric]
         if self.config.option("rubric") == "generate":
             gen = generate_candidates(samples, runner, self.config, labeled=False)
             rubrics = [r if isinstance(r, Rubric) else f"rubric generation failed: {r.reason}" for r, _ in gen]
@@ -191,20 +218,24 @@ class RubricProtocol(Protocol):
         return self.judge_with(samples, rubrics, runner, pre)
 
     @staticmethod
-    def _from_dir(folder: Path, sample: Sample) -> Rubric | str:
+    def _from_dir(folder: Path, sample: Sample) -> Rubric | NoRubric:
         path = folder / rubric_filename(sample.id)
         if not path.is_file():
-            return f"no rubric file {path}"
+            return NoRubric(f"no rubric file {path}")
         try:
             return load_rubric(path)
         except RubricError as exc:
-            return str(exc)
+            return NoRubric(str(exc))
 
     def judge_with(
-        self, samples: Sequence[Sample], rubrics: Sequence[Rubric | str], runner: Runner,
+        self, samples: Sequence[Sample], rubrics: Sequence[Rubric | str | NoRubric], runner: Runner,
         pre_turns: Sequence[Turn | None] | None = None,
     ) -> list[Judgment]:
-        """Judge each sample with its own rubric (a string entry = why it has none)."""
+        """Judge each sample with its own rubric.
+
+        A string entry is why generating one failed (a parse failure); a
+        :class:`NoRubric` entry (no usable rubric file) makes the item skipped.
+        """
         order = orders(self.config)
         pre = list(pre_turns) if pre_turns is not None else [None] * len(samples)
         out: dict[int, Judgment] = {}
@@ -212,6 +243,8 @@ class RubricProtocol(Protocol):
         for i, rub in enumerate(rubrics):
             if isinstance(rub, Rubric):
                 usable.append(i)
+            elif isinstance(rub, NoRubric):
+                out[i] = skipped(samples[i].id, rub.reason)
             else:
                 out[i] = Judgment(sample_id=samples[i].id, verdict=None, reward=None, parse_failure=True,
                                   failure_reason=rub, trace=tuple(t for t in (pre[i],) if t),
@@ -243,9 +276,30 @@ class RubricProtocol(Protocol):
                 sample_id=samples[i].id, verdict=pair.label, reward=pair.reward, per_order=tuple(per_order),
                 probs=pair.probs, parse_failure=pair.failure is not None, failure_reason=pair.failure,
                 consistent=pair.consistent, trace=tuple(t for t in (pre[i], *(r.turn for r in rs)) if t),
-                extra={**principles_extra(self.config), "rubric": rubric.to_dict()},
+                extra={**principles_extra(self.config), "rubric": rubric.to_dict(),
+                       **({"rubric_from_own_label": True} if _own_label(rubric, samples[i]) else {})},
             )
         return [out[i] for i in range(len(samples))]
+
+
+@dataclass(frozen=True)
+class NoRubric:
+    """Why an item has no usable rubric (the item is skipped, not a parse failure)."""
+
+    reason: str
+
+
+def _own_label(rubric: Rubric, sample: Sample) -> bool:
+    """Whether ``rubric`` was generated and label-filtered on ``sample`` itself."""
+    return bool(rubric.source.get("labeled")) and rubric.source.get("sample_id") == sample.id
+
+
+def _from_own_label(folder: Path, sample: Sample) -> bool:
+    path = folder / rubric_filename(sample.id)
+    try:
+        return path.is_file() and _own_label(load_rubric(path), sample)
+    except RubricError:
+        return False
 
 
 def _num(weight: float) -> int | float:

@@ -14,7 +14,7 @@ from judgekit.formats import Format
 from judgekit.protocols.base import ConfigError, JudgeConfig
 from judgekit.runner import Runner
 from judgekit.scaling import Reducer, get_reducer
-from judgekit.types import Judgment, Parsed, Prompt, Turn, parsed_to_dict
+from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Turn, parsed_to_dict
 
 __all__ = ["Reducer", "TurnResult", "instructions_for", "reducer_for", "run_turn", "skipped", "too_long_reasons"]
 
@@ -75,10 +75,19 @@ def run_turn(
                 "samples": [parsed_to_dict(s) for s in samples],
                 "finish_reasons": [g.finish_reason for g in gens],
                 "raw": outputs,
+                **_counts(samples),
             },
         )
         results.append(TurnResult(parsed=parsed, samples=samples, turn=turn))
     return results
+
+
+def _counts(samples: Sequence[Parsed]) -> dict[str, int]:
+    """How many of k > 1 samples were readable (recorded so a failed sample is never hidden)."""
+    if len(samples) < 2:
+        return {}
+    return {"samples_parsed": sum(1 for s in samples if not isinstance(s, ParseFailure)),
+            "samples_total": len(samples)}
 
 
 def _logit_turn(prompts: Sequence[Prompt], runner: Runner, fmt: Format, name: str) -> list[TurnResult]:

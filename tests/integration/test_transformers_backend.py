@@ -73,6 +73,17 @@ def test_sampling_n3_is_reproducible_per_seed(backend: TransformersBackend) -> N
     assert any(len(set(t)) > 1 for t in texts)  # three samples, not one copied
 
 
+def test_a_sample_is_the_same_whatever_batch_or_first_index(backend: TransformersBackend) -> None:
+    """Each sample draws from its own seeded generator: batch mates and n do not change it."""
+    params = GenerationParams(max_new_tokens=8, temperature=1.0, n=3, seed=7)
+    alone = [g.text for g in backend.generate([PROMPTS[1]], params)[0]]
+    in_batch = [g.text for g in backend.generate([PROMPTS[3], PROMPTS[1]], params)[1]]
+    assert in_batch == alone
+    tail = backend.generate([PROMPTS[1]], GenerationParams(max_new_tokens=8, temperature=1.0, seed=7, first_index=2))
+    assert tail[0][0].text == alone[2]
+    assert len(set(alone)) > 1
+
+
 def test_shared_prefill_n_copies_match_one_sample(backend: TransformersBackend) -> None:
     """n continuations come from one prefill: greedy n=3 repeats the n=1 text, left padding included."""
     params = GenerationParams(max_new_tokens=8)

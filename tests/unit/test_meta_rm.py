@@ -139,6 +139,12 @@ def test_train_save_reload_and_the_kept_subset_changes(tiny_base: Path, tmp_path
         assert (out / name).is_file(), name
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["eval_rows"] == 8 and saved["train_rows"] == 24
+    # the trained item ids are recorded, so judging them later is warned about
+    from judgekit.meta_rm import overlap_warning, training_overlap
+
+    ids = sorted({r.item_id for r in _rows(8)})
+    assert json.loads((out / "meta_rm.json").read_text())["item_ids"] == ids
+    assert training_overlap(out, [ids[0], "unseen"]) == [ids[0]] and overlap_warning(out, ["unseen"]) is None
     assert metrics["eval"]["auc"] == 1.0 and metrics["eval"]["accuracy"] == 1.0
     assert metrics["eval"]["bce"] < metrics["eval_before"]["bce"]
 

@@ -32,7 +32,7 @@ from judgekit.backends.openai_requests import (
 )
 from judgekit.cache import CallCache
 from judgekit.runner import Runner
-from judgekit.types import Constraint, GenerationParams, Message, Prompt
+from judgekit.types import Constraint, GenerationParams, Message, Prompt, sample_seed
 from tests.fault_server import FaultServer
 
 CHATML = (
@@ -272,11 +272,16 @@ def test_partial_failures_keep_successes_and_runner_resumes(tmp_path: object) ->
         assert "HTTP 500" in exc.errors[1] and "HTTP 400 (not retried)" in exc.errors[3]
         assert [r[0].text if r else None for r in exc.results] == ["echo: ok 0", None, "echo: ok 2", None, "echo: ok 4"]
         assert "prompt 1:" in str(exc) and "prompt 3:" in str(exc)
-    # A healed server: the re-run only sends the two failures; the rest come from the cache.
-    with FaultServer(faults=False) as healed:
-        out = Runner(make(healed), cache=cache).generate(prompts, GenerationParams())
+        # The server heals: the re-run only sends the two failures; the rest come from the cache.
+        server.faults = False
+        server.attempts.clear()
+        out = Runner(make(server), cache=cache).generate(prompts, GenerationParams())
         assert [g[0].text for g in out] == [f"echo: {t}" for t in texts]
-        assert set(healed.attempts) == {"FAULT:500:inf", "FAULT:400:1"}
+        assert set(server.attempts) == {"FAULT:500:inf", "FAULT:400:1"}
+    # Another server (another base URL) never gets the first one's cached outputs.
+    with FaultServer(faults=False) as other:
+        Runner(make(other), cache=cache).generate(prompts, GenerationParams())
+        assert set(other.attempts) == set(texts)
     cache.close()
 
 
@@ -292,7 +297,8 @@ def test_n_native_and_emulated() -> None:
         backend = make(server)
         out = backend.generate([prompt("q")], params)
         assert len(out[0]) == 3
-        assert [b["seed"] for b in server.bodies] == [5, 6, 7] and all(b["n"] == 1 for b in server.bodies)
+        seeds = [sample_seed(5, prompt("q"), i) for i in range(3)]  # each sample its own seed
+        assert [b["seed"] for b in server.bodies] == seeds and all(b["n"] == 1 for b in server.bodies)
         assert backend.info()["n_native"] is False
 
 

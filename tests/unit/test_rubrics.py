@@ -137,13 +137,14 @@ def test_rubric_round_trip_generate_filter_save_load_judge(tmp_path: Path) -> No
     assert loaded.source["sample_id"] == "LLMBar/x#1" and loaded.source["attempt"] == 2
     # reuse: one file for the whole run, and the folder per sample
     whole = get_protocol("rubric", JudgeConfig(rubric=resolve_rubric_text(str(paths[0]))))
-    per_sample = get_protocol("rubric", JudgeConfig(options=(("rubric_dir", str(tmp_path / "rubrics")),)))
+    per_sample = get_protocol("rubric", JudgeConfig(options=(("rubric_dir", str(tmp_path / "rubrics")),
+                                                             ("allow_label_rubrics", "true"))))
     for proto in (whole, per_sample):
         judgments = proto.judge(PAIRS[:2], Runner(FakeBackend(responder=scripted)))
         assert [j.verdict for j in judgments] == ["A", "B"] and all(j.consistent for j in judgments)
         assert judgments[0].extra["rubric"]["principles"][0]["text"] == "The response computes 75+48 as 123."
     missing = per_sample.judge(PAIRS[2:], Runner(FakeBackend(responder=scripted)))[0]
-    assert missing.parse_failure and "no rubric file" in (missing.failure_reason or "")
+    assert not missing.parse_failure and "no rubric file" in missing.extra["skipped"]
 
 
 def test_rubrics_generate_cli_reports_counts(tmp_path: Path) -> None:

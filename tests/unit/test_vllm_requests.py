@@ -29,7 +29,7 @@ from judgekit.backends.vllm import (
     sampling_kwargs,
     structured_outputs_spec,
 )
-from judgekit.types import Constraint, GenerationParams, Message, Prompt
+from judgekit.types import Constraint, GenerationParams, Message, Prompt, sample_seed
 
 
 class CharTokenizer:
@@ -142,7 +142,7 @@ class FakeLLM:
 
     def generate(self, inputs: list[dict[str, Any]], sampling: Any, use_tqdm: bool = True) -> list[FakeRequestOutput]:
         self.calls.append((inputs, sampling))
-        kw = sampling.kwargs
+        kw = (sampling[0] if isinstance(sampling, list) else sampling).kwargs
         if kw.get("max_tokens") == 1 and "logprobs" in kw:
             top = {ord("A"): FakeLogprob(math.log(0.6)), ord("B"): FakeLogprob(math.log(0.2)), 7: FakeLogprob(-1.0)}
             return [FakeRequestOutput([FakeCompletion("A", [65], "length", [top])]) for _ in inputs]
@@ -188,8 +188,11 @@ def test_backend_generate_builds_one_batched_call(monkeypatch: pytest.MonkeyPatc
     assert [[g.text for g in gens] for gens in out] == [["out0.0", "out0.1", "out0.2"], ["out1.0", "out1.1", "out1.2"]]
     assert out[0][0].finish_reason == "stop" and out[0][0].num_tokens == 3
     assert len(llm.calls) == 1  # one batched call, n samples per prompt inside it
-    inputs, sampling = llm.calls[0]
-    assert sampling.kwargs["n"] == 3 and sampling.kwargs["seed"] == 3
+    inputs, per_prompt = llm.calls[0]
+    # one SamplingParams per prompt, seeded per prompt (batch make-up cannot change a sample)
+    assert [sp.kwargs["seed"] for sp in per_prompt] == [sample_seed(3, prompt(t), 0) for t in ("one", "two")]
+    sampling = per_prompt[0]
+    assert sampling.kwargs["n"] == 3
     assert sampling.kwargs[field_name].kwargs == {"regex": "[AB]"}
     assert inputs[0]["prompt_token_ids"][0] == ord("<")
     assert backend.info()["structured_outputs_api"] == field_name
@@ -203,6 +206,20 @@ def test_backend_score_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert probs == [pytest.approx({"A": 0.75, "B": 0.25, "tie": 0.0})]
     _, sampling = backend._llm.calls[-1]
     assert sampling.kwargs == choice_sampling_kwargs(20)
+
+
+def test_backend_score_choices_without_choice_tokens_is_zero_not_an_even_split(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from judgekit.formats import VERIFY
+    from judgekit.types import ParseFailure
+
+    monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
+    backend = VLLMBackend("org/judge")
+    [probs] = backend.score_choices([prompt("q", "Verdict: ")], ["correct", "incorrect"])  # top holds only A, B
+    assert probs == {"correct": 0.0, "incorrect": 0.0}
+    assert backend.info()["choices_not_in_top_logprobs"] == 1
+    assert isinstance(VERIFY.from_probs(probs), ParseFailure)
 
 
 def test_data_parallel_is_routed_to_documented_engines() -> None:
