@@ -8,6 +8,8 @@ to request bodies for one *constraint style*:
 ``vllm``         vLLM >= 0.10.2: ``structured_outputs: {"regex"|"json": ...}``, prefill
                  with ``continue_final_message``.
 ``vllm-legacy``  vLLM < 0.10.2: ``guided_regex`` / ``guided_json``.
+``sglang``       SGLang: top-level ``regex``; JSON schemas as ``response_format`` (chat) or
+                 ``json_schema`` (a string, completions); prefill with ``continue_final_message``.
 ``openai``       ``response_format: {"type": "json_schema", ...}`` (chat, JSON only).
 ``llamacpp``     ``response_format: {"type": "json_object", "schema": ...}`` (chat, JSON only).
 ``none``         never constrain.
@@ -23,13 +25,13 @@ from judgekit.backends.http_util import render_chat_template
 from judgekit.types import Constraint, GenerationParams, Message, Prompt
 
 Mode = Literal["chat", "completions"]
-STYLES = ("vllm", "vllm-legacy", "openai", "llamacpp", "none")
+STYLES = ("vllm", "vllm-legacy", "sglang", "openai", "llamacpp", "none")
 SCHEMA_NAME = "judgekit_verdict"
 
 
 def constraint_kinds(style: str, mode: str) -> frozenset[str]:
     """Constraint kinds a server of ``style`` enforces in ``mode``."""
-    if style in ("vllm", "vllm-legacy"):
+    if style in ("vllm", "vllm-legacy", "sglang"):
         return frozenset({"regex", "json_schema"})
     if style in ("openai", "llamacpp") and mode == "chat":
         return frozenset({"json_schema"})
@@ -46,6 +48,8 @@ def constraint_fields(constraint: Constraint | None, style: str, mode: str) -> d
         return {}
     if constraint.kind not in constraint_kinds(style, mode):
         return None
+    if style == "sglang":
+        return _sglang_fields(constraint, mode)
     if constraint.kind == "regex":
         if style == "vllm":
             return {"structured_outputs": {"regex": constraint.pattern}}
@@ -61,11 +65,21 @@ def constraint_fields(constraint: Constraint | None, style: str, mode: str) -> d
     return {"response_format": {"type": "json_object", "schema": schema}}
 
 
+def _sglang_fields(constraint: Constraint, mode: str) -> dict[str, Any]:
+    """SGLang's fields (``ChatCompletionRequest`` / ``CompletionRequest`` in its ``protocol.py``)."""
+    if constraint.kind == "regex":
+        return {"regex": constraint.pattern}
+    if mode == "completions":
+        return {"json_schema": constraint.pattern}  # a JSON string there
+    spec = {"name": SCHEMA_NAME, "schema": json.loads(constraint.pattern)}
+    return {"response_format": {"type": "json_schema", "json_schema": spec}}
+
+
 def prefill_supported(style: str, mode: str, chat_template: str | None) -> bool:
     """Whether prompts with an ``assistant_prefix`` can be sent in this configuration."""
     if mode == "completions":
         return chat_template is not None
-    return style in ("vllm", "vllm-legacy")
+    return style in ("vllm", "vllm-legacy", "sglang")
 
 
 def _messages(messages: Sequence[Message]) -> list[dict[str, str]]:
@@ -93,7 +107,8 @@ def prompt_fields(prompt: Prompt, style: str, mode: str, chat_template: str | No
             )
         body["messages"].append({"role": "assistant", "content": prompt.assistant_prefix})
         body["continue_final_message"] = True
-        body["add_generation_prompt"] = False
+        if style != "sglang":  # SGLang has no add_generation_prompt field
+            body["add_generation_prompt"] = False
     return body
 
 
@@ -135,21 +150,28 @@ def choice_body(
 
 
 def style_from_server(owned_by: str | None, version: str | None) -> str:
-    """Guess the constraint style from ``/models``' ``owned_by`` and vLLM's ``/version``."""
+    """Guess the constraint style from ``/models``' ``owned_by`` and vLLM's ``/version``.
+
+    Versions are compared with :mod:`packaging` on their release numbers, so
+    ``0.10.2rc1`` and ``0.10.2+cu126`` count as 0.10.2 (``structured_outputs``); an
+    unparseable version is taken as current.
+    """
     if owned_by == "vllm":
-        if version and _version_tuple(version) < (0, 10, 2):
+        if version and _release(version) < (0, 10, 2):
             return "vllm-legacy"
         return "vllm"
+    if owned_by == "sglang":
+        return "sglang"
     if owned_by in ("llamacpp", "me"):  # llama.cpp's llama-server / llama-cpp-python
         return "llamacpp"
     return "openai"
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts: list[int] = []
-    for piece in version.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
+def _release(version: str) -> tuple[int, ...]:
+    """Release numbers of a PEP 440 version (pre/post/local parts dropped); ``(inf,)`` if unparseable."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version).release
+    except InvalidVersion:
+        return (1 << 30,)
