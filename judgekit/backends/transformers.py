@@ -25,7 +25,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, 
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
 
 from judgekit.backends.base import PromptTooLongError
-from judgekit.backends.prefix import prefill_savings, prefix_groups
+from judgekit.backends.prefix import PrefixGroup, prefill_savings, prefix_groups
 from judgekit.cpus import available_cpus, default_threads
 from judgekit.models import models_cache_dir, resolve_model
 from judgekit.types import Generation, GenerationParams, Prompt
@@ -62,9 +62,10 @@ class TransformersBackend:
     ``max_context`` overrides the model's ``max_position_embeddings``. Prompts
     whose tokens plus ``max_new_tokens`` exceed it raise :class:`PromptTooLongError`;
     the runner avoids that by calling :meth:`count_tokens` first.
-    ``share_prefix`` prefills a prefix shared by several prompts once in logit mode
-    (the two orders of an item). ``static_cache`` generates with a static KV cache,
-    for which transformers compiles the forward pass (``torch.compile``) on CUDA;
+    ``share_prefix`` prefills a prefix shared by several prompts once (the two
+    orders of an item), in logit mode and in generation with ``n = 1``.
+    ``static_cache`` generates with a static KV cache, for which transformers
+    compiles the forward pass (``torch.compile``) on CUDA;
     its ``n`` samples then cost ``n`` prefills (no shared prefill).
     """
 
@@ -232,6 +233,10 @@ class TransformersBackend:
             torch.manual_seed(params.seed)
         with torch.inference_mode():
             cache = None
+            if params.n == 1 and self.share_prefix and not self.static_cache and all(len(x) > 1 for x in seqs):
+                groups = prefix_groups(seqs)
+                if len(groups) < len(seqs):
+                    input_ids, attention_mask, cache = self._prefill_prefixes(seqs, groups, list(range(len(seqs))))
             if params.n > 1:
                 if not self.static_cache:
                     cache = self._shared_prefill(input_ids, attention_mask, params.n)
@@ -358,14 +363,7 @@ class TransformersBackend:
             yield batch, logits
 
     def _last_logits_shared(self, encoded: list[list[int]]) -> Iterator[tuple[list[int], torch.Tensor]]:
-        """Prefill each group's shared prefix once, copy its cache to the group's rows, run the rest.
-
-        Row ``r`` then holds ``[pad | prefix | pad | suffix]``: the attention mask covers
-        both paddings and position ids count real tokens only, so every row sees
-        exactly its own prompt.
-        """
-        from transformers import DynamicCache
-
+        """Batches of whole prefix groups; each group's prefix prefilled once (:meth:`_prefill_prefixes`)."""
         groups = prefix_groups(encoded)
         self.prefill_tokens[0] += sum(len(e) for e in encoded)
         self.prefill_tokens[1] += prefill_savings(encoded, groups)[1]
@@ -377,24 +375,41 @@ class TransformersBackend:
             batches[-1].append(g)
         for chunk in batches:
             rows = [i for g in chunk for i in g.members]
-            row_group = torch.tensor([k for k, g in enumerate(chunk) for _ in g.members], device=self.device)
-            pre_ids, pre_mask = self._pad([encoded[g.members[0]][: g.shared] for g in chunk])
-            suf_ids, suf_mask = self._pad([encoded[i][g.shared :] for g in chunk for i in g.members])
             with torch.inference_mode():
-                cache = DynamicCache(config=self.model.config)
-                self.model(
-                    input_ids=pre_ids, attention_mask=pre_mask,
-                    position_ids=(pre_mask.cumsum(-1) - 1).clamp(min=0),
-                    past_key_values=cache, use_cache=True, logits_to_keep=1,
-                )
-                cache.batch_select_indices(row_group)
-                mask = torch.cat([pre_mask[row_group], suf_mask], dim=1)
-                positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, pre_ids.shape[1] :]
+                input_ids, mask, cache = self._prefill_prefixes(encoded, chunk, rows)
+                width = cache.get_seq_length()
                 logits = self.model(
-                    input_ids=suf_ids, attention_mask=mask, position_ids=positions,
+                    input_ids=input_ids[:, width:], attention_mask=mask,
+                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, width:],
                     past_key_values=cache, use_cache=True, logits_to_keep=1,
                 ).logits[:, -1, :]
             yield rows, logits
+
+    def _prefill_prefixes(
+        self, encoded: list[list[int]], groups: Sequence[PrefixGroup], rows: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Prefill each group's shared prefix once; ``(input_ids, attention_mask, cache)`` for ``rows``.
+
+        Row ``r`` of the result is prompt ``rows[r]`` laid out as ``[pad | prefix | pad |
+        suffix]``; the cache holds the prefix part (one copy per row, taken from its
+        group's). The mask covers both paddings and position ids derived from it count
+        real tokens only, so every row attends to exactly its own prompt. Call inside
+        ``torch.inference_mode()``.
+        """
+        from transformers import DynamicCache
+
+        group_of = {i: k for k, g in enumerate(groups) for i in g.members}
+        pre_ids, pre_mask = self._pad([encoded[g.members[0]][: g.shared] for g in groups])
+        suf_ids, suf_mask = self._pad([encoded[i][groups[group_of[i]].shared :] for i in rows])
+        cache = DynamicCache(config=self.model.config)
+        self.model(
+            input_ids=pre_ids, attention_mask=pre_mask, position_ids=(pre_mask.cumsum(-1) - 1).clamp(min=0),
+            past_key_values=cache, use_cache=True, logits_to_keep=1,
+        )
+        select = torch.tensor([group_of[i] for i in rows], device=pre_ids.device)
+        cache.batch_select_indices(select)
+        input_ids = torch.cat([pre_ids[select], suf_ids], dim=1)
+        return input_ids, torch.cat([pre_mask[select], suf_mask], dim=1), cache
 
     # -- manifest ---------------------------------------------------------------------
 

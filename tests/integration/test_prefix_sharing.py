@@ -59,3 +59,14 @@ def test_static_cache_generates_the_same_greedy_text(backend: TransformersBacken
     finally:
         backend.static_cache = False
     assert [g[0].text for g in static] == [g[0].text for g in dynamic]
+
+
+def test_shared_prefix_generates_the_same_greedy_text(backend: TransformersBackend) -> None:
+    prompts = _pair_prompts()
+    params = GenerationParams(max_new_tokens=6)
+    backend.share_prefix = False
+    plain = backend.generate(prompts, params)
+    backend.share_prefix = True
+    shared = backend.generate(prompts, params)
+    assert [g[0].text for g in shared] == [g[0].text for g in plain]
+    assert [g[0].num_tokens for g in shared] == [g[0].num_tokens for g in plain]
