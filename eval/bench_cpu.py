@@ -67,6 +67,35 @@ def table(title: str, seconds: dict[str, list[float]], n_judgments: int) -> list
     return lines
 
 
+def prefix_token_counts(samples: list[Any]) -> tuple[int, int]:
+    """Logit-mode prompt tokens of ``samples`` (both orders): in the prompts, and run with prefix sharing."""
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from judgekit.backends.prefix import prefill_savings, prefix_groups
+    from judgekit.backends.transformers import TransformersBackend
+    from judgekit.models import resolve_model
+    from judgekit.protocols.base import get_protocol
+    from judgekit.runner import Runner
+
+    prompts: list[Any] = []
+
+    class Recorder:
+        name, model_id, supports_constraints = "recorder", "recorder", False
+
+        def score_choices(self, batch: list[Any], choices: list[str]) -> list[dict[str, float]]:
+            prompts.extend(batch)
+            return [{c: 1.0 / len(choices) for c in choices} for _ in batch]
+
+    get_protocol("pairwise", JudgeConfig(method="logit")).judge(samples, Runner(backend=Recorder()))  # type: ignore[arg-type]
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(None).path))
+    holder = SimpleNamespace(tokenizer=tokenizer)
+    encoded = [tokenizer(TransformersBackend.render(holder, p), add_special_tokens=False)["input_ids"]  # type: ignore[arg-type]
+               for p in prompts]
+    return prefill_savings(encoded, prefix_groups(encoded))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "llmbar" / "llmbar.jsonl")
@@ -75,9 +104,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", default="1,2", help="Comma-separated torch thread counts.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the measurements as JSON here.")
+    parser.add_argument("--tokens-only", action="store_true",
+                        help="Only count prompt tokens with and without prefix sharing (no model, no timing).")
     args = parser.parse_args()
 
     samples = load_samples(args.data, "pairwise", limit=args.items)
+    if args.tokens_only:
+        total, run = prefix_token_counts(samples)
+        print(f"# {len(samples)} LLMBar pairs x 2 orders, logit-mode prompts of the embedded model's chat template")
+        print(f"prompt tokens: {total}; run through the model with prefix sharing: {run} "
+              f"({1 - run / max(total, 1):.1%} fewer)")
+        return
     backend = get_backend("transformers", batch_size=args.batch_size)
     logit = JudgeConfig(method="logit")
     n = len(samples)
