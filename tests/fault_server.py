@@ -15,7 +15,12 @@ fault can last for the first ``count`` attempts and then heal:
 ``index:K:V``    first K attempts answer with ``"index": V`` (JSON) on every choice
 
 K = ``inf`` makes the fault permanent; ``FaultServer(faults=False)`` ignores all
-directives (a healed server). Anything else answers normally with
+directives (a healed server). Constraints: with ``constraints="honour"`` (default)
+a request whose constraint field (``structured_outputs``, ``guided_regex``,
+``regex``, ``grammar``) is a literal (a regex matching itself, or a GBNF
+``root ::= "text"``) is answered with that literal, as an enforcing server would;
+``"ignore"`` answers unconstrained like a server that drops unknown fields;
+``"refuse"`` answers 400 to any constrained request. Anything else answers normally with
 ``"echo: <message>"`` (``n`` choices, logprobs when asked). The server runs in a
 daemon thread, shuts itself down after ``max_lifetime`` seconds at the latest and
 on leaving its ``with`` block.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 from collections import defaultdict
@@ -34,6 +40,27 @@ from typing import Any
 
 def _count(text: str) -> float:
     return float("inf") if text == "inf" else float(text)
+
+
+CONSTRAINT_KEYS = ("structured_outputs", "guided_regex", "regex", "grammar")
+_GBNF_LITERAL = re.compile(r'root\s*::=\s*"([^"\\]*)"\s*')
+
+
+def constraint_literal(body: dict[str, Any]) -> str | None:
+    """The text an enforcing server must answer when the request's constraint is a literal."""
+    for key in CONSTRAINT_KEYS:
+        value = body.get(key)
+        if isinstance(value, dict):
+            value = value.get("regex")
+        if not isinstance(value, str):
+            continue
+        gbnf = _GBNF_LITERAL.fullmatch(value)
+        if gbnf:
+            return gbnf.group(1)
+        with contextlib.suppress(re.error):
+            if re.fullmatch(value, value):
+                return value
+    return None
 
 
 class FaultServer:
@@ -46,8 +73,10 @@ class FaultServer:
         top_logprobs: dict[str, float] | None = None,
         max_lifetime: float = 60.0,
         faults: bool = True,
+        constraints: str = "honour",
     ) -> None:
         self.faults = faults
+        self.constraints = constraints
         self.owned_by = owned_by
         self.version = version
         self.top_logprobs = top_logprobs or {"A": -0.2, "B": -1.8, "tie": -3.0}
@@ -174,6 +203,9 @@ class FaultServer:
                             for ch in answer["choices"]:
                                 ch["index"] = json.loads(parts[2])
                             return self._send(200, json.dumps(answer).encode())
+                constrained = any(k in body for k in CONSTRAINT_KEYS)
+                if constrained and server.constraints == "refuse":
+                    return self._send(400, b'{"error": "unknown field"}')
                 self._send(200, json.dumps(server.completion(body, key)).encode())
 
         return Handler
@@ -182,9 +214,10 @@ class FaultServer:
         """A well-formed answer echoing the request's last message."""
         n = int(body.get("n") or 1)
         chat = "messages" in body
+        literal = constraint_literal(body) if self.constraints == "honour" else None
         choices = []
         for i in range(n):
-            text = f"echo: {key}" + (f" #{i}" if n > 1 else "")
+            text = literal if literal is not None else f"echo: {key}" + (f" #{i}" if n > 1 else "")
             choice: dict[str, Any] = {"index": i, "finish_reason": "stop"}
             if chat:
                 choice["message"] = {"role": "assistant", "content": text}

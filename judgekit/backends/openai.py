@@ -18,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
@@ -46,10 +48,14 @@ from judgekit.backends.openai_requests import (
     prefill_supported,
     style_from_server,
 )
-from judgekit.types import Generation, GenerationParams, Prompt, sample_seed
+from judgekit.types import Constraint, Generation, GenerationParams, Message, Prompt, sample_seed
 
 T = TypeVar("T")
-ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "openai", "llamacpp", "llama-server", "none"]
+ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "sglang", "openai", "llamacpp", "llama-server", "none"]
+
+# The constraint probe: a pattern no model writes unasked after this prompt.
+PROBE_PATTERN = "zq-judgekit-probe-7"
+PROBE_PROMPT = Prompt(messages=(Message("user", "Say hello."),), template="constraint-probe", template_hash="probe")
 
 
 def _public_url(url: str) -> str:
@@ -78,6 +84,13 @@ class OpenAIBackend:
     ``info()``). ``supports_constraints`` is true when regex constraints (the kind
     judgekit's verdict formats use) are enforced; otherwise constrained requests are
     decoded freely and ``info()["constraint_fallback"]`` says so.
+
+    Before the first constrained generation, one probe request (``probe_constraints``)
+    checks that the server really enforces the constraint field of its style: a server
+    that ignores unknown fields answers 200 unconstrained. If the probe's answer does
+    not match, or the server refuses the field (HTTP 4xx), the backend warns, decodes
+    freely from then on (every request counted as a fallback) and records the probe
+    in ``info()["constraint_probe"]``.
     """
 
     name = "openai"
@@ -100,6 +113,7 @@ class OpenAIBackend:
         retry_policy: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        probe_constraints: bool = True,
     ) -> None:
         if mode not in ("chat", "completions"):
             raise ValueError(f"mode must be 'chat' or 'completions', not {mode!r}")
@@ -126,6 +140,8 @@ class OpenAIBackend:
         self._native_n: bool | None = None
         self._fallbacks = 0
         self._missing_choices = 0
+        self._probe: str | None = None if probe_constraints else "off"
+        self._constraints_ignored = False
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(api_key_env) if api_key_env else None
         if key:
@@ -187,8 +203,12 @@ class OpenAIBackend:
         are per prompt, so the other prompts of a batch never change a sample. Raises
         ``PartialGenerationError`` (with all successes) if some prompts fail.
         """
-        style = self.constraint_style
         self._check_prefill(prompts)
+        if params.n > 1 and params.temperature == 0:
+            raise ValueError("n > 1 needs temperature > 0 (greedy decoding gives n identical answers; vLLM refuses it)")
+        if params.constraint is not None and self._probe is None:
+            self._probe_constraint()
+        style = "none" if self._constraints_ignored else self.constraint_style
         results, errors, too_long = self._run_all(prompts, lambda p: self._generate_one(p, params, style))
         if errors:
             raise PartialGenerationError(results, errors, too_long)
@@ -231,6 +251,7 @@ class OpenAIBackend:
             "constraint_style": style,
             "constraint_style_source": self._style_note,
             "constraint_kinds": sorted(constraint_kinds(style, self.mode)),
+            "constraint_probe": self._probe,
             "constraint_fallback": self._fallbacks > 0,
             "constraint_fallbacks": self._fallbacks,
             "n_native": self._n_is_native(),
@@ -255,6 +276,37 @@ class OpenAIBackend:
                 f"prompts carry an assistant_prefix, which {self.constraint_style!r} servers cannot continue in "
                 "chat mode; use mode='completions' with chat_template (the model's Jinja chat template)"
             )
+
+    def _probe_constraint(self) -> None:
+        """Send one constrained request and check the server enforced it (see the class docstring)."""
+        if "regex" not in constraint_kinds(self.constraint_style, self.mode):
+            self._probe = "not sent (style enforces no regex)"
+            return
+        params = GenerationParams(max_new_tokens=16, constraint=Constraint("regex", PROBE_PATTERN))
+        body, _ = generation_body(
+            PROBE_PROMPT, params, model=self.model, style=self.constraint_style, mode=self.mode, n=1, seed=0,
+            chat_template=self.chat_template,
+        )
+        try:
+            text = parse_choices(self._post(body), self.mode)[0].text
+        except RequestFailure as exc:
+            if "(not retried)" not in str(exc):  # a sick server says nothing about constraints
+                self._probe = f"inconclusive: {exc}"
+                return
+            self._probe, self._constraints_ignored = f"refused: {exc}", True
+        else:
+            if re.fullmatch(PROBE_PATTERN, text.strip()):
+                self._probe = "enforced"
+                return
+            self._probe, self._constraints_ignored = f"ignored: answered {text[:60]!r}", True
+        self.supports_constraints = False
+        warnings.warn(
+            f"{_public_url(self.base_url)} does not enforce {self.constraint_style!r} constraints "
+            f"(probe {self._probe}); decoding freely, recorded as constraint_fallback. "
+            "Set --constraint-style to the server's kind (vllm, vllm-legacy, sglang, llamacpp).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
     def _run_all(
         self, prompts: Sequence[Prompt], work: Callable[[Prompt], T]

@@ -8,6 +8,8 @@ to request bodies for one *constraint style*:
 ``vllm``         vLLM >= 0.10.2: ``structured_outputs: {"regex"|"json": ...}``, prefill
                  with ``continue_final_message``.
 ``vllm-legacy``  vLLM < 0.10.2: ``guided_regex`` / ``guided_json``.
+``sglang``       SGLang: top-level ``regex``; JSON schemas as ``response_format`` (chat) or
+                 ``json_schema`` (a string, completions); prefill with ``continue_final_message``.
 ``openai``       ``response_format: {"type": "json_schema", ...}`` (chat, JSON only).
 ``llamacpp``     llama-cpp-python's server: regexes as a GBNF ``grammar`` (translated by
                  :mod:`judgekit.backends.gbnf`, chat and completions), JSON schemas as
@@ -32,14 +34,14 @@ from judgekit.backends.http_util import render_chat_template
 from judgekit.types import Constraint, GenerationParams, Message, Prompt
 
 Mode = Literal["chat", "completions"]
-STYLES = ("vllm", "vllm-legacy", "openai", "llamacpp", "llama-server", "none")
+STYLES = ("vllm", "vllm-legacy", "sglang", "openai", "llamacpp", "llama-server", "none")
 GRAMMAR_STYLES = ("llamacpp", "llama-server")
 SCHEMA_NAME = "judgekit_verdict"
 
 
 def constraint_kinds(style: str, mode: str) -> frozenset[str]:
     """Constraint kinds a server of ``style`` enforces in ``mode``."""
-    if style in ("vllm", "vllm-legacy", "llama-server"):
+    if style in ("vllm", "vllm-legacy", "sglang", "llama-server"):
         return frozenset({"regex", "json_schema"})
     if style == "llamacpp":
         return frozenset({"regex", "json_schema"} if mode == "chat" else {"regex"})
@@ -66,6 +68,8 @@ def constraint_fields(
             return {"grammar": regex_to_gbnf(constraint.pattern, max_chars)}
         except ValueError:
             return None
+    if style == "sglang":
+        return _sglang_fields(constraint, mode)
     if constraint.kind == "regex":
         if style == "vllm":
             return {"structured_outputs": {"regex": constraint.pattern}}
@@ -83,11 +87,21 @@ def constraint_fields(
     return {"response_format": {"type": "json_object", "schema": schema}}
 
 
+def _sglang_fields(constraint: Constraint, mode: str) -> dict[str, Any]:
+    """SGLang's fields (``ChatCompletionRequest`` / ``CompletionRequest`` in its ``protocol.py``)."""
+    if constraint.kind == "regex":
+        return {"regex": constraint.pattern}
+    if mode == "completions":
+        return {"json_schema": constraint.pattern}  # a JSON string there
+    spec = {"name": SCHEMA_NAME, "schema": json.loads(constraint.pattern)}
+    return {"response_format": {"type": "json_schema", "json_schema": spec}}
+
+
 def prefill_supported(style: str, mode: str, chat_template: str | None) -> bool:
     """Whether prompts with an ``assistant_prefix`` can be sent in this configuration."""
     if mode == "completions":
         return chat_template is not None
-    return style in ("vllm", "vllm-legacy", "llama-server")
+    return style in ("vllm", "vllm-legacy", "sglang", "llama-server")
 
 
 def _messages(messages: Sequence[Message]) -> list[dict[str, str]]:
@@ -119,7 +133,8 @@ def prompt_fields(prompt: Prompt, style: str, mode: str, chat_template: str | No
         if style == "llama-server":
             return body
         body["continue_final_message"] = True
-        body["add_generation_prompt"] = False
+        if style != "sglang":  # SGLang has no add_generation_prompt field
+            body["add_generation_prompt"] = False
     return body
 
 
@@ -161,11 +176,18 @@ def choice_body(
 
 
 def style_from_server(owned_by: str | None, version: str | None) -> str:
-    """Guess the constraint style from ``/models``' ``owned_by`` and vLLM's ``/version``."""
+    """Guess the constraint style from ``/models``' ``owned_by`` and vLLM's ``/version``.
+
+    Versions are compared with :mod:`packaging` on their release numbers, so
+    ``0.10.2rc1`` and ``0.10.2+cu126`` count as 0.10.2 (``structured_outputs``); an
+    unparseable version is taken as current.
+    """
     if owned_by == "vllm":
-        if version and _version_tuple(version) < (0, 10, 2):
+        if version and _release(version) < (0, 10, 2):
             return "vllm-legacy"
         return "vllm"
+    if owned_by == "sglang":
+        return "sglang"
     if owned_by == "llamacpp":  # llama.cpp's C++ llama-server
         return "llama-server"
     if owned_by == "me":  # llama-cpp-python's server
@@ -173,11 +195,11 @@ def style_from_server(owned_by: str | None, version: str | None) -> str:
     return "openai"
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts: list[int] = []
-    for piece in version.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
+def _release(version: str) -> tuple[int, ...]:
+    """Release numbers of a PEP 440 version (pre/post/local parts dropped); ``(inf,)`` if unparseable."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version).release
+    except InvalidVersion:
+        return (1 << 30,)

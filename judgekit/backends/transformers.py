@@ -6,7 +6,9 @@ with the tokenizer's chat template, sorted by length into left-padded batches, a
 returned in the caller's order. ``n`` continuations share one prefill
 (the prompt's KV cache is computed once and copied, see ``_shared_prefill``).
 Regex / JSON-schema constraints go through
-:mod:`judgekit.backends.constrain` (outlines-core).
+:mod:`judgekit.backends.constrain` (outlines-core), imported at the first
+constrained call: unconstrained generation and logit mode need only torch and
+transformers (a bare GPU machine, see ``eval/bench_gpu.py``).
 
 torch, transformers and outlines are imported here only, so ``import judgekit`` stays light.
 """
@@ -14,8 +16,7 @@ torch, transformers and outlines are imported here only, so ``import judgekit`` 
 from __future__ import annotations
 
 import importlib.metadata
-import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, 
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
 
 from judgekit.backends.base import PromptTooLongError
-from judgekit.backends.constrain import (
-    MAX_REPEAT_BOUND,
-    IndexCache,
-    RegexLogitsProcessor,
-    build_vocabulary,
-    constraint_regex,
-    relax_repeats,
-)
+from judgekit.backends.prefix import PrefixGroup, prefill_savings, prefix_groups
+from judgekit.cpus import available_cpus, default_threads
 from judgekit.models import models_cache_dir, resolve_model
 from judgekit.types import Generation, GenerationParams, Prompt, sample_seed
 
@@ -41,18 +36,22 @@ __all__ = ["PromptTooLongError", "TransformersBackend"]
 
 
 def _thread_count(threads: int | None) -> int | None:
-    """CPU threads for torch: the argument, else ``$JUDGEKIT_THREADS``, else 1 on machines with <= 2 cores.
+    """CPU threads for torch (see :func:`judgekit.cpus.default_threads`).
 
     On a small shared machine torch's default (one thread per core) spin-waits against
     other processes: a 576x1536 matmul measured 20 ms with 2 threads and 1.4 ms with 1.
-    ``None`` keeps torch's default.
+    The CPU count comes from the affinity mask and the cgroup quota, not ``os.cpu_count()``.
     """
-    if threads:
-        return threads
-    env = os.environ.get("JUDGEKIT_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return 1 if (os.cpu_count() or 1) <= 2 else None
+    return default_threads(threads)
+
+
+def _max_repeat_bound() -> int | None:
+    """The constraint compiler's repeat bound, ``None`` where outlines-core is not installed."""
+    try:
+        from judgekit.backends.constrain import MAX_REPEAT_BOUND
+    except ImportError:
+        return None
+    return MAX_REPEAT_BOUND
 
 
 class SeededSampler:
@@ -90,6 +89,11 @@ class TransformersBackend:
     ``max_context`` overrides the model's ``max_position_embeddings``. Prompts
     whose tokens plus ``max_new_tokens`` exceed it raise :class:`PromptTooLongError`;
     the runner avoids that by calling :meth:`count_tokens` first.
+    ``share_prefix`` prefills a prefix shared by several prompts once (the two
+    orders of an item), in logit mode and in generation with ``n = 1``.
+    ``static_cache`` generates with a static KV cache, for which transformers
+    compiles the forward pass (``torch.compile``) on CUDA;
+    its ``n`` samples then cost ``n`` prefills (no shared prefill).
     """
 
     name = "transformers"
@@ -104,6 +108,8 @@ class TransformersBackend:
         max_context: int | None = None,
         cache_dir: Path | None = None,
         threads: int | None = None,
+        share_prefix: bool = True,
+        static_cache: bool = False,
     ) -> None:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, not {dtype!r}")
@@ -118,6 +124,9 @@ class TransformersBackend:
         self.device = device
         self.dtype = dtype
         self.batch_size = batch_size
+        self.share_prefix = share_prefix
+        self.static_cache = static_cache
+        self.prefill_tokens = [0, 0]  # logit-mode prompt tokens: [in the prompts, run through the model]
         self.tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
@@ -132,7 +141,8 @@ class TransformersBackend:
         self.max_context: int | None = max_context or (int(limit) if limit else None)
         self._eos_ids = self._stop_token_ids()
         self._vocab: Any = None
-        self.index_cache = IndexCache(models_cache_dir(Path(cache_dir) if cache_dir else None).parent / "outlines")
+        self._outlines_dir = models_cache_dir(Path(cache_dir) if cache_dir else None).parent / "outlines"
+        self._index_cache: Any = None
 
     # -- prompt rendering -------------------------------------------------------------
 
@@ -206,7 +216,18 @@ class TransformersBackend:
                 results[i] = gens
         return results
 
+    @property
+    def index_cache(self) -> Any:
+        """Compiled constraints (:class:`~judgekit.backends.constrain.IndexCache`), created on first use."""
+        if self._index_cache is None:
+            from judgekit.backends.constrain import IndexCache
+
+            self._index_cache = IndexCache(self._outlines_dir)
+        return self._index_cache
+
     def _compile(self, params: GenerationParams) -> Any:
+        from judgekit.backends.constrain import MAX_REPEAT_BOUND, build_vocabulary, constraint_regex, relax_repeats
+
         assert params.constraint is not None
         if self._vocab is None:
             self._vocab = build_vocabulary(self.tokenizer)
@@ -220,6 +241,8 @@ class TransformersBackend:
         sample = params.temperature > 0
         processors = LogitsProcessorList()
         if compiled is not None:
+            from judgekit.backends.constrain import RegexLogitsProcessor
+
             processors.append(RegexLogitsProcessor(compiled, self._eos_ids[0], params.max_new_tokens))
         if sample:
             if params.temperature != 1.0:
@@ -237,11 +260,17 @@ class TransformersBackend:
             pad_token_id=int(self.tokenizer.pad_token_id),
             eos_token_id=self._eos_ids,
             stop_strings=list(params.stop) or None,
+            cache_implementation="static" if self.static_cache else None,
         )
         with torch.inference_mode():
             cache = None
+            if params.n == 1 and self.share_prefix and not self.static_cache and all(len(x) > 1 for x in seqs):
+                groups = prefix_groups(seqs)
+                if len(groups) < len(seqs):
+                    input_ids, attention_mask, cache = self._prefill_prefixes(seqs, groups, list(range(len(seqs))))
             if params.n > 1:
-                cache = self._shared_prefill(input_ids, attention_mask, params.n)
+                if not self.static_cache:
+                    cache = self._shared_prefill(input_ids, attention_mask, params.n)
                 input_ids = input_ids.repeat_interleave(params.n, dim=0)
                 attention_mask = attention_mask.repeat_interleave(params.n, dim=0)
             out = self.model.generate(
@@ -324,6 +353,8 @@ class TransformersBackend:
         """Probabilities of each choice's first token after each prompt, renormalised over ``choices``.
 
         One forward pass per prompt (batched, left padded, with matching position ids).
+        With ``share_prefix``, prompts sharing a token prefix (the two orders of an
+        item) prefill it once (:mod:`judgekit.backends.prefix`).
         """
         if not choices:
             raise ValueError("score_choices needs at least one choice")
@@ -332,16 +363,7 @@ class TransformersBackend:
         self._check_length(encoded, 1)
         token_ids = [self.choice_token_ids(t, choices) for t in texts]
         results: list[dict[str, float]] = [{} for _ in prompts]
-        for batch in self._batches(encoded, self.batch_size):
-            input_ids, attention_mask = self._pad([encoded[i] for i in batch])
-            position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-            with torch.inference_mode():
-                # Only the last position's logits are needed: logits_to_keep=1 skips the
-                # LM head (49k-wide) everywhere else.
-                logits = self.model(
-                    input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                    logits_to_keep=1,
-                ).logits[:, -1, :]
+        for batch, logits in self._last_logits(encoded):
             probs = torch.softmax(logits.float(), dim=-1)
             for row, i in enumerate(batch):
                 picked = probs[row, token_ids[i]].tolist()
@@ -351,6 +373,74 @@ class TransformersBackend:
                 else:  # no mass at all: zeros, which the format records as a failure
                     results[i] = {c: 0.0 for c in choices}
         return results
+
+    def _last_logits(self, encoded: list[list[int]]) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """``(prompt indices, last-position logits)`` per batch, with or without prefix sharing.
+
+        Only the last position's logits are needed: ``logits_to_keep=1`` skips the LM
+        head (49k-wide) everywhere else.
+        """
+        if self.share_prefix and all(len(e) > 1 for e in encoded):
+            yield from self._last_logits_shared(encoded)
+            return
+        for batch in self._batches(encoded, self.batch_size):
+            input_ids, attention_mask = self._pad([encoded[i] for i in batch])
+            position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                logits = self.model(
+                    input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                    logits_to_keep=1,
+                ).logits[:, -1, :]
+            yield batch, logits
+
+    def _last_logits_shared(self, encoded: list[list[int]]) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """Batches of whole prefix groups; each group's prefix prefilled once (:meth:`_prefill_prefixes`)."""
+        groups = prefix_groups(encoded)
+        self.prefill_tokens[0] += sum(len(e) for e in encoded)
+        self.prefill_tokens[1] += prefill_savings(encoded, groups)[1]
+        groups.sort(key=lambda g: -max(len(encoded[i]) for i in g.members))
+        batches: list[list[Any]] = [[]]
+        for g in groups:
+            if batches[-1] and sum(len(x.members) for x in batches[-1]) + len(g.members) > self.batch_size:
+                batches.append([])
+            batches[-1].append(g)
+        for chunk in batches:
+            rows = [i for g in chunk for i in g.members]
+            with torch.inference_mode():
+                input_ids, mask, cache = self._prefill_prefixes(encoded, chunk, rows)
+                width = cache.get_seq_length()
+                logits = self.model(
+                    input_ids=input_ids[:, width:], attention_mask=mask,
+                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, width:],
+                    past_key_values=cache, use_cache=True, logits_to_keep=1,
+                ).logits[:, -1, :]
+            yield rows, logits
+
+    def _prefill_prefixes(
+        self, encoded: list[list[int]], groups: Sequence[PrefixGroup], rows: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Prefill each group's shared prefix once; ``(input_ids, attention_mask, cache)`` for ``rows``.
+
+        Row ``r`` of the result is prompt ``rows[r]`` laid out as ``[pad | prefix | pad |
+        suffix]``; the cache holds the prefix part (one copy per row, taken from its
+        group's). The mask covers both paddings and position ids derived from it count
+        real tokens only, so every row attends to exactly its own prompt. Call inside
+        ``torch.inference_mode()``.
+        """
+        from transformers import DynamicCache
+
+        group_of = {i: k for k, g in enumerate(groups) for i in g.members}
+        pre_ids, pre_mask = self._pad([encoded[g.members[0]][: g.shared] for g in groups])
+        suf_ids, suf_mask = self._pad([encoded[i][groups[group_of[i]].shared :] for i in rows])
+        cache = DynamicCache(config=self.model.config)
+        self.model(
+            input_ids=pre_ids, attention_mask=pre_mask, position_ids=(pre_mask.cumsum(-1) - 1).clamp(min=0),
+            past_key_values=cache, use_cache=True, logits_to_keep=1,
+        )
+        select = torch.tensor([group_of[i] for i in rows], device=pre_ids.device)
+        cache.batch_select_indices(select)
+        input_ids = torch.cat([pre_ids[select], suf_ids], dim=1)
+        return input_ids, torch.cat([pre_mask[select], suf_mask], dim=1), cache
 
     # -- manifest ---------------------------------------------------------------------
 
@@ -375,8 +465,11 @@ class TransformersBackend:
             "device": self.device,
             "batch_size": self.batch_size,
             "threads": torch.get_num_threads(),
+            "available_cpus": available_cpus(),
+            "share_prefix": self.share_prefix,
+            "static_cache": self.static_cache,
             "max_context": self.max_context,
             "constraint_engine": "outlines-core",
-            "max_repeat_bound": MAX_REPEAT_BOUND,
+            "max_repeat_bound": _max_repeat_bound(),
             "versions": {p: version(p) for p in ("torch", "transformers", "outlines", "outlines-core")},
         }

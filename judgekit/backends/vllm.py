@@ -36,7 +36,13 @@ class ChatTokenizer(Protocol):
 
 # ---------------------------------------------------------------- pure request building
 def sampling_kwargs(params: GenerationParams, *, logprobs: int | None = None) -> dict[str, Any]:
-    """Keyword arguments of ``vllm.SamplingParams`` for judgekit decoding parameters."""
+    """Keyword arguments of ``vllm.SamplingParams`` for judgekit decoding parameters.
+
+    Raises ``ValueError`` for ``n > 1`` at temperature 0, which vLLM refuses ("n must
+    be 1 when using greedy sampling") only once the whole batch is submitted.
+    """
+    if params.n > 1 and params.temperature == 0:
+        raise ValueError("n > 1 needs temperature > 0 (greedy decoding gives n identical answers; vLLM refuses it)")
     kwargs: dict[str, Any] = {
         "n": params.n,
         "temperature": params.temperature,
@@ -118,15 +124,48 @@ def engine_kwargs(
     return kwargs
 
 
-def choice_token_ids(tokenizer: ChatTokenizer, choices: Sequence[str]) -> dict[str, int]:
-    """First token id of each choice string (what logit mode scores)."""
+def engine_max_len(llm: Any) -> int | None:
+    """The context length the engine settled on (``model_config.max_model_len``), if it says."""
+    engine = getattr(llm, "llm_engine", None)
+    nested = getattr(getattr(engine, "vllm_config", None), "model_config", None)
+    for holder in (getattr(engine, "model_config", None), nested):
+        value = getattr(holder, "max_model_len", None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def choice_token_ids(tokenizer: ChatTokenizer, choices: Sequence[str], prompt_text: str = "") -> dict[str, int]:
+    """First token id of each choice as tokenised right after ``prompt_text`` (the verdict prefix).
+
+    A choice can tokenise differently alone than after the prompt (``"A"`` vs ``" A"``,
+    or a merge with the prefix's last characters), so the id is read from the
+    tokenisation of ``prompt_text + choice`` where it extends that of ``prompt_text``;
+    when appending the choice re-tokenises the prompt's own end, the choice alone is
+    used. Choices may share a first token: see :func:`shared_first_tokens`.
+    """
+    base = tokenizer.encode(prompt_text, add_special_tokens=False) if prompt_text else []
     out: dict[str, int] = {}
     for c in choices:
+        if not c:
+            raise ValueError("choices must be non-empty strings")
+        full = tokenizer.encode(prompt_text + c, add_special_tokens=False)
+        if full[: len(base)] == base and len(full) > len(base):
+            out[c] = int(full[len(base)])
+            continue
         ids = tokenizer.encode(c, add_special_tokens=False)
         if not ids:
             raise ValueError(f"choice {c!r} encodes to no tokens")
         out[c] = int(ids[0])
     return out
+
+
+def shared_first_tokens(token_ids: Mapping[str, int]) -> list[tuple[str, ...]]:
+    """Groups of choices with the same first token (they get equal probabilities: a tie)."""
+    groups: dict[int, list[str]] = {}
+    for c, t in token_ids.items():
+        groups.setdefault(t, []).append(c)
+    return [tuple(g) for g in groups.values() if len(g) > 1]
 
 
 def probs_from_token_logprobs(logprobs: Mapping[int, float], token_ids: Mapping[str, int]) -> dict[str, float] | None:
@@ -179,21 +218,47 @@ def ray_data_processor_config(
     }
 
 
+def ray_structured_outputs_key(stage_source: str | None = None) -> str:
+    """The ``sampling_params`` key under which the installed Ray passes a constraint to vLLM.
+
+    Ray's vLLM stage pops ``guided_decoding`` (older releases) or ``structured_outputs``
+    (newer ones) from each row's ``sampling_params`` and builds the params object
+    itself; a key it does not pop reaches ``SamplingParams`` twice or as a raw dict
+    and fails. ``stage_source`` is the stage module's source; by default it is read
+    from the installed ``ray.llm._internal.batch.stages.vllm_engine_stage``.
+    """
+    if stage_source is None:
+        import importlib
+        import inspect
+
+        try:
+            module = importlib.import_module("ray.llm._internal.batch.stages.vllm_engine_stage")
+        except ImportError:  # no Ray here: rows for a current Ray
+            return "structured_outputs"
+        stage_source = inspect.getsource(module)
+    return "structured_outputs" if '"structured_outputs"' in stage_source else "guided_decoding"
+
+
 def ray_data_rows(
     prompts: Sequence[Prompt],
     params: GenerationParams,
     tokenizer: ChatTokenizer,
     *,
-    structured_outputs_key: str = "structured_outputs",
+    structured_outputs_key: str = "auto",
 ) -> list[dict[str, Any]]:
     """Rows for a Ray Data LLM processor: rendered ``prompt``, ``sampling_params``, index.
 
-    ``structured_outputs_key`` is ``"guided_decoding"`` for vLLM < 0.10.2.
+    ``structured_outputs_key="auto"`` asks the installed Ray which key its vLLM stage
+    reads (:func:`ray_structured_outputs_key`), and is only consulted for constrained
+    params; pass ``"structured_outputs"`` or ``"guided_decoding"`` to force one.
     """
     sampling = sampling_kwargs(params)
     spec = structured_outputs_spec(params.constraint)
     if spec is not None:
-        sampling[structured_outputs_key] = spec
+        key = ray_structured_outputs_key() if structured_outputs_key == "auto" else structured_outputs_key
+        if key not in ("structured_outputs", "guided_decoding"):
+            raise ValueError(f"structured_outputs_key must be auto, structured_outputs or guided_decoding, not {key!r}")
+        sampling[key] = spec
     return [
         {"judgekit_index": i, "prompt": render_prompt_text(p, tokenizer), "sampling_params": dict(sampling)}
         for i, p in enumerate(prompts)
@@ -246,9 +311,12 @@ class VLLMBackend:
         self.model_id = f"vllm:{model}" + (f"@{revision}" if revision else "")
         self._llm = vllm.LLM(**self.engine_kwargs)
         self._tokenizer: ChatTokenizer = self._llm.get_tokenizer()
-        self.max_context: int | None = max_model_len
+        # Without a limit the runner's length guard is off, and one over-long prompt
+        # aborts the whole generate() batch: take it from the engine.
+        self.max_context: int | None = max_model_len or engine_max_len(self._llm)
         self._so_cls, self._so_field = self._structured_outputs_api()
         self._missing_choices = 0
+        self._shared_choices: set[tuple[str, ...]] = set()
 
     def _structured_outputs_api(self) -> tuple[Any, str]:
         """``(params class, SamplingParams field)``: new API first, then the pre-0.10.2 one."""
@@ -292,13 +360,15 @@ class VLLMBackend:
         """
         if not prompts:
             return []
-        ids = choice_token_ids(self._tokenizer, choices)
+        ids = [choice_token_ids(self._tokenizer, choices, render_prompt_text(p, self._tokenizer)) for p in prompts]
+        for per_prompt in ids:
+            self._shared_choices.update(shared_first_tokens(per_prompt))
         sampling = self._vllm.SamplingParams(**choice_sampling_kwargs(self.top_logprobs))
         outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
         results = []
-        for out in outputs:
+        for out, prompt_ids in zip(outputs, ids, strict=True):
             first = out.outputs[0].logprobs[0]  # {token_id: Logprob}
-            probs = probs_from_token_logprobs({int(t): float(lp.logprob) for t, lp in first.items()}, ids)
+            probs = probs_from_token_logprobs({int(t): float(lp.logprob) for t, lp in first.items()}, prompt_ids)
             if probs is None:  # no choice token among the alternatives: zero mass, a recorded failure
                 self._missing_choices += 1
                 probs = {c: 0.0 for c in choices}
@@ -319,5 +389,7 @@ class VLLMBackend:
             "vllm_version": getattr(self._vllm, "__version__", "unknown"),
             "engine": {k: v for k, v in self.engine_kwargs.items() if k != "model"},
             "structured_outputs_api": self._so_field,
+            "max_context": self.max_context,
             "choices_not_in_top_logprobs": self._missing_choices,
+            "choices_sharing_first_token": sorted(list(g) for g in self._shared_choices),
         }

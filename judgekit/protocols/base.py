@@ -45,6 +45,14 @@ class JudgeConfig:
     principles: tuple[str, ...] = ()
     options: tuple[tuple[str, Any], ...] = ()
 
+    def __post_init__(self) -> None:
+        """Refuse k > 1 greedy samples up front (k identical answers; vLLM rejects n > 1 at T = 0)."""
+        if self.method == "generative" and self.samples > 1 and self.temperature == 0:
+            raise ConfigError(
+                f"samples={self.samples} needs temperature > 0: greedy decoding gives {self.samples} identical "
+                "answers (and vLLM refuses n > 1 at temperature 0); set --temperature, e.g. 0.7"
+            )
+
     def option(self, name: str, default: Any = None) -> Any:
         """Protocol-specific option (``--option key=value`` on the CLI)."""
         return dict(self.options).get(name, default)

@@ -162,7 +162,7 @@ def test_train_save_reload_and_the_kept_subset_changes(tiny_base: Path, tmp_path
     prompt = Prompt(messages=(), template="pairwise", template_hash="h")
     meta_scores = rm.score([(prompt.as_text(), t) for t in texts])
     assert meta_keep(parsed, meta_scores, 2) == [1, 3]
-    config = JudgeConfig(samples=5, reduce="meta", options=(("meta_rm", str(out)), ("k_meta", 2)))
+    config = JudgeConfig(samples=5, temperature=0.7, reduce="meta", options=(("meta_rm", str(out)), ("k_meta", 2)))
     reduce = get_reducer("meta", config)
     assert get_reducer("majority")(parsed).label == "B"
     assert reduce(parsed, texts=texts, prompt=prompt).label == "A"

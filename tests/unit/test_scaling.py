@@ -133,10 +133,10 @@ def test_get_reducer_names_and_config() -> None:
     with pytest.raises(ConfigError, match="unknown reducer"):
         get_reducer("median")
     with pytest.raises(ConfigError, match="--meta-rm"):
-        get_reducer("meta", JudgeConfig(samples=4, reduce="meta"))
+        get_reducer("meta", JudgeConfig(samples=4, temperature=0.7, reduce="meta"))
     with pytest.raises(ConfigError, match="integer"):
         get_reducer("meta", JudgeConfig(options=(("k_meta", "two"),)), scorer=lambda p: [0.0] * len(p))
-    reducer = get_reducer("meta", JudgeConfig(samples=8), scorer=lambda p: [0.0] * len(p))
+    reducer = get_reducer("meta", JudgeConfig(samples=8, temperature=0.7), scorer=lambda p: [0.0] * len(p))
     assert reducer.k_meta == 4  # type: ignore[attr-defined]  # default: half of k
     with pytest.raises(ValueError, match="sample's text"):
         reducer([A, B])  # meta cannot work without the texts

@@ -21,12 +21,15 @@ from judgekit.backends.vllm import (
     choice_sampling_kwargs,
     choice_token_ids,
     engine_kwargs,
+    engine_max_len,
     probs_from_token_logprobs,
     prompt_inputs,
     ray_data_processor_config,
     ray_data_rows,
+    ray_structured_outputs_key,
     render_prompt_text,
     sampling_kwargs,
+    shared_first_tokens,
     structured_outputs_spec,
 )
 from judgekit.types import Constraint, GenerationParams, Message, Prompt, sample_seed
@@ -94,7 +97,7 @@ def test_choice_scoring_helpers() -> None:
     probs = probs_from_token_logprobs({ord("A"): math.log(0.3), ord("B"): math.log(0.1), 99999: -0.1}, ids)
     assert probs == pytest.approx({"A": 0.75, "B": 0.25, "tie": 0.0})
     assert probs_from_token_logprobs({5: -0.1}, ids) is None
-    with pytest.raises(ValueError, match="no tokens"):
+    with pytest.raises(ValueError, match="non-empty"):
         choice_token_ids(CharTokenizer(), [""])
 
 
@@ -104,13 +107,69 @@ def test_ray_data_config_and_rows() -> None:
     assert cfg["engine_kwargs"] == {"tensor_parallel_size": 2, "enable_prefix_caching": True, "max_logprobs": 20}
     assert cfg["apply_chat_template"] is False and cfg["tokenize"] is True
     params = GenerationParams(n=2, temperature=0.7, constraint=Constraint("regex", "[AB]"))
-    rows = ray_data_rows([prompt("one"), prompt("two", "V: ")], params, CharTokenizer())
+    rows = ray_data_rows([prompt("one"), prompt("two", "V: ")], params, CharTokenizer(),
+                         structured_outputs_key="structured_outputs")
     assert [r["judgekit_index"] for r in rows] == [0, 1]
     assert rows[1]["prompt"].endswith("<|im_start|>assistant\nV: ")
     assert rows[0]["sampling_params"]["structured_outputs"] == {"regex": "[AB]"}
     assert rows[0]["sampling_params"]["n"] == 2
     legacy = ray_data_rows([prompt("one")], params, CharTokenizer(), structured_outputs_key="guided_decoding")
     assert legacy[0]["sampling_params"]["guided_decoding"] == {"regex": "[AB]"}
+    with pytest.raises(ValueError, match="structured_outputs_key"):
+        ray_data_rows([prompt("one")], params, CharTokenizer(), structured_outputs_key="guided")
+
+
+def test_ray_key_follows_the_installed_stage() -> None:
+    """Ray's vLLM stage pops one key from sampling_params; the other would reach SamplingParams raw."""
+    old_stage = 'if "guided_decoding" in sp:\n    gd = GuidedDecodingParams(**sp.pop("guided_decoding"))'
+    new_stage = old_stage + '\nif "structured_outputs" in sp:\n    so = sp.pop("structured_outputs")'
+    assert ray_structured_outputs_key(old_stage) == "guided_decoding"
+    assert ray_structured_outputs_key(new_stage) == "structured_outputs"
+    fake_ray = types.ModuleType("ray")
+    fake_ray.__path__ = []  # type: ignore[attr-defined]  # a package without ray.llm: a Ray too old for LLM batch
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "ray", fake_ray)
+        assert ray_structured_outputs_key() == "structured_outputs"
+
+
+def test_greedy_with_several_samples_is_refused_up_front() -> None:
+    with pytest.raises(ValueError, match="temperature > 0"):
+        sampling_kwargs(GenerationParams(n=3, temperature=0.0))
+    assert sampling_kwargs(GenerationParams(n=3, temperature=0.5))["n"] == 3
+
+
+class SpaceTokenizer(CharTokenizer):
+    """Merges a space with the next character into one token (like BPE's "Ġ" tokens): " A" != "A"."""
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        out, i = [], 0
+        while i < len(text):
+            if text[i] == " " and i + 1 < len(text):
+                out.append(1000 + ord(text[i + 1]))
+                i += 2
+            else:
+                out.append(ord(text[i]))
+                i += 1
+        return out
+
+
+def test_choice_ids_are_read_after_the_verdict_prefix() -> None:
+    tok = SpaceTokenizer()
+    # After "Verdict:" the model writes " A": a different token from "A" alone.
+    assert choice_token_ids(tok, [" A", " B"], "Verdict:") == {" A": 1000 + ord("A"), " B": 1000 + ord("B")}
+    assert choice_token_ids(tok, ["A", "B"], "Verdict: [[") == {"A": ord("A"), "B": ord("B")}
+    # Appending "A" to a prefix ending in a space re-tokenises the prefix: the choice alone is used.
+    assert choice_token_ids(tok, ["A"], "Verdict: ") == {"A": ord("A")}
+    assert shared_first_tokens(choice_token_ids(tok, ["A", "B", "Both", "tie"], "[[")) == [("B", "Both")]
+    assert shared_first_tokens({"A": 1, "B": 2}) == []
+
+
+def test_engine_max_len_from_either_config_location() -> None:
+    ns = types.SimpleNamespace
+    new = ns(llm_engine=ns(model_config=ns(max_model_len=2048)))
+    nested = ns(llm_engine=ns(vllm_config=ns(model_config=ns(max_model_len=4096))))
+    assert engine_max_len(new) == 2048 and engine_max_len(nested) == 4096
+    assert engine_max_len(types.SimpleNamespace()) is None
 
 
 # ---------------------------------------------------------------- the backend against a stand-in vllm
@@ -136,6 +195,12 @@ class FakeLogprob:
 class FakeLLM:
     kwargs: dict[str, Any]
     calls: list[tuple[list[dict[str, Any]], Any]] = field(default_factory=list)
+
+    @property
+    def llm_engine(self) -> Any:
+        """vLLM's engine: its model config holds the context length the engine settled on."""
+        limit = self.kwargs.get("max_model_len", 8192)
+        return types.SimpleNamespace(model_config=types.SimpleNamespace(max_model_len=limit))
 
     def get_tokenizer(self) -> CharTokenizer:
         return CharTokenizer()
@@ -206,6 +271,18 @@ def test_backend_score_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert probs == [pytest.approx({"A": 0.75, "B": 0.25, "tie": 0.0})]
     _, sampling = backend._llm.calls[-1]
     assert sampling.kwargs == choice_sampling_kwargs(20)
+    assert backend.info()["choices_sharing_first_token"] == []
+    backend.score_choices([prompt("q", "[[")], ["A", "All", "B"])
+    assert backend.info()["choices_sharing_first_token"] == [["A", "All"]]
+
+
+def test_backend_takes_the_context_length_from_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without max_model_len the runner's length guard still knows the engine's limit."""
+    monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
+    assert VLLMBackend("org/judge").max_context == 8192
+    assert VLLMBackend("org/judge", max_model_len=1024).max_context == 1024
+    with pytest.raises(ValueError, match="temperature > 0"):
+        VLLMBackend("org/judge").generate([prompt("q")], GenerationParams(n=2))
 
 
 def test_backend_score_choices_without_choice_tokens_is_zero_not_an_even_split(

@@ -1,0 +1,75 @@
+"""CPU quota detection (cgroup v1/v2, affinity) and prompt prefix grouping: pure functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from judgekit.backends.prefix import common_prefix, prefill_savings, prefix_groups
+from judgekit.cpus import available_cpus, cgroup_cpu_limit, default_threads, parse_cfs, parse_cpu_max
+
+
+def test_parse_quota_files() -> None:
+    assert parse_cpu_max("max 100000\n") is None
+    assert parse_cpu_max("150000 100000\n") == 1.5
+    assert parse_cpu_max("garbage") is None
+    assert parse_cfs("-1\n", "100000\n") is None
+    assert parse_cfs("200000", "100000") == 2.0
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_cgroup_v2_own_directory_then_root(tmp_path: Path) -> None:
+    _write(tmp_path / "job" / "cpu.max", "50000 100000\n")
+    _write(tmp_path / "cpu.max", "max 100000\n")
+    assert cgroup_cpu_limit(tmp_path, "0::/job\n") == 0.5
+    assert cgroup_cpu_limit(tmp_path, "0::/\n") is None  # the root says "max"
+    assert available_cpus(tmp_path, "0::/job\n") == 1
+
+
+def test_cgroup_v1_quota(tmp_path: Path) -> None:
+    _write(tmp_path / "cpu" / "cpu.cfs_quota_us", "300000\n")
+    _write(tmp_path / "cpu" / "cpu.cfs_period_us", "100000\n")
+    proc = "4:memory:/x\n1:cpu:/\n0::/\n"
+    assert cgroup_cpu_limit(tmp_path, proc) == 3.0
+    assert available_cpus(tmp_path, proc) <= 3
+    assert cgroup_cpu_limit(tmp_path / "absent", proc) is None
+
+
+def test_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JUDGEKIT_THREADS", raising=False)
+    assert default_threads(4, cpus=1) == 4
+    assert default_threads(cpus=2) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert default_threads(cpus=8) == 8  # a container's quota, not the host's 64 cores
+    assert default_threads(cpus=64) is None  # the whole machine: torch's default
+    monkeypatch.setenv("JUDGEKIT_THREADS", "2")
+    assert default_threads(cpus=1) == 2
+    monkeypatch.setenv("JUDGEKIT_THREADS", "two")
+    with pytest.raises(ValueError, match="JUDGEKIT_THREADS"):
+        default_threads(cpus=1)
+
+
+def test_prefix_groups_pair_the_orders_not_the_whole_batch() -> None:
+    system = list(range(100, 120))  # shared by every prompt (20 tokens)
+    q1, q2 = [1] * 30, [2] * 30
+    a, b = [7, 7, 7], [8, 8, 8, 8]
+    prompts = [system + q1 + a + b, system + q2 + b + a, system + q1 + b + a, system + q2 + a + b, [5, 6]]
+    groups = prefix_groups(prompts, min_shared=16)
+    by_members = {tuple(sorted(g.members)): g.shared for g in groups}
+    assert by_members == {(0, 2): 50, (1, 3): 50, (4,): 1}
+    total, run = prefill_savings(prompts, groups)
+    assert total == sum(map(len, prompts)) and run == total - 100
+    assert common_prefix([1, 2, 3], [1, 2]) == 2
+
+
+def test_prefix_groups_keep_one_own_token_and_take_identical_prompts() -> None:
+    same = [3] * 20
+    groups = prefix_groups([same, same, same + [4]], min_shared=4)
+    assert len(groups) == 1 and sorted(groups[0].members) == [0, 1, 2] and groups[0].shared == 19
+    apart = prefix_groups([[1] * 20, [2] * 20], min_shared=4)
+    assert [(g.members, g.shared) for g in apart] == [((0,), 19), ((1,), 19)]
