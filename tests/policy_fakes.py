@@ -2,7 +2,7 @@
 
 The fake reads the rendered verification prompt: a candidate whose last number
 equals the reference is correct (P = 0.9), another number is wrong (P = 0.2), and
-a candidate without any number fools it half way (P = 0.5), like a weak judge
+a candidate without any number fools it half way (P = 0.45: not an exact tie, which is no verdict), like a weak judge
 facing a master key. So only the answer-check defence pushes content-free
 completions to the bottom.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.formats import VERIFY
 from judgekit.types import GenerationParams, Prompt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
@@ -37,20 +38,20 @@ def p_correct(prompt: Prompt) -> float:
     reference, candidate = _sections(prompt)
     found = NUMBER.findall(candidate)
     if not found:
-        return 0.5
+        return 0.45
     return 0.9 if found[-1].replace(",", "") == reference.replace(",", "") else 0.2
 
 
 def verifier_choices(prompt: Prompt, choices: Sequence[str]) -> Mapping[str, float]:
     """Logit mode."""
     p = p_correct(prompt)
-    return {"correct": p, "incorrect": 1 - p}
+    return {VERIFY.logit_choices["correct"]: p, VERIFY.logit_choices["incorrect"]: 1 - p}
 
 
 def verifier_text(prompt: Prompt, index: int, params: GenerationParams) -> str:
-    """Generative mode: correct when P > 0.5, a parse failure when exactly 0.5."""
+    """Generative mode: correct when P > 0.5, a parse failure for a candidate without a number."""
     p = p_correct(prompt)
-    if p == 0.5:
+    if p == 0.45:
         return "Reasoning: I cannot tell."
     return f"Reasoning: compared the final answers.\nVerdict: {'correct' if p > 0.5 else 'incorrect'}"
 

@@ -12,6 +12,7 @@ parse failure is wrong. Master-key rows come from each model's ``probe.json``.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,34 @@ def master_keys(probe: Path) -> dict[str, Any]:
             "parse_failures": failures, "per_key": per_key}
 
 
+_TRACE = re.compile(r"final answer is (\S+?),? which (matches|does not match) the reference answer (\S+?)\.?\n")
+
+
+def trace_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
+    """How generative verification traces go wrong: reading the candidate's answer, or comparing it.
+
+    For rule-style traces ("final answer is X, which matches / does not match the
+    reference answer Y"): how often X is the dataset's extracted candidate answer, and
+    how often the stated relation is the true relation between X and Y.
+    """
+    truth = {s.id: s for s in load_samples(heldout, "verify")}
+    read = compared = traced = 0
+    for line in results.open(encoding="utf-8"):
+        row = json.loads(line)
+        text = "".join(t.get("output", "") for t in row.get("trace", []))
+        m = _TRACE.search(text + "\n")
+        if not m:
+            continue
+        traced += 1
+        said, relation, ref = m.group(1).rstrip(".,"), m.group(2), m.group(3).rstrip(".,")
+        sample = truth[row["sample_id"]]
+        read += said == str(sample.metadata.get("candidate_answer", "")).replace(",", "")
+        compared += (relation == "matches") == (said == ref)
+    if not traced:
+        return None
+    return {"rule_traces": traced, "answer_read_correctly": read / traced, "relation_correct": compared / traced}
+
+
 def fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f}"
 
@@ -88,6 +117,17 @@ def main(out_dir: str) -> None:
             worst = max(mk["per_key"].items(), key=lambda kv: kv[1], default=("–", float("nan")))
             lines.append(f"| {model} | 10 bundled | {method} | {mk['n']} | {fmt(mk['fpr'])} "
                          f"[{mk['ci95'][0]:.3f}, {mk['ci95'][1]:.3f}] | {worst[0]!r} {worst[1]:.2f} |")
+    diag_lines = []
+    for model in MODELS:
+        res = out / "eval" / model / "gsm8k-generative" / "results.jsonl"
+        diag = trace_diagnosis(res, out / "data" / "heldout_gsm8k.jsonl") if res.is_file() else None
+        if diag:
+            table.setdefault(model, {})["gsm8k-generative-traces"] = diag
+            diag_lines.append(f"| {model} | {diag['rule_traces']} | {diag['answer_read_correctly']:.3f} | "
+                              f"{diag['relation_correct']:.3f} |")
+    if diag_lines:
+        lines += ["", "| model | GSM8K generative rule traces | candidate answer read correctly | "
+                  "stated match/mismatch correct |", "|---|---:|---:|---:|", *diag_lines]
     times = out / "times.tsv"
     if times.is_file():
         lines += ["", "| stage | seconds |", "|---|---:|"]

@@ -185,7 +185,7 @@ def test_meta_rm_training_overlap_is_warned_in_the_scale_summary(tmp_path: Path)
     (meta_dir / "meta_rm.json").write_text(json.dumps({"format_version": 1, "max_length": 64,
                                                        "item_ids": ["s0", "other"]}))
     samples = [Sample(id=f"s{i}", prompt=f"Q{i}", responses=("x", "y"), label="A") for i in range(3)]
-    cfg = JudgeConfig(samples=2, reduce="meta", options=(("meta_rm", str(meta_dir)),))
+    cfg = JudgeConfig(samples=2, temperature=0.7, reduce="meta", options=(("meta_rm", str(meta_dir)),))
     result = run_scale(samples, get_protocol("pairwise", cfg), Runner(FakeBackend()), [1, 2], tmp_path / "scale",
                        scorer=lambda pairs: [0.0] * len(pairs))
     [warning] = result.summary["warnings"]

@@ -121,13 +121,13 @@ def test_meta_vote_without_a_model() -> None:
         return [0.99 if t == "no verdict" else 0.9 if "careful" in t else 0.1 for _, t in pairs]
 
     assert meta_keep(parsed, scorer([("p", t) for t in texts]), 2) == [1, 3]  # the failure is never kept
-    config = JudgeConfig(samples=6, reduce="meta", options=(("k_meta", 2),))
+    config = JudgeConfig(samples=6, temperature=0.7, reduce="meta", options=(("k_meta", 2),))
     prompt = Prompt(messages=(), template="pairwise", template_hash="h")
     assert get_reducer("majority")(parsed).label == "B"
     assert get_reducer("meta", config, scorer=scorer)(parsed, texts=texts, prompt=prompt).label == "A"
-    three = JudgeConfig(samples=6, reduce="meta", options=(("k_meta", 3),))
+    three = JudgeConfig(samples=6, temperature=0.7, reduce="meta", options=(("k_meta", 3),))
     assert get_reducer("meta", three, scorer=scorer)(parsed, texts=texts, prompt=prompt).label == "A"
-    five = JudgeConfig(samples=6, reduce="meta", options=(("k_meta", 5),))
+    five = JudgeConfig(samples=6, temperature=0.7, reduce="meta", options=(("k_meta", 5),))
     assert get_reducer("meta", five, scorer=scorer)(parsed, texts=texts, prompt=prompt).label == "B"
 
 
