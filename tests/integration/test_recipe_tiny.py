@@ -36,7 +36,7 @@ def trained(tmp_path_factory):
               f"output_dir={out}/sft", "trainer.num_train_epochs=3", "trainer.max_steps=12",
               "trainer.gradient_accumulation_steps=1",
               "trainer.learning_rate=1e-3", "trainer.warmup_steps=0", "trainer.lr_scheduler_type=constant",
-              "trainer.logging_steps=1", "trainer.save_strategy=no"])
+              "trainer.logging_steps=1", "trainer.save_strategy='no'"])
     return out
 
 
