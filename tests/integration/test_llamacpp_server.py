@@ -189,7 +189,10 @@ def test_cli_logit_mode_in_completions_mode(server: str, tmp_path: Path) -> None
         assert not result["parse_failure"] and result["probs"]
         probs = result["probs"]
         assert sum(probs.values()) == pytest.approx(1.0)
-        assert result["reward"] == pytest.approx(probs["A"] + probs["tie"] / 2)
+        if result["consistent"] is False:  # orders disagree: a tie with reward 0.5, the rule recorded
+            assert result["verdict"] == "tie" and result["reward"] == 0.5 and "reward_rule" in result["extra"]
+        else:
+            assert result["reward"] == pytest.approx(probs["A"] + probs["tie"] / 2)
     assert backend["mode"] == "completions" and backend["concurrency"] == 2
     assert backend["choices_not_in_top_logprobs"] == 0
 
