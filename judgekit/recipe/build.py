@@ -29,7 +29,7 @@ from judgekit.formats import PAIRWISE, VERIFY, Format, swap_pairwise
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.recipe.crome import crome_pairwise, crome_verify
 from judgekit.recipe.split import SOURCES, Source, assert_disjoint
-from judgekit.recipe.traces import logit_target, rule_reasoning, target
+from judgekit.recipe.traces import rule_reasoning, target, verdict_line
 from judgekit.types import Prompt, Sample
 
 VERIFY_COLUMNS = Columns("question", ("response",), "label", "reference", id="id")
@@ -124,6 +124,7 @@ def sft_records(
     for source, path in files:
         task = SOURCES[source].task
         fmt: Format = VERIFY if task == "verify" else PAIRWISE
+        protos = {mode: get_protocol(task, JudgeConfig(method=mode)) for mode in ("logit", "generative")}  # type: ignore[arg-type]
         for item in load_samples(path, task):  # type: ignore[arg-type]
             orders = ("AB", "BA") if task == "pairwise" else ("AB",)
             for order in orders:
@@ -131,10 +132,10 @@ def sft_records(
                 if label is None:
                     continue
                 mode = _mode(seed, f"{item.id}:{order}", logit_share)
-                proto = get_protocol(task if task == "pairwise" else "verify", JudgeConfig(method=mode))  # type: ignore[arg-type]
+                proto = protos[mode]
                 prompt = proto.prompt(item, order == "BA") if task == "pairwise" else proto.prompt(item)  # type: ignore[attr-defined]
-                if mode == "logit":
-                    completion = logit_target(fmt, label)
+                if mode == "logit":  # what logit mode reads: the prefix, then the choice
+                    completion = verdict_line(fmt, label)
                 else:
                     given = (traces or {}).get((item.id, order))
                     completion = given or target(fmt, label, rule_reasoning(fmt, item, label, trace))

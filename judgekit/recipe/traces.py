@@ -21,7 +21,7 @@ regex, so SFT teaches exactly what constrained decoding allows.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from judgekit.formats import PAIRWISE, VERIFY, Format
@@ -29,7 +29,6 @@ from judgekit.prompts import render
 from judgekit.runner import Runner
 from judgekit.types import Constraint, GenerationParams, ParseFailure, Prompt, Sample
 
-TRACE_KINDS: tuple[str, ...] = ("rule", "verdict-only", "rationalize")
 _NUMBER = r"-?\$?\d[\d,]*(?:\.\d+)?"
 _ANSWER_PATTERNS = (
     re.compile(r"####\s*(" + _NUMBER + ")"),
@@ -69,11 +68,6 @@ def verdict_line(fmt: Format, label: str) -> str:
     if fmt.name == VERIFY.name:
         return f"Verdict: {label}"
     raise ValueError(f"no verdict line for format {fmt.name!r}")
-
-
-def logit_target(fmt: Format, label: str) -> str:
-    """What logit mode reads: the assistant prefix followed by the choice (and its closing)."""
-    return verdict_line(fmt, label)
 
 
 def target(fmt: Format, label: str, reasoning: str) -> str:
@@ -148,11 +142,6 @@ def hinted(prompt: Prompt, fmt: Format, label: str) -> Prompt:
                    template_hash=f"{prompt.template_hash}+{hint.template_hash}")
 
 
-def labels_of(samples: Sequence[Sample]) -> Mapping[str, str | None]:
-    """Sample id -> label."""
-    return {s.id: s.label for s in samples}
-
-
 def rationalized_traces(
     samples: Sequence[Sample], task: str, runner: Runner, max_new_tokens: int = 64, seed: int = 0,
 ) -> tuple[list[dict[str, str]], dict[str, int]]:
@@ -162,22 +151,15 @@ def rationalized_traces(
     ``training/recipe_data.py data --traces`` read) for the traces that the evaluation
     parser reads back as the gold label, and counts of kept / dropped.
     """
-    from judgekit.formats import swap_pairwise
+    from judgekit.distill import prompt_rows
     from judgekit.protocols.base import JudgeConfig, get_protocol
 
     fmt = PAIRWISE if task == "pairwise" else VERIFY
     proto = get_protocol("pairwise" if task == "pairwise" else "verify", JudgeConfig(method="generative"))
-    keys: list[tuple[str, str]] = []
-    prompts: list[Prompt] = []
-    labels: list[str] = []
-    for s in samples:
-        for order in (("AB", "BA") if task == "pairwise" else ("AB",)):
-            label = swap_pairwise(s.label) if order == "BA" else s.label
-            if label is None:
-                continue
-            prompts.append(proto.prompt(s, order == "BA") if task == "pairwise" else proto.prompt(s))  # type: ignore[attr-defined]
-            labels.append(label)
-            keys.append((s.id, order))
+    rows = [r for r in prompt_rows(samples, proto, both_orders=True) if r.label is not None]
+    keys = [(r.item_id, r.order) for r in rows]
+    prompts = [r.prompt for r in rows]
+    labels = [str(r.label) for r in rows]
     texts = rationalize(prompts, labels, fmt, runner, max_new_tokens=max_new_tokens, seed=seed)
-    rows = [{"id": k[0], "order": k[1], "trace": t} for k, t in zip(keys, texts, strict=True) if t is not None]
-    return rows, {"prompts": len(prompts), "kept": len(rows), "dropped": len(prompts) - len(rows)}
+    kept = [{"id": k[0], "order": k[1], "trace": t} for k, t in zip(keys, texts, strict=True) if t is not None]
+    return kept, {"prompts": len(prompts), "kept": len(kept), "dropped": len(prompts) - len(kept)}
