@@ -8,7 +8,8 @@
 #
 # The sdist is fetched from PyPI and checked against its sha256 (or taken from
 # LLAMA_CPP_SDIST=/path/to/llama_cpp_python-0.3.36.tar.gz). A second call with the
-# same version and flags finds the binary and does nothing. No network access at
+# same version and flags finds the binary and does nothing. On a shared machine:
+#   LLAMA_SERVER_BUILD_DIR=/tmp/lls CMAKE_BUILD_PARALLEL_LEVEL=2 nice -n 19 scripts/build_llama_server.sh No network access at
 # build time (no prebuilt web UI, no OpenSSL / curl).
 set -euo pipefail
 VERSION="0.3.36"
@@ -21,8 +22,15 @@ if [ -x "$PREFIX/bin/llama-server" ] && [ "$(cat "$PREFIX/BUILD" 2>/dev/null)" =
   echo "$PREFIX/bin/llama-server is up to date" >&2
   exit 0
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# LLAMA_SERVER_BUILD_DIR keeps the extracted source and object files, so an interrupted
+# build (a slow shared machine) resumes where it stopped; by default a temporary directory.
+if [ -n "${LLAMA_SERVER_BUILD_DIR:-}" ]; then
+  work="$LLAMA_SERVER_BUILD_DIR"
+  mkdir -p "$work"
+else
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+fi
 sdist="${LLAMA_CPP_SDIST:-$work/llama_cpp_python-$VERSION.tar.gz}"
 if [ ! -f "$sdist" ]; then
   python - "$VERSION" "$sdist" <<'EOF'
@@ -35,8 +43,8 @@ with urllib.request.urlopen(url, timeout=600) as resp, open(dest, "wb") as out:
 EOF
 fi
 echo "$SHA256  $sdist" | sha256sum -c --quiet - || { echo "error: $sdist is not the pinned sdist" >&2; exit 1; }
-tar -xzf "$sdist" -C "$work" "llama_cpp_python-$VERSION/vendor/llama.cpp"
 src="$work/llama_cpp_python-$VERSION/vendor/llama.cpp"
+[ -f "$src/CMakeLists.txt" ] || tar -xzf "$sdist" -C "$work" "llama_cpp_python-$VERSION/vendor/llama.cpp"
 start=$(date +%s)
 # shellcheck disable=SC2086  # FLAGS is a list of -D options
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release $FLAGS -DBUILD_SHARED_LIBS=OFF \

@@ -41,6 +41,7 @@ from judgekit.backends.http_util import (
     post_json,
 )
 from judgekit.backends.openai_requests import (
+    GRAMMAR_STYLES,
     STYLES,
     choice_body,
     constraint_kinds,
@@ -48,6 +49,7 @@ from judgekit.backends.openai_requests import (
     prefill_supported,
     style_from_server,
 )
+from judgekit.backends.prefix import prompt_chains
 from judgekit.types import Constraint, Generation, GenerationParams, Message, Prompt, sample_seed
 
 T = TypeVar("T")
@@ -91,6 +93,14 @@ class OpenAIBackend:
     not match, or the server refuses the field (HTTP 4xx), the backend warns, decodes
     freely from then on (every request counted as a fallback) and records the probe
     in ``info()["constraint_probe"]``.
+
+    Against llama.cpp servers (styles ``llamacpp`` and ``llama-server``) prompts that
+    share a prefix (the two orders of an item) are sent one after the other by one
+    worker (:func:`~judgekit.backends.prefix.prompt_chains`), and a prompt's ``k``
+    samples go as consecutive requests, each with its own per-sample seed: the server's
+    prompt cache (llama-server picks the idle slot with the longest common prefix)
+    prefills the shared part once. llama-server reports reused prompt tokens (``timings.cache_n``);
+    ``info()`` sums them (``prompt_tokens_cached`` of ``prompt_tokens_total``).
     """
 
     name = "openai"
@@ -142,6 +152,7 @@ class OpenAIBackend:
         self._missing_choices = 0
         self._probe: str | None = None if probe_constraints else "off"
         self._constraints_ignored = False
+        self._prompt_tokens = [0, 0]  # [total, reused from the server's cache], where the server reports them
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(api_key_env) if api_key_env else None
         if key:
@@ -188,8 +199,9 @@ class OpenAIBackend:
 
     def _n_is_native(self) -> bool:
         if self._native_n is None:
-            # llama.cpp servers ignore ``n``: ask for samples one by one instead.
-            return self.constraint_style != "llamacpp"
+            # llama-cpp-python's server ignores ``n``, llama-server caps it at its slot count and seeds
+            # the extra samples itself: ask llama.cpp servers for samples one by one, each with its own seed.
+            return self.constraint_style not in GRAMMAR_STYLES
         return self._native_n
 
     # ------------------------------------------------------------ public API
@@ -256,6 +268,9 @@ class OpenAIBackend:
             "constraint_fallbacks": self._fallbacks,
             "n_native": self._n_is_native(),
             "choices_not_in_top_logprobs": self._missing_choices,
+            "prefix_chains": self._chains_prompts(),
+            "prompt_tokens_total": self._prompt_tokens[0],
+            "prompt_tokens_cached": self._prompt_tokens[1],
             "concurrency": self.concurrency,
             "timeout_s": self.timeout,
             "max_retries": self.policy.max_retries,
@@ -339,10 +354,34 @@ class OpenAIBackend:
             if self.progress:
                 self.progress(1)
 
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(prompts), 1))) as pool:
-            for fut in [pool.submit(one, i) for i in range(len(prompts))]:
+        def chain(members: list[int]) -> None:
+            for i in members:
+                one(i)
+
+        if self._chains_prompts():
+            chains = prompt_chains(["\n".join(f"{m.role}\n{m.content}" for m in p.messages) + "\n" + p.assistant_prefix
+                                    for p in prompts])
+        else:
+            chains = [[i] for i in range(len(prompts))]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(chains), 1))) as pool:
+            for fut in [pool.submit(chain, c) for c in chains]:
                 fut.result()
         return results, errors, too_long
+
+    def _chains_prompts(self) -> bool:
+        """Whether prompts sharing a prefix go consecutively (llama.cpp servers' prompt cache)."""
+        return self.constraint_style in GRAMMAR_STYLES
+
+    def _note_prompt_tokens(self, data: dict[str, Any]) -> None:
+        """Count prompt tokens and those the server reused from its cache (llama-server's ``timings``)."""
+        timings = data.get("timings")
+        if not isinstance(timings, dict):
+            return
+        cached, processed = timings.get("cache_n"), timings.get("prompt_n")
+        if isinstance(cached, int) and isinstance(processed, int):
+            with self._lock:
+                self._prompt_tokens[0] += cached + processed
+                self._prompt_tokens[1] += cached
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         path = "/chat/completions" if self.mode == "chat" else "/completions"
@@ -359,6 +398,7 @@ class OpenAIBackend:
             with self._lock:
                 self._fallbacks += 1
         data = self._post(body)
+        self._note_prompt_tokens(data)
         choices: list[ParsedChoice] = parse_choices(data, self.mode)[:n]
         usage = data.get("usage") or {}
         tokens = _split_tokens(int(usage.get("completion_tokens") or 0), len(choices))
@@ -381,7 +421,9 @@ class OpenAIBackend:
             prompt, model=self.model, style=style, mode=self.mode, top_logprobs=self.top_logprobs,
             chat_template=self.chat_template,
         )
-        parsed = parse_choices(self._post(body), self.mode)
+        data = self._post(body)
+        self._note_prompt_tokens(data)
+        parsed = parse_choices(data, self.mode)
         top = parsed[0].top_logprobs
         if top is None:
             raise RequestFailure("server returned no logprobs (does it support top_logprobs?)")

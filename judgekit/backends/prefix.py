@@ -74,3 +74,17 @@ def prefill_savings(encoded: Sequence[Sequence[int]], groups: Sequence[PrefixGro
     total = sum(len(e) for e in encoded)
     shared = sum(g.shared * (len(g.members) - 1) for g in groups)
     return total, total - shared
+
+
+def prompt_chains(texts: Sequence[str], min_shared: int = 64) -> list[list[int]]:
+    """Indices of ``texts`` in chains that share a prefix, for servers with a prompt cache.
+
+    An HTTP backend sends each chain's prompts one after the other from one worker (the
+    two orders of an item, the repeats of a prompt), so a llama.cpp server finds the
+    chain's common prefix in the slot that just served it instead of prefilling it
+    again in another slot. Characters stand in for tokens (:func:`prefix_groups` with
+    ``min_shared`` characters); chains are in order of their first prompt, members in
+    input order.
+    """
+    groups = prefix_groups([[ord(c) for c in t] for t in texts], min_shared=min_shared)
+    return sorted((sorted(g.members) for g in groups), key=lambda members: members[0])
