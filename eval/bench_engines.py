@@ -4,6 +4,7 @@ Run (needs ``llama-cpp-python[server]``, see scripts/build_llamacpp.sh):
     python eval/bench_engines.py                                  # 6 shortest LLMBar pairs, both orders
     python eval/bench_engines.py --items 12 --concurrency 4 --server-threads 1
     python eval/bench_engines.py --no-server                      # transformers rows only
+    python eval/bench_engines.py --llama-server .ci/llama-server/bin/llama-server --no-transformers
 
 Every row judges the same pairs (both orders) through ``judgekit.judge.judge_samples``,
 the code path of ``judgekit judge``, with the call cache off:
@@ -14,7 +15,10 @@ the code path of ``judgekit judge``, with the call cache off:
   embedded GGUF (Q4_1) on 127.0.0.1: concurrency 1 vs ``--concurrency``, chat mode
   for generation, decoded freely (``constraint_style="none"``: parse failures are
   counted) and with the verdict regex sent as a GBNF grammar (the default), and
-  completions mode + top logprobs for logit.
+  completions mode + top logprobs for logit;
+- with ``--llama-server BIN``, the same HTTP rows against llama.cpp's C++ ``llama-server``
+  (``scripts/build_llama_server.sh``) with ``--slots`` parallel slots (continuous batching,
+  prompt cache), instead of llama-cpp-python's server (``--both-servers``: both).
 
 The GPU rows of the engines issue (plain batched ``generate`` vs a static-cache /
 compiled fast path up to batch 1024) need ``--device cuda`` and a GPU; this script
@@ -57,31 +61,44 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--server-threads", type=int, default=1)
     parser.add_argument("--no-server", action="store_true", help="Skip the llama.cpp rows.")
+    parser.add_argument("--no-transformers", action="store_true", help="Skip the transformers rows.")
+    parser.add_argument("--llama-server", type=Path, default=None, help="A llama-server binary to measure.")
+    parser.add_argument("--both-servers", action="store_true",
+                        help="With --llama-server, measure llama-cpp-python's server too.")
+    parser.add_argument("--slots", type=int, default=4, help="llama-server's parallel slots.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the table as JSON here.")
     args = parser.parse_args()
 
     samples = shortest(args.data, args.items)
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     gen = JudgeConfig(max_new_tokens=args.max_new_tokens, constrain=True)
     logit = JudgeConfig(method="logit")
     rows: dict[str, tuple[float, float]] = {}
 
-    local = get_backend("transformers", batch_size=args.batch_size)
-    timed(local, samples[:1], gen)  # warm-up: kernels and the verdict regex index
-    local.batch_size = 1
-    rows["transformers, batch 1, generative"] = timed(local, samples, gen)
-    rows["transformers, batch 1, logit"] = timed(local, samples, logit)
-    local.batch_size = args.batch_size
-    rows[f"transformers, batch {args.batch_size}, generative"] = timed(local, samples, gen)
-    rows[f"transformers, batch {args.batch_size}, logit"] = timed(local, samples, logit)
+    if not args.no_transformers:
+        local = get_backend("transformers", batch_size=args.batch_size)
+        timed(local, samples[:1], gen)  # warm-up: kernels and the verdict regex index
+        local.batch_size = 1
+        rows["transformers, batch 1, generative"] = timed(local, samples, gen)
+        rows["transformers, batch 1, logit"] = timed(local, samples, logit)
+        local.batch_size = args.batch_size
+        rows[f"transformers, batch {args.batch_size}, generative"] = timed(local, samples, gen)
+        rows[f"transformers, batch {args.batch_size}, logit"] = timed(local, samples, logit)
 
-    if not args.no_server:
+    servers: list[tuple[str, dict[str, Any]]] = []
+    if not args.no_server and (args.llama_server is None or args.both_servers):
         missing = missing_server_modules()
         if missing:
             raise SystemExit(f"llama-cpp-python[server] is missing ({', '.join(missing)}); "
                              "run scripts/build_llamacpp.sh or pass --no-server")
-        gguf = default_model_path()
-        template = load_chat_template(str(gguf))
-        with serve_gguf(gguf, threads=args.server_threads) as url:
+        servers.append(("llama.cpp server", {}))
+    if not args.no_server and args.llama_server is not None:
+        options = {"server_bin": args.llama_server, "parallel": args.slots}
+        servers.append((f"llama-server ({args.slots} slots)", options))
+    gguf = default_model_path()
+    template = load_chat_template(str(gguf))
+    for label, options in servers:
+        with serve_gguf(gguf, threads=args.server_threads, **options) as url:
             # llama.cpp keeps the last prompt's KV cache, so the order of runs matters:
             # every configuration runs twice, interleaved, and keeps its faster time.
             for _ in range(2):
@@ -94,14 +111,15 @@ def main() -> None:
                     for name, backend, config in ((f"concurrency {conc}, generative (free)", free, gen),
                                                   (f"concurrency {conc}, generative (grammar)", chat, gen),
                                                   (f"concurrency {conc}, logit", comp, logit)):
-                        key = f"llama.cpp server, {name}"
+                        key = f"{label}, {name}"
                         took = timed(backend, samples, config)
                         rows[key] = min(rows.get(key, took), took)
 
     n = len(samples)
     print(f"# {n} shortest LLMBar pairs x 2 orders, max_new_tokens={args.max_new_tokens}, "
           f"{os.cpu_count()} CPU cores, {platform.machine()}; transformers float32 torch threads as judgekit "
-          f"picks them; llama.cpp Q4_1 with {args.server_threads} thread(s)")
+          f"picks them; llama.cpp Q4_1 with {args.server_threads} thread(s); load average before/after "
+          f"{load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| engine and configuration | seconds | judgments/s | parse failures |")
     print("|---|---:|---:|---:|")
     for name, (secs, fail) in rows.items():
@@ -111,21 +129,19 @@ def main() -> None:
         return rows[b][0] / rows[a][0] if a in rows and b in rows else None
 
     bs, conc = args.batch_size, args.concurrency
-    ratios = {
+    ratios: dict[str, float | None] = {
         f"transformers batched ({bs}) / batch 1, generative": ratio(f"transformers, batch {bs}, generative",
                                                                     "transformers, batch 1, generative"),
         f"transformers batched ({bs}) / batch 1, logit": ratio(f"transformers, batch {bs}, logit",
                                                                "transformers, batch 1, logit"),
-        f"llama.cpp concurrency {conc} / 1, generative": ratio(
-            f"llama.cpp server, concurrency {conc}, generative (free)",
-            "llama.cpp server, concurrency 1, generative (free)"),
-        f"llama.cpp concurrency {conc} / 1, logit": ratio(f"llama.cpp server, concurrency {conc}, logit",
-                                                          "llama.cpp server, concurrency 1, logit"),
-        f"llama.cpp (concurrency {conc}) / transformers batched, generative": ratio(
-            f"llama.cpp server, concurrency {conc}, generative (free)", f"transformers, batch {bs}, generative"),
-        f"llama.cpp (concurrency {conc}) / transformers batched, logit": ratio(
-            f"llama.cpp server, concurrency {conc}, logit", f"transformers, batch {bs}, logit"),
     }
+    for label, _ in servers:
+        for kind in ("generative (free)", "generative (grammar)", "logit"):
+            ratios[f"{label}: concurrency {conc} / 1, {kind}"] = ratio(
+                f"{label}, concurrency {conc}, {kind}", f"{label}, concurrency 1, {kind}")
+        for kind, local_kind in (("generative (grammar)", "generative"), ("logit", "logit")):
+            ratios[f"{label} (concurrency {conc}) / transformers batched, {kind}"] = ratio(
+                f"{label}, concurrency {conc}, {kind}", f"transformers, batch {bs}, {local_kind}")
     print()
     print("| speed-up | value |")
     print("|---|---:|")

@@ -15,7 +15,9 @@ SYSTEM = "You are a careful judge. Compare the two responses to the question and
 
 
 def order_prompt(item: int, swapped: bool) -> Prompt:
-    a, b = (f"second answer {item}", f"first answer {item}") if swapped else (f"first answer {item}", f"second answer {item}")
+    a, b = f"first answer {item}", f"second answer {item}"
+    if swapped:
+        a, b = b, a
     user = f"Question {item}: what is {item} + {item}? Explain the steps in detail.\nResponse A: {a}\nResponse B: {b}"
     return Prompt(messages=(Message("system", SYSTEM), Message("user", user)), template="t", template_hash="h")
 
@@ -43,7 +45,8 @@ def backend(recorder: Recorder, style: str, concurrency: int = 3) -> OpenAIBacke
 
 
 def test_prompt_chains_pair_the_orders_of_each_item() -> None:
-    texts = [SYSTEM + f"Q{i} long shared question text {i}?" + tail for i in range(3) for tail in (" A: x B: y", " A: y B: x")]
+    tails = (" A: x B: y", " A: y B: x")
+    texts = [SYSTEM + f"Q{i} long shared question text {i}?" + tail for i in range(3) for tail in tails]
     assert prompt_chains(texts) == [[0, 1], [2, 3], [4, 5]]
     assert prompt_chains(["short a", "short b"]) == [[0], [1]]  # under min_shared characters: no chain
 
