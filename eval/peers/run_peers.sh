@@ -14,7 +14,8 @@
 #          llama-cpp-python's server; PEERS_THREADS (default 2) threads either way.
 #        PEERS_SYSTEM_LLAMA=1 makes venv-llama see the system site-packages, so an already installed
 #          (portable) llama-cpp-python[server]==0.3.36 is reused instead of built again.
-#        PEERS_SETUP_ONLY=1 builds the venvs and stops.
+#        PEERS_SETUP_ONLY=1 builds the venvs and stops; PEERS_TOOLS=naive,trl_t0,judgekit runs only those
+#          (default: warmup,concurrency,naive,trl_default,trl_t0,prometheus,judgekit).
 # The venv build of llama-cpp-python is portable (no -march=native, no AVX-512/AMX), as judgekit's CI builds it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -100,8 +101,10 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRL_EXPERIMENTAL_SILENCE=1 LITELL
 export no_proxy="127.0.0.1,localhost" NO_PROXY="127.0.0.1,localhost"
 cd "$HERE"
 
-run() {  # run NAME TIMEOUT CMD...  (failures are recorded, not fatal)
+TOOLS=",${PEERS_TOOLS:-warmup,concurrency,naive,trl_default,trl_t0,prometheus,judgekit},"
+run() {  # run NAME TIMEOUT CMD...  (failures are recorded, not fatal; PEERS_TOOLS=a,b runs only those)
   local name=$1 to=$2; shift 2
+  case "$TOOLS" in *",$name,"*) ;; *) echo "[skip] $name (not in PEERS_TOOLS)"; return 0 ;; esac
   echo "[run] $name"
   local t0 rc=0
   t0=$(date +%s)
