@@ -3,7 +3,7 @@
 #   (1) a naive openai-client loop, (2) TRL OpenAIPairwiseJudge, (3) prometheus-eval relative grading,
 # all talking to one llama-cpp-python OpenAI-compatible server on 127.0.0.1 serving SmolLM2-135M-Instruct Q4_1.
 #
-# Usage: bash run_peers.sh            (one-time setup of the venvs happens on the first run; the
+# Usage: bash run_peers.sh [KEY=VALUE ...]   (one-time setup of the venvs happens on the first run; the
 #                                       llama-cpp-python source build takes ~6 min on 2 cores)
 # Env:   PEERS_TMP (scratch, default /tmp/peers), PEERS_PORT (default 8011), PEERS_N (items, default 24),
 #        JUDGEKIT_BIN (path of a `judgekit` executable: adds judgekit's rows), PEERS_RESULTS (default $PEERS_TMP/RESULTS.md),
@@ -18,6 +18,12 @@
 #          (default: warmup,concurrency,naive,trl_default,trl_t0,prometheus,judgekit).
 # The venv build of llama-cpp-python is portable (no -march=native, no AVX-512/AMX), as judgekit's CI builds it.
 set -euo pipefail
+for kv in "$@"; do  # judgekit's copy: settings may also be given as KEY=VALUE arguments
+  case "$kv" in
+    [A-Z]*=*) export "${kv?}" ;;
+    *) echo "usage: run_peers.sh [KEY=VALUE ...] (PEERS_N=8 PEERS_TOOLS=naive,judgekit ...): got '$kv'" >&2; exit 2 ;;
+  esac
+done
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PEERS_TMP="${PEERS_TMP:-/tmp/peers}"
 PORT="${PEERS_PORT:-8011}"
