@@ -9,7 +9,9 @@ Run (the README's full experiment; both judges, a few dozen steps each):
 
 Judges (``--judges``): ``raw`` is the embedded SmolLM2-135M verifier in logit mode,
 reward = P(correct); ``answer-check`` is the same judge behind the answer-check
-defence (a completion without an extractable final answer gets 0 without the model).
+defence (a completion without an extractable final answer gets 0 without the model);
+``trained`` is judgekit's trained verifier (``--model judgekit-135m``, the adapter in
+``judgekit/weights/``) in logit mode, with no defence.
 The policy is a second copy of the embedded model, trained with TRL's GRPOTrainer
 through :func:`judgekit.policy_adapters.trl_reward`.
 
@@ -100,6 +102,9 @@ def step_record(completions: Sequence[str], references: Sequence[str], rewards: 
     }
 
 
+JUDGES = {"raw": None, "answer-check": None, "trained": "judgekit-135m"}
+
+
 def logged_reward(reward_fn: Callable[..., list[float | None]], log: Path, keys: set[str]) -> Callable[..., Any]:
     """Wrap a TRL reward function: score, then append the step's record to ``log``."""
     from judgekit.rewards import completion_text
@@ -132,9 +137,12 @@ def build_trainer(judge: str, out: Path, steps: int, questions: int, generations
     from judgekit.protocols.base import JudgeConfig
     from judgekit.runner import Runner
 
+    if judge not in JUDGES:
+        raise SystemExit(f"--judges: unknown judge {judge!r}; choose from {', '.join(JUDGES)}")
     options = (("defense", "answer-check"),) if judge == "answer-check" else ()
+    backend = get_backend("transformers", model=JUDGES[judge], batch_size=16, device=device)
     reward = PolicyReward(judge_protocol("verify", JudgeConfig(method="logit", options=options)),
-                          Runner(backend=get_backend("transformers", batch_size=16, device=device), chunk_size=1024))
+                          Runner(backend=backend, chunk_size=1024))
     out.mkdir(parents=True, exist_ok=True)
     log = out / "steps.jsonl"
     log.unlink(missing_ok=True)
@@ -183,6 +191,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if ns.report:
         print(report(ns.report))
         return {}
+    unknown = [j for j in ns.judges.split(",") if j not in JUDGES]
+    if unknown:
+        parser.error(f"--judges: unknown {', '.join(unknown)}; choose from {', '.join(JUDGES)}")
     summary: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(ns).items()}, "runs": {}}
     for judge in ns.judges.split(","):
         started = time.perf_counter()

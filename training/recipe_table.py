@@ -24,7 +24,7 @@ from judgekit.data import load_samples  # noqa: E402
 from judgekit.recipe.split import SOURCES  # noqa: E402
 from judgekit.stats import wilson_interval  # noqa: E402
 
-MODELS = ("base", "sft", "grpo")
+MODELS = ("base", "sft", "sft2", "grpo")
 
 
 def grade(results: Path, heldout: Path, task: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from judgekit.recipe.traces import final_answer, target, verify_reasoning
 from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training"))
 SPLIT = ROOT / "training" / "split.json"
 DEFENSE_HELDOUT_KEYS = ("Step 1:", "Sure!", "Okay", "Let me think.")
 
@@ -204,3 +206,57 @@ def test_rationalization_keeps_only_traces_that_parse_to_the_gold_label():
     assert {(r["id"], r["order"]) for r in rows} == {("p1", "AB"), ("p1", "BA")}
     assert {r["trace"].splitlines()[-1] for r in rows} == {"Verdict: [[A]]", "Verdict: [[B]]"}
     assert all(p.endswith(r"Verdict:\ \[\[A\]\]") or p.endswith(r"Verdict:\ \[\[B\]\]") for p in seen)
+
+
+def test_focus_set_keeps_every_verification_logit_row_and_samples_the_rest(recipe_files):
+    import recipe_data
+
+    out, _ = recipe_files
+    records = sft_records([(name, out / f"train_{name}.jsonl") for name in SOURCES], seed=0)
+    verify_logit = [r["id"] for r in records if r["source"] == "gsm8k" and r["mode"] == "logit"]
+    chosen = recipe_data.focus_records(records, generative=5, pairwise=4, seed=0)
+    ids = [r["id"] for r in chosen]
+    assert len(ids) == len(set(ids)) == len(verify_logit) + 5 + 4
+    assert set(verify_logit) <= set(ids)
+    assert sum(r["source"] == "gsm8k" and r["mode"] == "generative" for r in chosen) == 5
+    pair = [r for r in chosen if r["source"] != "gsm8k"]
+    assert len(pair) == 4 and all(r["mode"] == "logit" for r in pair)
+    assert [r["id"] for r in recipe_data.focus_records(records, 5, 4, seed=0)] == ids
+    assert [r["id"] for r in recipe_data.focus_records(records, 5, 4, seed=1)] != ids
+    huge = recipe_data.focus_records(records, generative=10**6, pairwise=10**6, seed=0)
+    assert len(huge) == len(records) - sum(r["source"] != "gsm8k" and r["mode"] == "generative" for r in records)
+
+
+def test_curve_finds_checkpoints_in_step_order(tmp_path):
+    import recipe_curve
+
+    for step in (135, 45, 90):
+        ckpt = tmp_path / "sft2" / "trainer" / f"checkpoint-{step}"
+        ckpt.mkdir(parents=True)
+        (ckpt / "adapter_config.json").write_text("{}")
+        (ckpt / "adapter_model.safetensors").write_bytes(b"")
+    (tmp_path / "sft2" / "trainer" / "checkpoint-180").mkdir()  # no adapter (a full fine-tune): not a point
+    (tmp_path / "sft2" / "trainer" / "runs").mkdir()
+    assert [s for s, _ in recipe_curve.checkpoints(tmp_path / "sft2")] == [45, 90, 135]
+
+
+def test_shipped_adapter_sums_every_stage(tmp_path):
+    import ship_judge
+    import torch
+    from safetensors.torch import save_file
+
+    stem = "base_model.model.model.layers.0.self_attn.q_proj"
+    torch.manual_seed(0)
+    dirs, expected = [], torch.zeros(6, 5)
+    for i, (r, alpha) in enumerate(((2, 4), (3, 3), (1, 2))):
+        a, b = torch.randn(r, 5), torch.randn(6, r)
+        d = tmp_path / f"stage{i}"
+        d.mkdir()
+        save_file({f"{stem}.lora_A.weight": a, f"{stem}.lora_B.weight": b}, str(d / "adapter_model.safetensors"))
+        (d / "adapter_config.json").write_text(json.dumps({"r": r, "lora_alpha": alpha}))
+        dirs.append(d)
+        expected += (alpha / r) * b @ a
+    tensors, config = ship_judge.combine(dirs)
+    assert config["r"] == config["lora_alpha"] == 6
+    delta = tensors[f"{stem}.lora_B.weight"].float() @ tensors[f"{stem}.lora_A.weight"].float()
+    torch.testing.assert_close(delta, expected, atol=2e-2, rtol=2e-2)

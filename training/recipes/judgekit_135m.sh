@@ -14,9 +14,14 @@
 #                GSM8K rows, logit / generative)
 #  3. sft        training/sft.py with training/configs/cpu_judge_sft.yaml (LoRA r16, 110 steps of 8 rows)
 #  4. eval sft
-#  5. grpo       training/grpo.py on GSM8K verification + Master-RM rows (verdict reward, strict format)
-#  6. eval grpo
-#  7. table      training/recipe_table.py -> $OUT/table.md (+ json), each stage's wall time in $OUT/times.tsv
+#  5. sft2       verification-focused SFT: a second LoRA over the merged SFT model on $OUT/data-focus/
+#                sft_focus.jsonl (the data stage again with every GSM8K training item, then
+#                `recipe_data.py focus`), training/configs/cpu_judge_sft_focus.yaml (180 steps, batches of 4
+#                grouped by length); learning curve over its checkpoints (training/recipe_curve.py)
+#  6. eval sft2
+#  7. grpo       training/grpo.py on GSM8K verification + Master-RM rows (verdict reward, strict format)
+#  8. eval grpo
+#  9. table      training/recipe_table.py -> $OUT/table.md (+ json), each stage's wall time in $OUT/times.tsv
 set -euo pipefail
 cd "${JUDGEKIT_ROOT:-$(dirname "$0")/../..}"
 
@@ -33,6 +38,10 @@ KEY_ITEMS=${KEY_ITEMS:-20}         # master keys, logit mode: 10 keys x first N 
 KEY_ITEMS_GEN=${KEY_ITEMS_GEN:-6}  # ... generative mode (decoding costs ~10x a logit judgment on this CPU)
 SFT_CONFIG=${SFT_CONFIG:-training/configs/cpu_judge_sft.yaml}
 SFT_OVERRIDES=${SFT_OVERRIDES:-}
+FOCUS_MAX=${FOCUS_MAX:-gsm8k=2500,llmbar=200,hhh=160,pandalm=300}   # data for the focus stage (all GSM8K)
+FOCUS_CONFIG=${FOCUS_CONFIG:-training/configs/cpu_judge_sft_focus.yaml}
+FOCUS_OVERRIDES=${FOCUS_OVERRIDES:-}
+CURVE_SOURCES=${CURVE_SOURCES:-gsm8k}
 GRPO_STEPS=${GRPO_STEPS:-6}
 SOURCES=${SOURCES:-gsm8k llmbar hhh pandalm}
 export PYTHONPATH=${PYTHONPATH:-.}
@@ -84,19 +93,31 @@ skip "$OUT/sft/config.json" || { python training/sft.py --config "$SFT_CONFIG" t
 echo "== 4. eval SFT"
 evaluate sft "$OUT/sft"
 
-echo "== 5. GRPO ($GRPO_STEPS steps)"
+echo "== 5. SFT2 (verification focus)"
+t=$(date +%s)
+skip "$OUT/data-focus/sft_focus.jsonl" || { python training/recipe_data.py data --split "$SPLIT" --out "$OUT/data-focus" \
+    --max "$FOCUS_MAX" --max-chars "$MAX_CHARS" --trace "$TRACE" --seed "$SEED" $crome_flag &&
+  python training/recipe_data.py focus --data "$OUT/data-focus" --split "$SPLIT" --seed "$SEED"; }
+skip "$OUT/sft2/config.json" || { python training/sft.py --config "$FOCUS_CONFIG" model="$OUT/sft" \
+    train_file="$OUT/data-focus/sft_focus.jsonl" output_dir="$OUT/sft2" $FOCUS_OVERRIDES; stamp sft2 train "$t"; }
+python training/recipe_curve.py "$OUT" --stage sft2 --base "$OUT/sft" --sources "$CURVE_SOURCES" --seed "$SEED"
+
+echo "== 6. eval SFT2"
+evaluate sft2 "$OUT/sft2"
+
+echo "== 7. GRPO ($GRPO_STEPS steps)"
 t=$(date +%s)
 skip "$OUT/grpo/config.json" || { python training/grpo.py --config training/configs/cpu_judge_grpo.yaml \
-    model="$OUT/sft" train_files="[$OUT/data/train_gsm8k.jsonl]" output_dir="$OUT/grpo" \
+    model="$OUT/sft2" train_files="[$OUT/data/train_gsm8k.jsonl]" output_dir="$OUT/grpo" \
     trainer.max_steps="$GRPO_STEPS"; stamp grpo train "$t"; }
 
-echo "== 6. eval GRPO"
+echo "== 8. eval GRPO"
 evaluate grpo "$OUT/grpo"
 
-echo "== 7. table"
+echo "== 9. table"
 python training/recipe_table.py "$OUT" | tee "$OUT/table.md"
 
 if [ "${SHIP:-0}" = 1 ]; then
-  echo "== 8. ship"
-  python training/ship_judge.py --sft "$OUT/sft" --grpo "$OUT/grpo" --eval "$OUT/table.json" --split "$SPLIT"
+  echo "== 10. ship"
+  python training/ship_judge.py --sft "$OUT/sft" --focus "$OUT/sft2" --grpo "$OUT/grpo" --eval "$OUT/table.json" --split "$SPLIT"
 fi
