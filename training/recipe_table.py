@@ -12,6 +12,7 @@ parse failure is wrong. Master-key rows come from each model's ``probe.json``.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -86,6 +87,34 @@ def trace_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
     return {"rule_traces": traced, "answer_read_correctly": read / traced, "relation_correct": compared / traced}
 
 
+def position_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
+    """Whether a content signal lies under the position bias (pairwise logit runs, both orders).
+
+    With ``d1`` / ``d2`` the log-odds of the first response over the second (unswapped)
+    in the AB / BA order, ``(d1 - d2) / 2`` is the pull towards whichever response is
+    shown first and ``(d1 + d2) / 2`` what is left once position is removed. Reported:
+    the mean position pull, and the accuracy of the order-averaged verdict (the sign of
+    ``d1 + d2``; a tie label counts as wrong), i.e. what a judge with no position bias at
+    all would score with this model's content preferences.
+    """
+    labels = {s.id: s.label for s in load_samples(heldout, "pairwise")}
+    pull, right, n = 0.0, 0, 0
+    for line in results.open(encoding="utf-8"):
+        row = json.loads(line)
+        orders = {p["order"]: p.get("probs") or {} for p in row.get("per_order") or []}
+        ab, ba = orders.get("AB", {}), orders.get("BA", {})
+        if not all(q.get(k, 0) > 0 for q in (ab, ba) for k in ("A", "B")):
+            continue
+        d1, d2 = math.log(ab["A"] / ab["B"]), math.log(ba["A"] / ba["B"])
+        n += 1
+        pull += (d1 - d2) / 2
+        right += (d1 + d2) != 0 and ("A" if d1 + d2 > 0 else "B") == labels[row["sample_id"]]
+    if not n:
+        return None
+    lo, hi = wilson_interval(right, n)
+    return {"n": n, "position_pull": pull / n, "order_averaged_accuracy": right / n, "ci95": [lo, hi]}
+
+
 def fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f}"
 
@@ -128,6 +157,20 @@ def main(out_dir: str) -> None:
     if diag_lines:
         lines += ["", "| model | GSM8K generative rule traces | candidate answer read correctly | "
                   "stated match/mismatch correct |", "|---|---:|---:|---:|", *diag_lines]
+    pos_lines = []
+    for model in MODELS:
+        for name, source in SOURCES.items():
+            res = out / "eval" / model / f"{name}-logit" / "results.jsonl"
+            if source.task != "pairwise" or not res.is_file():
+                continue
+            pos = position_diagnosis(res, out / "data" / f"heldout_{name}.jsonl")
+            if pos:
+                table.setdefault(model, {})[f"{name}-logit-position"] = pos
+                pos_lines.append(f"| {model} | {name} | {pos['n']} | {pos['position_pull']:.2f} | "
+                                 f"{pos['order_averaged_accuracy']:.3f} [{pos['ci95'][0]:.3f}, {pos['ci95'][1]:.3f}] |")
+    if pos_lines:
+        lines += ["", "| model | source (logit) | items | position pull (log-odds) | "
+                  "order-averaged accuracy [95% CI] |", "|---|---|---:|---:|---|", *pos_lines]
     times = out / "times.tsv"
     if times.is_file():
         lines += ["", "| stage | seconds |", "|---|---:|"]

@@ -260,3 +260,30 @@ def test_shipped_adapter_sums_every_stage(tmp_path):
     assert config["r"] == config["lora_alpha"] == 6
     delta = tensors[f"{stem}.lora_B.weight"].float() @ tensors[f"{stem}.lora_A.weight"].float()
     torch.testing.assert_close(delta, expected, atol=2e-2, rtol=2e-2)
+
+
+def test_position_diagnosis_separates_position_pull_from_content(tmp_path):
+    import recipe_table
+
+    held = tmp_path / "heldout.jsonl"
+    items = [("x1", "A"), ("x2", "B"), ("x3", "A"), ("x4", "tie")]
+    held.write_text("".join(json.dumps({"id": i, "prompt": "q", "response_a": "a", "response_b": "b", "label": lab})
+                            + "\n" for i, lab in items), encoding="utf-8")
+
+    def probs(d: float) -> dict:  # log-odds d of the original A over the original B
+        import math
+
+        pa = 1 / (1 + math.exp(-d))
+        return {"A": pa, "B": 1 - pa, "tie": 0.0}
+
+    # pull +1 towards the first-shown response everywhere; content +0.5 for x1, -0.5 for x2, +0.5 for x3 (wrong) ...
+    content = {"x1": 0.5, "x2": -0.5, "x3": -0.5, "x4": 0.5}
+    rows = [{"sample_id": i, "per_order": [{"order": "AB", "probs": probs(1 + content[i])},
+                                           {"order": "BA", "probs": probs(-1 + content[i])}]} for i, _ in items]
+    rows.append({"sample_id": "x1", "per_order": [{"order": "AB", "probs": None}]})  # a failed order: skipped
+    res = tmp_path / "results.jsonl"
+    res.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    diag = recipe_table.position_diagnosis(res, held)
+    assert diag["n"] == 4
+    assert diag["position_pull"] == pytest.approx(1.0)
+    assert diag["order_averaged_accuracy"] == pytest.approx(0.5)  # x1, x2 right; x3 wrong; the tie label is wrong
