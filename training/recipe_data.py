@@ -5,15 +5,15 @@
         [--max gsm8k=900,llmbar=200,hhh=160,pandalm=300] [--trace rule] [--crome] [--master-rm 0.2]
         [--traces traces.jsonl]   # from `judgekit train rationalize` (the model or --model TEACHER as writer)
     python training/recipe_data.py focus --data runs/recipe/data-focus --split training/split.json \
-        [--generative 250 --pairwise 300 --seed 0]
+        [--logit N] [--generative 250 --pairwise 300 --seed 0]
 
 ``split`` draws the held-out side of every training-grade source in ../shared/data
 (grouped by question / prompt) and writes the ids; ``data`` writes train/held-out
 files, the SFT set (``sft.jsonl``: both orders, half logit and half generative
 targets) and ``data_report.json``, then re-reads every training file against the
 split and fails if a held-out id is in one. ``focus`` writes ``sft_focus.jsonl`` for
-the second, verification-focused SFT stage: every GSM8K logit row of ``sft.jsonl``
-(Master-RM rows included), plus a seeded sample of its GSM8K generative rows and of
+the second, verification-focused SFT stage: the GSM8K logit rows of ``sft.jsonl``
+(Master-RM rows included; all, or a seeded ``--logit N``), plus a seeded sample of its GSM8K generative rows and of
 its pairwise logit rows (so the first stage's skills keep being rehearsed), shuffled.
 """
 
@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from judgekit.distill import write_jsonl  # noqa: E402
 from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files  # noqa: E402
 from judgekit.recipe.split import SOURCES, make_split, read_split, write_split  # noqa: E402
+from judgekit.recipe.traces import TRACE_KINDS  # noqa: E402
 
 
 def data_dir() -> Path:
@@ -48,10 +49,15 @@ def parse_max(text: str) -> dict[str, int]:
     return out
 
 
-def focus_records(rows: list[dict], generative: int, pairwise: int, seed: int) -> list[dict]:
-    """The verification-focused SFT set drawn from the recipe's SFT rows (see the module docstring)."""
+def focus_records(rows: list[dict], generative: int, pairwise: int, seed: int, logit: int | None = None) -> list[dict]:
+    """The verification-focused SFT set drawn from the recipe's SFT rows (see the module docstring).
+
+    ``logit`` caps the GSM8K logit rows (a seeded sample; None keeps all of them).
+    """
     rng = random.Random(seed)
     verify_logit = [r for r in rows if r["source"] == "gsm8k" and r["mode"] == "logit"]
+    if logit is not None:
+        verify_logit = rng.sample(verify_logit, min(logit, len(verify_logit)))
     verify_gen = [r for r in rows if r["source"] == "gsm8k" and r["mode"] == "generative"]
     pair_logit = [r for r in rows if r["source"] != "gsm8k" and r["mode"] == "logit"]
     chosen = (verify_logit + rng.sample(verify_gen, min(generative, len(verify_gen)))
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     dp.add_argument("--out", type=Path, required=True)
     dp.add_argument("--max", default="gsm8k=900,llmbar=200,hhh=160,pandalm=300")
     dp.add_argument("--max-chars", type=int, default=2000)
-    dp.add_argument("--trace", choices=("rule", "verdict-only"), default="rule")
+    dp.add_argument("--trace", choices=TRACE_KINDS, default="rule")
     dp.add_argument("--traces", type=Path, help="rationalized traces ({id, order, trace} rows from "
                     "`judgekit train rationalize`) for generative targets; items without one use --trace")
     dp.add_argument("--crome", action="store_true")
@@ -81,13 +87,14 @@ def main(argv: list[str] | None = None) -> None:
     fp = sub.add_parser("focus")
     fp.add_argument("--data", type=Path, required=True, help="the data stage's output directory")
     fp.add_argument("--split", type=Path, required=True)
+    fp.add_argument("--logit", type=int, default=None, help="GSM8K logit rows (default: all)")
     fp.add_argument("--generative", type=int, default=250)
     fp.add_argument("--pairwise", type=int, default=300)
     fp.add_argument("--seed", type=int, default=0)
     ns = parser.parse_args(argv)
     if ns.stage == "focus":
         rows = [json.loads(line) for line in (ns.data / "sft.jsonl").read_text(encoding="utf-8").splitlines()]
-        chosen = focus_records(rows, ns.generative, ns.pairwise, ns.seed)
+        chosen = focus_records(rows, ns.generative, ns.pairwise, ns.seed, logit=ns.logit)
         write_jsonl(ns.data / "sft_focus.jsonl", chosen)
         checked = check_files(ns.split, [ns.data / "sft_focus.jsonl"])
         print(f"sft focus records: {len(chosen)} ({checked} ids checked against the split)")

@@ -25,7 +25,7 @@ from judgekit.data import load_samples  # noqa: E402
 from judgekit.recipe.split import SOURCES  # noqa: E402
 from judgekit.stats import wilson_interval  # noqa: E402
 
-MODELS = ("base", "sft", "sft2", "grpo")
+MODELS = ("base", "sft", "grpo-r1", "sft2", "grpo")  # grpo-r1: round 1's GRPO, over sft
 
 
 def grade(results: Path, heldout: Path, task: str) -> dict[str, Any]:
