@@ -60,14 +60,17 @@ def master_keys(probe: Path) -> dict[str, Any]:
 
 
 _TRACE = re.compile(r"final answer is (\S+?),? which (matches|does not match) the reference answer (\S+?)\.?\n")
+_COMPARE_TRACE = re.compile(r"final answer is (\S+?); the reference answer is (\S+?); [^\n]*? are (the same|different)")
 
 
 def trace_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
     """How generative verification traces go wrong: reading the candidate's answer, or comparing it.
 
     For rule-style traces ("final answer is X, which matches / does not match the
-    reference answer Y"): how often X is the dataset's extracted candidate answer, and
-    how often the stated relation is the true relation between X and Y.
+    reference answer Y", or the rule-compare form "final answer is X; the reference
+    answer is Y; X and Y are the same / different"): how often X is the dataset's
+    extracted candidate answer, and how often the stated relation is the true
+    relation between X and Y.
     """
     truth = {s.id: s for s in load_samples(heldout, "verify")}
     read = compared = traced = 0
@@ -75,10 +78,15 @@ def trace_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
         row = json.loads(line)
         text = "".join(t.get("output", "") for t in row.get("trace", []))
         m = _TRACE.search(text + "\n")
-        if not m:
+        c = None if m else _COMPARE_TRACE.search(text + "\n")
+        if m:
+            said, relation, ref = m.group(1).rstrip(".,"), m.group(2), m.group(3).rstrip(".,")
+        elif c:
+            said, ref = c.group(1).rstrip(".,;"), c.group(2).rstrip(".,;")
+            relation = "matches" if c.group(3) == "the same" else "does not match"
+        else:
             continue
         traced += 1
-        said, relation, ref = m.group(1).rstrip(".,"), m.group(2), m.group(3).rstrip(".,")
         sample = truth[row["sample_id"]]
         read += said == str(sample.metadata.get("candidate_answer", "")).replace(",", "")
         compared += (relation == "matches") == (said == ref)

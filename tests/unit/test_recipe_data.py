@@ -17,7 +17,7 @@ from judgekit.probe.keys import bundled_keys
 from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files
 from judgekit.recipe.crome import crome_pairwise, crome_verify, neutral_variant, truncated, wrong_number
 from judgekit.recipe.split import SOURCES, assert_disjoint, base_id, make_split, read_split, split_rows
-from judgekit.recipe.traces import final_answer, target, verify_reasoning
+from judgekit.recipe.traces import final_answer, rule_reasoning, target, verify_reasoning
 from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,6 +147,14 @@ def test_rule_traces_on_real_gsm8k_rows(shared_data):
         assert str(s.metadata["candidate_answer"]).replace(",", "") in reasoning
         assert ("does not match" in reasoning) == (s.label == "incorrect")
         assert VERIFY.parse(target(VERIFY, s.label, reasoning)).label == s.label
+        compare = rule_reasoning(VERIFY, s, s.label, "rule-compare")
+        answer, reference = str(s.metadata["candidate_answer"]).replace(",", ""), str(s.reference).replace(",", "")
+        relation = "the same" if s.label == "correct" else "different"
+        assert compare.endswith(f"; {answer} and {reference} are {relation}."), compare
+        assert compare.index(reference) < compare.index(relation)  # both answers named before the comparison
+        assert VERIFY.parse(target(VERIFY, s.label, compare)).label == s.label
+    with pytest.raises(ValueError, match="trace kind"):
+        rule_reasoning(VERIFY, samples[0], "correct", "rule-comparison")
 
 
 def test_crome_rules_table():
