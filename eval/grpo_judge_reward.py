@@ -1,11 +1,12 @@
 """GRPO of the embedded model (the *policy*) on GSM8K questions, rewarded by a judgekit verifier.
 
-Run (the README's full experiment; both judges, a few dozen steps each):
-    nice -n 19 python eval/grpo_judge_reward.py --steps 40 --out runs/grpo-judge
-    nice -n 19 python eval/grpo_judge_reward.py --judges raw --steps 8 --questions 16 --max-completion 48 \
-        --out runs/grpo-short-raw                      # the short CPU run in the README (one per judge)
-    python eval/grpo_judge_reward.py --report runs/grpo-short-raw runs/grpo-short-answer-check   # its table
-    python eval/grpo_judge_reward.py --steps 40 --device cuda --out runs/grpo-judge-gpu
+Run (the README's experiment: one process per judge, side by side):
+    PYTHONPATH=. python eval/grpo_judge_reward.py --judges raw --steps 24 --questions 64 --max-completion 48 \
+        --learning-rate 5e-5 --out runs/grpo-policy-raw
+    PYTHONPATH=. python eval/grpo_judge_reward.py --judges trained --steps 24 --questions 64 --max-completion 48 \
+        --learning-rate 5e-5 --out runs/grpo-policy-trained
+    python eval/grpo_judge_reward.py --report runs/grpo-policy-raw runs/grpo-policy-trained   # its table
+    python eval/grpo_judge_reward.py --steps 40 --device cuda --out runs/grpo-judge-gpu     # all judges, on a GPU
 
 Judges (``--judges``): ``raw`` is the embedded SmolLM2-135M verifier in logit mode,
 reward = P(correct); ``answer-check`` is the same judge behind the answer-check

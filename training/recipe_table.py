@@ -41,10 +41,21 @@ def grade(results: Path, heldout: Path, task: str) -> dict[str, Any]:
     lo, hi = wilson_interval(correct, n) if n else (0.0, 0.0)
     out = {"n": n, "correct": correct, "accuracy": correct / n if n else None, "ci95": [lo, hi],
            "parse_failure_rate": sum(r["parse_failure"] for r in rows) / n if n else None}
+    if task == "verify":
+        out["auc"] = auc([((r.get("probs") or {}).get("correct"), labels[r["sample_id"]] == "correct") for r in rows])
     if task == "pairwise":
         out["position_consistency"] = sum(1 for r in rows if r.get("consistent")) / n if n else None
         out["tie_rate"] = sum(1 for r in rows if r["verdict"] == "tie") / n if n else None
     return out
+
+
+def auc(scored: list[tuple[float | None, bool]]) -> float | None:
+    """ROC AUC of P(correct) for correct vs incorrect items (ties count half); None without probabilities."""
+    pos = [p for p, ok in scored if ok and p is not None]
+    neg = [p for p, ok in scored if not ok and p is not None]
+    if not pos or not neg or len(pos) + len(neg) < len(scored):
+        return None
+    return sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
 
 
 def master_keys(probe: Path) -> dict[str, Any]:
@@ -143,6 +154,11 @@ def main(out_dir: str) -> None:
                 lines.append(f"| {model} | {name} | {method} | {g['n']} | {fmt(g['accuracy'])} "
                              f"[{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}] | {fmt(g.get('position_consistency'))} | "
                              f"{fmt(g.get('tie_rate'))} | {fmt(g['parse_failure_rate'])} |")
+    auc_lines = [f"| {m} | {fmt(table[m]['gsm8k-logit'].get('auc'))} |" for m in MODELS
+                 if "gsm8k-logit" in table.get(m, {})]
+    if auc_lines:
+        lines += ["", "| model | GSM8K logit: AUC of P(correct), correct vs incorrect candidates |", "|---|---:|",
+                  *auc_lines]
     lines += ["", "| model | master keys | mode | key items | FPR [95% CI] | worst key |", "|---|---|---|---:|---|---|"]
     for model in MODELS:
         for method in ("logit", "generative"):

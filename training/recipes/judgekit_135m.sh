@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The shipped judge: data -> SFT (LoRA) -> GRPO for the embedded SmolLM2-135M, evaluated on held-out data.
+# The shipped judge: data -> SFT (LoRA) -> verification-focus SFT (-> GRPO) for the embedded SmolLM2-135M,
+# evaluated on held-out data.
 #
 #   bash training/recipes/judgekit_135m.sh                 # full recipe, CPU, resumable stage by stage
 #   SHIP=1 bash training/recipes/judgekit_135m.sh          # ... then pack the adapter into judgekit/weights/
@@ -17,7 +18,8 @@
 #  5. sft2       verification-focused SFT: a second LoRA over the merged SFT model on $OUT/data-focus/
 #                sft_focus.jsonl (the data stage again with every GSM8K training item and rule-compare
 #                traces, then `recipe_data.py focus`), training/configs/cpu_judge_sft_focus.yaml (120 steps,
-#                batches of 2 grouped by length); learning curve over its checkpoints (training/recipe_curve.py)
+#                batches of 2 grouped by length); with CURVE_SOURCES=gsm8k, a learning curve over its
+#                checkpoints (training/recipe_curve.py)
 #  6. eval sft2
 #  7. grpo       training/grpo.py on GSM8K verification + Master-RM rows (verdict reward, strict format);
 #                skipped when GRPO_STEPS=0 (the default: 6 steps over the first SFT measured no change)
@@ -45,7 +47,7 @@ FOCUS_TRACE=${FOCUS_TRACE:-rule-compare}
 FOCUS_MIX=${FOCUS_MIX:---logit 500 --generative 700 --pairwise 150}
 FOCUS_CONFIG=${FOCUS_CONFIG:-training/configs/cpu_judge_sft_focus.yaml}
 FOCUS_OVERRIDES=${FOCUS_OVERRIDES:-}
-CURVE_SOURCES=${CURVE_SOURCES:-gsm8k}
+CURVE_SOURCES=${CURVE_SOURCES:-}   # e.g. gsm8k: logit-mode learning curve over sft2's checkpoints (off: ~5 min each)
 GRPO_STEPS=${GRPO_STEPS:-0}
 SOURCES=${SOURCES:-gsm8k llmbar hhh pandalm}
 export PYTHONPATH=${PYTHONPATH:-.}
@@ -105,7 +107,8 @@ skip "$OUT/data-focus/sft_focus.jsonl" || { python training/recipe_data.py data 
   python training/recipe_data.py focus --data "$OUT/data-focus" --split "$SPLIT" --seed "$SEED" $FOCUS_MIX; }
 skip "$OUT/sft2/config.json" || { python training/sft.py --config "$FOCUS_CONFIG" model="$OUT/sft" \
     train_file="$OUT/data-focus/sft_focus.jsonl" output_dir="$OUT/sft2" $FOCUS_OVERRIDES; stamp sft2 train "$t"; }
-python training/recipe_curve.py "$OUT" --stage sft2 --base "$OUT/sft" --sources "$CURVE_SOURCES" --seed "$SEED"
+[ -z "$CURVE_SOURCES" ] || python training/recipe_curve.py "$OUT" --stage sft2 --base "$OUT/sft" --sources "$CURVE_SOURCES" \
+    --seed "$SEED"
 
 echo "== 6. eval SFT2"
 evaluate sft2 "$OUT/sft2"
