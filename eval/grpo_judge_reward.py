@@ -1,15 +1,18 @@
 """GRPO of the embedded model (the *policy*) on GSM8K questions, rewarded by a judgekit verifier.
 
-Run (the README's full experiment; both judges, a few dozen steps each):
-    nice -n 19 python eval/grpo_judge_reward.py --steps 40 --out runs/grpo-judge
-    nice -n 19 python eval/grpo_judge_reward.py --judges raw --steps 8 --questions 16 --max-completion 48 \
-        --out runs/grpo-short-raw                      # the short CPU run in the README (one per judge)
-    python eval/grpo_judge_reward.py --report runs/grpo-short-raw runs/grpo-short-answer-check   # its table
-    python eval/grpo_judge_reward.py --steps 40 --device cuda --out runs/grpo-judge-gpu
+Run (the README's experiment: one process per judge, side by side):
+    PYTHONPATH=. python eval/grpo_judge_reward.py --judges raw --steps 24 --questions 64 --max-completion 48 \
+        --learning-rate 5e-5 --out runs/grpo-policy-raw
+    PYTHONPATH=. python eval/grpo_judge_reward.py --judges trained --steps 24 --questions 64 --max-completion 48 \
+        --learning-rate 5e-5 --out runs/grpo-policy-trained
+    python eval/grpo_judge_reward.py --report runs/grpo-policy-raw runs/grpo-policy-trained   # its table
+    python eval/grpo_judge_reward.py --steps 40 --device cuda --out runs/grpo-judge-gpu     # all judges, on a GPU
 
 Judges (``--judges``): ``raw`` is the embedded SmolLM2-135M verifier in logit mode,
 reward = P(correct); ``answer-check`` is the same judge behind the answer-check
-defence (a completion without an extractable final answer gets 0 without the model).
+defence (a completion without an extractable final answer gets 0 without the model);
+``trained`` is judgekit's trained verifier (``--model judgekit-135m``, the adapter in
+``judgekit/weights/``) in logit mode, with no defence.
 The policy is a second copy of the embedded model, trained with TRL's GRPOTrainer
 through :func:`judgekit.policy_adapters.trl_reward`.
 
@@ -100,6 +103,9 @@ def step_record(completions: Sequence[str], references: Sequence[str], rewards: 
     }
 
 
+JUDGES = {"raw": None, "answer-check": None, "trained": "judgekit-135m"}
+
+
 def logged_reward(reward_fn: Callable[..., list[float | None]], log: Path, keys: set[str]) -> Callable[..., Any]:
     """Wrap a TRL reward function: score, then append the step's record to ``log``."""
     from judgekit.rewards import completion_text
@@ -132,9 +138,12 @@ def build_trainer(judge: str, out: Path, steps: int, questions: int, generations
     from judgekit.protocols.base import JudgeConfig
     from judgekit.runner import Runner
 
+    if judge not in JUDGES:
+        raise SystemExit(f"--judges: unknown judge {judge!r}; choose from {', '.join(JUDGES)}")
     options = (("defense", "answer-check"),) if judge == "answer-check" else ()
+    backend = get_backend("transformers", model=JUDGES[judge], batch_size=16, device=device)
     reward = PolicyReward(judge_protocol("verify", JudgeConfig(method="logit", options=options)),
-                          Runner(backend=get_backend("transformers", batch_size=16, device=device), chunk_size=1024))
+                          Runner(backend=backend, chunk_size=1024))
     out.mkdir(parents=True, exist_ok=True)
     log = out / "steps.jsonl"
     log.unlink(missing_ok=True)
@@ -183,6 +192,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if ns.report:
         print(report(ns.report))
         return {}
+    unknown = [j for j in ns.judges.split(",") if j not in JUDGES]
+    if unknown:
+        parser.error(f"--judges: unknown {', '.join(unknown)}; choose from {', '.join(JUDGES)}")
     summary: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(ns).items()}, "runs": {}}
     for judge in ns.judges.split(","):
         started = time.perf_counter()

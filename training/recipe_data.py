@@ -4,12 +4,17 @@
     python training/recipe_data.py data --split training/split.json --out runs/recipe/data \
         [--max gsm8k=900,llmbar=200,hhh=160,pandalm=300] [--trace rule] [--crome] [--master-rm 0.2]
         [--traces traces.jsonl]   # from `judgekit train rationalize` (the model or --model TEACHER as writer)
+    python training/recipe_data.py focus --data runs/recipe/data-focus --split training/split.json \
+        [--logit N] [--generative 250 --pairwise 300 --seed 0]
 
 ``split`` draws the held-out side of every training-grade source in ../shared/data
 (grouped by question / prompt) and writes the ids; ``data`` writes train/held-out
 files, the SFT set (``sft.jsonl``: both orders, half logit and half generative
 targets) and ``data_report.json``, then re-reads every training file against the
-split and fails if a held-out id is in one.
+split and fails if a held-out id is in one. ``focus`` writes ``sft_focus.jsonl`` for
+the second, verification-focused SFT stage: the GSM8K logit rows of ``sft.jsonl``
+(Master-RM rows included; all, or a seeded ``--logit N``), plus a seeded sample of its GSM8K generative rows and of
+its pairwise logit rows (so the first stage's skills keep being rehearsed), shuffled.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -26,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from judgekit.distill import write_jsonl  # noqa: E402
 from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files  # noqa: E402
 from judgekit.recipe.split import SOURCES, make_split, read_split, write_split  # noqa: E402
+from judgekit.recipe.traces import TRACE_KINDS  # noqa: E402
 
 
 def data_dir() -> Path:
@@ -42,6 +49,23 @@ def parse_max(text: str) -> dict[str, int]:
     return out
 
 
+def focus_records(rows: list[dict], generative: int, pairwise: int, seed: int, logit: int | None = None) -> list[dict]:
+    """The verification-focused SFT set drawn from the recipe's SFT rows (see the module docstring).
+
+    ``logit`` caps the GSM8K logit rows (a seeded sample; None keeps all of them).
+    """
+    rng = random.Random(seed)
+    verify_logit = [r for r in rows if r["source"] == "gsm8k" and r["mode"] == "logit"]
+    if logit is not None:
+        verify_logit = rng.sample(verify_logit, min(logit, len(verify_logit)))
+    verify_gen = [r for r in rows if r["source"] == "gsm8k" and r["mode"] == "generative"]
+    pair_logit = [r for r in rows if r["source"] != "gsm8k" and r["mode"] == "logit"]
+    chosen = (verify_logit + rng.sample(verify_gen, min(generative, len(verify_gen)))
+              + rng.sample(pair_logit, min(pairwise, len(pair_logit))))
+    rng.shuffle(chosen)
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="stage", required=True)
@@ -53,14 +77,28 @@ def main(argv: list[str] | None = None) -> None:
     dp.add_argument("--out", type=Path, required=True)
     dp.add_argument("--max", default="gsm8k=900,llmbar=200,hhh=160,pandalm=300")
     dp.add_argument("--max-chars", type=int, default=2000)
-    dp.add_argument("--trace", choices=("rule", "verdict-only"), default="rule")
+    dp.add_argument("--trace", choices=TRACE_KINDS, default="rule")
     dp.add_argument("--traces", type=Path, help="rationalized traces ({id, order, trace} rows from "
                     "`judgekit train rationalize`) for generative targets; items without one use --trace")
     dp.add_argument("--crome", action="store_true")
     dp.add_argument("--master-rm", type=float, default=0.2)
     dp.add_argument("--logit-share", type=float, default=0.5)
     dp.add_argument("--seed", type=int, default=0)
+    fp = sub.add_parser("focus")
+    fp.add_argument("--data", type=Path, required=True, help="the data stage's output directory")
+    fp.add_argument("--split", type=Path, required=True)
+    fp.add_argument("--logit", type=int, default=None, help="GSM8K logit rows (default: all)")
+    fp.add_argument("--generative", type=int, default=250)
+    fp.add_argument("--pairwise", type=int, default=300)
+    fp.add_argument("--seed", type=int, default=0)
     ns = parser.parse_args(argv)
+    if ns.stage == "focus":
+        rows = [json.loads(line) for line in (ns.data / "sft.jsonl").read_text(encoding="utf-8").splitlines()]
+        chosen = focus_records(rows, ns.generative, ns.pairwise, ns.seed, logit=ns.logit)
+        write_jsonl(ns.data / "sft_focus.jsonl", chosen)
+        checked = check_files(ns.split, [ns.data / "sft_focus.jsonl"])
+        print(f"sft focus records: {len(chosen)} ({checked} ids checked against the split)")
+        return
     if ns.stage == "split":
         splits = make_split(data_dir(), ns.seed)
         write_split(splits, ns.out)

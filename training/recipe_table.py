@@ -12,6 +12,7 @@ parse failure is wrong. Master-key rows come from each model's ``probe.json``.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ from judgekit.data import load_samples  # noqa: E402
 from judgekit.recipe.split import SOURCES  # noqa: E402
 from judgekit.stats import wilson_interval  # noqa: E402
 
-MODELS = ("base", "sft", "grpo")
+MODELS = ("base", "sft", "grpo-r1", "sft2", "grpo")  # grpo-r1: round 1's GRPO, over sft
 
 
 def grade(results: Path, heldout: Path, task: str) -> dict[str, Any]:
@@ -40,10 +41,21 @@ def grade(results: Path, heldout: Path, task: str) -> dict[str, Any]:
     lo, hi = wilson_interval(correct, n) if n else (0.0, 0.0)
     out = {"n": n, "correct": correct, "accuracy": correct / n if n else None, "ci95": [lo, hi],
            "parse_failure_rate": sum(r["parse_failure"] for r in rows) / n if n else None}
+    if task == "verify":
+        out["auc"] = auc([((r.get("probs") or {}).get("correct"), labels[r["sample_id"]] == "correct") for r in rows])
     if task == "pairwise":
         out["position_consistency"] = sum(1 for r in rows if r.get("consistent")) / n if n else None
         out["tie_rate"] = sum(1 for r in rows if r["verdict"] == "tie") / n if n else None
     return out
+
+
+def auc(scored: list[tuple[float | None, bool]]) -> float | None:
+    """ROC AUC of P(correct) for correct vs incorrect items (ties count half); None without probabilities."""
+    pos = [p for p, ok in scored if ok and p is not None]
+    neg = [p for p, ok in scored if not ok and p is not None]
+    if not pos or not neg or len(pos) + len(neg) < len(scored):
+        return None
+    return sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
 
 
 def master_keys(probe: Path) -> dict[str, Any]:
@@ -59,14 +71,17 @@ def master_keys(probe: Path) -> dict[str, Any]:
 
 
 _TRACE = re.compile(r"final answer is (\S+?),? which (matches|does not match) the reference answer (\S+?)\.?\n")
+_COMPARE_TRACE = re.compile(r"final answer is (\S+?); the reference answer is (\S+?); [^\n]*? are (the same|different)")
 
 
 def trace_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
     """How generative verification traces go wrong: reading the candidate's answer, or comparing it.
 
     For rule-style traces ("final answer is X, which matches / does not match the
-    reference answer Y"): how often X is the dataset's extracted candidate answer, and
-    how often the stated relation is the true relation between X and Y.
+    reference answer Y", or the rule-compare form "final answer is X; the reference
+    answer is Y; X and Y are the same / different"): how often X is the dataset's
+    extracted candidate answer, and how often the stated relation is the true
+    relation between X and Y.
     """
     truth = {s.id: s for s in load_samples(heldout, "verify")}
     read = compared = traced = 0
@@ -74,16 +89,49 @@ def trace_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
         row = json.loads(line)
         text = "".join(t.get("output", "") for t in row.get("trace", []))
         m = _TRACE.search(text + "\n")
-        if not m:
+        c = None if m else _COMPARE_TRACE.search(text + "\n")
+        if m:
+            said, relation, ref = m.group(1).rstrip(".,"), m.group(2), m.group(3).rstrip(".,")
+        elif c:
+            said, ref = c.group(1).rstrip(".,;"), c.group(2).rstrip(".,;")
+            relation = "matches" if c.group(3) == "the same" else "does not match"
+        else:
             continue
         traced += 1
-        said, relation, ref = m.group(1).rstrip(".,"), m.group(2), m.group(3).rstrip(".,")
         sample = truth[row["sample_id"]]
         read += said == str(sample.metadata.get("candidate_answer", "")).replace(",", "")
         compared += (relation == "matches") == (said == ref)
     if not traced:
         return None
     return {"rule_traces": traced, "answer_read_correctly": read / traced, "relation_correct": compared / traced}
+
+
+def position_diagnosis(results: Path, heldout: Path) -> dict[str, Any] | None:
+    """Whether a content signal lies under the position bias (pairwise logit runs, both orders).
+
+    With ``d1`` / ``d2`` the log-odds of the first response over the second (unswapped)
+    in the AB / BA order, ``(d1 - d2) / 2`` is the pull towards whichever response is
+    shown first and ``(d1 + d2) / 2`` what is left once position is removed. Reported:
+    the mean position pull, and the accuracy of the order-averaged verdict (the sign of
+    ``d1 + d2``; a tie label counts as wrong), i.e. what a judge with no position bias at
+    all would score with this model's content preferences.
+    """
+    labels = {s.id: s.label for s in load_samples(heldout, "pairwise")}
+    pull, right, n = 0.0, 0, 0
+    for line in results.open(encoding="utf-8"):
+        row = json.loads(line)
+        orders = {p["order"]: p.get("probs") or {} for p in row.get("per_order") or []}
+        ab, ba = orders.get("AB", {}), orders.get("BA", {})
+        if not all(q.get(k, 0) > 0 for q in (ab, ba) for k in ("A", "B")):
+            continue
+        d1, d2 = math.log(ab["A"] / ab["B"]), math.log(ba["A"] / ba["B"])
+        n += 1
+        pull += (d1 - d2) / 2
+        right += (d1 + d2) != 0 and ("A" if d1 + d2 > 0 else "B") == labels[row["sample_id"]]
+    if not n:
+        return None
+    lo, hi = wilson_interval(right, n)
+    return {"n": n, "position_pull": pull / n, "order_averaged_accuracy": right / n, "ci95": [lo, hi]}
 
 
 def fmt(x: float | None) -> str:
@@ -106,6 +154,11 @@ def main(out_dir: str) -> None:
                 lines.append(f"| {model} | {name} | {method} | {g['n']} | {fmt(g['accuracy'])} "
                              f"[{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}] | {fmt(g.get('position_consistency'))} | "
                              f"{fmt(g.get('tie_rate'))} | {fmt(g['parse_failure_rate'])} |")
+    auc_lines = [f"| {m} | {fmt(table[m]['gsm8k-logit'].get('auc'))} |" for m in MODELS
+                 if "gsm8k-logit" in table.get(m, {})]
+    if auc_lines:
+        lines += ["", "| model | GSM8K logit: AUC of P(correct), correct vs incorrect candidates |", "|---|---:|",
+                  *auc_lines]
     lines += ["", "| model | master keys | mode | key items | FPR [95% CI] | worst key |", "|---|---|---|---:|---|---|"]
     for model in MODELS:
         for method in ("logit", "generative"):
@@ -128,6 +181,20 @@ def main(out_dir: str) -> None:
     if diag_lines:
         lines += ["", "| model | GSM8K generative rule traces | candidate answer read correctly | "
                   "stated match/mismatch correct |", "|---|---:|---:|---:|", *diag_lines]
+    pos_lines = []
+    for model in MODELS:
+        for name, source in SOURCES.items():
+            res = out / "eval" / model / f"{name}-logit" / "results.jsonl"
+            if source.task != "pairwise" or not res.is_file():
+                continue
+            pos = position_diagnosis(res, out / "data" / f"heldout_{name}.jsonl")
+            if pos:
+                table.setdefault(model, {})[f"{name}-logit-position"] = pos
+                pos_lines.append(f"| {model} | {name} | {pos['n']} | {pos['position_pull']:.2f} | "
+                                 f"{pos['order_averaged_accuracy']:.3f} [{pos['ci95'][0]:.3f}, {pos['ci95'][1]:.3f}] |")
+    if pos_lines:
+        lines += ["", "| model | source (logit) | items | position pull (log-odds) | "
+                  "order-averaged accuracy [95% CI] |", "|---|---|---:|---:|---|", *pos_lines]
     times = out / "times.tsv"
     if times.is_file():
         lines += ["", "| stage | seconds |", "|---|---:|"]

@@ -1,11 +1,12 @@
 """Pack the recipe's LoRA adapters into the judge judgekit ships (``--model judgekit-135m``).
 
-    python training/ship_judge.py --sft runs/recipe/sft [--grpo runs/recipe/grpo] \
+    python training/ship_judge.py --sft runs/recipe/sft [--focus runs/recipe/sft2] [--grpo runs/recipe/grpo] \
         --eval runs/recipe/table.json --split training/split.json [--name judgekit-135m]
 
-SFT and GRPO each train a LoRA adapter (GRPO's over the SFT-merged model), so the
-shipped update is their sum ``s1*B1@A1 + s2*B2@A2``: one adapter of rank r1 + r2
-whose A is [A1; A2] and B is [s1*B1, s2*B2] with scale 1 (peft layout, float16).
+Each stage (SFT, the verification-focus SFT, GRPO) trains a LoRA adapter over the
+previous stages' merged model, so the shipped update is their sum
+``s1*B1@A1 + s2*B2@A2 + ...``: one adapter of rank r1 + r2 + ... whose A is
+[A1; A2; ...] and B is [s1*B1, s2*B2, ...] with scale 1 (peft layout, float16).
 The judge card beside it records where it came from and its held-out results.
 """
 
@@ -51,7 +52,8 @@ def combine(adapters: list[Path]) -> tuple[dict, dict]:
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sft", type=Path, required=True)
-    parser.add_argument("--grpo", type=Path)
+    parser.add_argument("--focus", type=Path, help="the verification-focus SFT stage (trained over --sft)")
+    parser.add_argument("--grpo", type=Path, help="the GRPO stage (trained over the last SFT stage)")
     parser.add_argument("--eval", type=Path, required=True, help="table.json from training/recipe_table.py")
     parser.add_argument("--split", type=Path, required=True)
     parser.add_argument("--name", default="judgekit-135m")
@@ -59,16 +61,18 @@ def main(argv: list[str] | None = None) -> Path:
     ns = parser.parse_args(argv)
     from safetensors.torch import save_file
 
-    adapters = [ns.sft / "adapter"] + ([ns.grpo / "adapter"] if ns.grpo else [])
+    stage_dirs = [d for d in (ns.sft, ns.focus, ns.grpo) if d is not None]
+    adapters = [d / "adapter" for d in stage_dirs]
     tensors, config = combine(adapters)
     dest = ns.dest or WEIGHTS_DIR / ns.name
     dest.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(dest / ADAPTER_FILE), metadata={"format": "pt"})
     (dest / CONFIG_FILE).write_text(json.dumps(config, indent=1, default=str) + "\n", encoding="utf-8")
     stages = {}
-    for stage_dir in [ns.sft] + ([ns.grpo] if ns.grpo else []):
+    for stage_dir in stage_dirs:
         meta = json.loads((stage_dir / "judgekit_training.json").read_text(encoding="utf-8"))
-        stages[meta["stage"]] = {"config": meta["config"], "train_metrics": meta.get("train_metrics")}
+        stages[stage_dir.name] = {"trainer": meta["stage"], "config": meta["config"],
+                                  "train_metrics": meta.get("train_metrics")}
     card = {"name": ns.name, "base": "embedded SmolLM2-135M-Instruct", "adapters": [str(a) for a in adapters],
             "split": str(ns.split), "stages": stages,
             "heldout": json.loads(ns.eval.read_text(encoding="utf-8"))}

@@ -6,6 +6,11 @@ No strong teacher is available on a CPU, so the recipe writes its traces three w
   candidate's final answer (the dataset's extracted ``candidate_answer`` when it has
   one, else :func:`final_answer`) and the reference, and compare them; a response
   without a final answer says so. Pairwise rows get the ``verdict-only`` line.
+* ``rule-compare`` — the same facts in the order a small model can use: both answers
+  first, then the comparison of the two numbers, now side by side ("... is 12; the
+  reference answer is 18; 12 and 18 are different."). ``rule`` states the relation
+  before it restates the reference, so the model must decide before the two numbers
+  are adjacent.
 * ``verdict-only`` — a fixed reasoning line that restates the verdict, so the
   target is, in effect, the verdict alone (the format still needs a reasoning line).
 * ``rationalize`` — label-conditioned rationalization (STaR): a model (the student
@@ -37,6 +42,7 @@ _ANSWER_PATTERNS = (
     re.compile(r"(?i)answer\s+is\s*:?\s*(" + _NUMBER + ")"),
 )
 _LAST_NUMBER = re.compile(_NUMBER)
+TRACE_KINDS = ("rule", "rule-compare", "verdict-only")
 
 
 def final_answer(text: str) -> str | None:
@@ -83,23 +89,33 @@ def pairwise_reasoning(label: str) -> str:
     return f"Response {label} follows the prompt better than Response {other}."
 
 
-def verify_reasoning(sample: Sample, label: str) -> str:
-    """The rule trace for a verification row: name both answers and compare them."""
+def verify_reasoning(sample: Sample, label: str, compare_last: bool = False) -> str:
+    """The rule trace for a verification row: name both answers and compare them.
+
+    ``compare_last`` (trace kind ``rule-compare``) names both answers before the
+    comparison, which then repeats the two numbers side by side.
+    """
     response = sample.responses[0]
     stated = sample.metadata.get("candidate_answer")
     answer = _clean_number(str(stated)) if stated not in (None, "") else final_answer(response)
     if answer is None or not response.strip() or sample.metadata.get("master_rm"):
         return "The candidate response gives no final answer."
     reference = _clean_number(str(sample.reference or ""))
+    if compare_last:
+        same = "the same" if label == "correct" else "different"
+        return (f"The candidate's final answer is {answer}; the reference answer is {reference}; "
+                f"{answer} and {reference} are {same}.")
     relation = "matches" if label == "correct" else "does not match"
     return f"The candidate's final answer is {answer}, which {relation} the reference answer {reference}."
 
 
 def rule_reasoning(fmt: Format, sample: Sample, label: str, kind: str) -> str:
-    """The reasoning line for ``kind`` ``rule`` or ``verdict-only``."""
+    """The reasoning line for ``kind`` ``rule``, ``rule-compare`` or ``verdict-only``."""
+    if kind not in TRACE_KINDS:
+        raise ValueError(f"trace kind {kind!r}: choose from {', '.join(TRACE_KINDS)}")
     if fmt.name == VERIFY.name:
-        if kind == "rule":
-            return verify_reasoning(sample, label)
+        if kind in ("rule", "rule-compare"):
+            return verify_reasoning(sample, label, compare_last=kind == "rule-compare")
         return f"The candidate's answer is {label}."
     return pairwise_reasoning(label)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,11 @@ from judgekit.probe.keys import bundled_keys
 from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files
 from judgekit.recipe.crome import crome_pairwise, crome_verify, neutral_variant, truncated, wrong_number
 from judgekit.recipe.split import SOURCES, assert_disjoint, base_id, make_split, read_split, split_rows
-from judgekit.recipe.traces import final_answer, target, verify_reasoning
+from judgekit.recipe.traces import final_answer, rule_reasoning, target, verify_reasoning
 from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training"))
 SPLIT = ROOT / "training" / "split.json"
 DEFENSE_HELDOUT_KEYS = ("Step 1:", "Sure!", "Okay", "Let me think.")
 
@@ -145,6 +147,14 @@ def test_rule_traces_on_real_gsm8k_rows(shared_data):
         assert str(s.metadata["candidate_answer"]).replace(",", "") in reasoning
         assert ("does not match" in reasoning) == (s.label == "incorrect")
         assert VERIFY.parse(target(VERIFY, s.label, reasoning)).label == s.label
+        compare = rule_reasoning(VERIFY, s, s.label, "rule-compare")
+        answer, reference = str(s.metadata["candidate_answer"]).replace(",", ""), str(s.reference).replace(",", "")
+        relation = "the same" if s.label == "correct" else "different"
+        assert compare.endswith(f"; {answer} and {reference} are {relation}."), compare
+        assert compare.index(reference) < compare.index(relation)  # both answers named before the comparison
+        assert VERIFY.parse(target(VERIFY, s.label, compare)).label == s.label
+    with pytest.raises(ValueError, match="trace kind"):
+        rule_reasoning(VERIFY, samples[0], "correct", "rule-comparison")
 
 
 def test_crome_rules_table():
@@ -204,3 +214,84 @@ def test_rationalization_keeps_only_traces_that_parse_to_the_gold_label():
     assert {(r["id"], r["order"]) for r in rows} == {("p1", "AB"), ("p1", "BA")}
     assert {r["trace"].splitlines()[-1] for r in rows} == {"Verdict: [[A]]", "Verdict: [[B]]"}
     assert all(p.endswith(r"Verdict:\ \[\[A\]\]") or p.endswith(r"Verdict:\ \[\[B\]\]") for p in seen)
+
+
+def test_focus_set_keeps_every_verification_logit_row_and_samples_the_rest(recipe_files):
+    import recipe_data
+
+    out, _ = recipe_files
+    records = sft_records([(name, out / f"train_{name}.jsonl") for name in SOURCES], seed=0)
+    verify_logit = [r["id"] for r in records if r["source"] == "gsm8k" and r["mode"] == "logit"]
+    chosen = recipe_data.focus_records(records, generative=5, pairwise=4, seed=0)
+    ids = [r["id"] for r in chosen]
+    assert len(ids) == len(set(ids)) == len(verify_logit) + 5 + 4
+    assert set(verify_logit) <= set(ids)
+    assert sum(r["source"] == "gsm8k" and r["mode"] == "generative" for r in chosen) == 5
+    pair = [r for r in chosen if r["source"] != "gsm8k"]
+    assert len(pair) == 4 and all(r["mode"] == "logit" for r in pair)
+    assert [r["id"] for r in recipe_data.focus_records(records, 5, 4, seed=0)] == ids
+    assert [r["id"] for r in recipe_data.focus_records(records, 5, 4, seed=1)] != ids
+    huge = recipe_data.focus_records(records, generative=10**6, pairwise=10**6, seed=0)
+    assert len(huge) == len(records) - sum(r["source"] != "gsm8k" and r["mode"] == "generative" for r in records)
+
+
+def test_curve_finds_checkpoints_in_step_order(tmp_path):
+    import recipe_curve
+
+    for step in (135, 45, 90):
+        ckpt = tmp_path / "sft2" / "trainer" / f"checkpoint-{step}"
+        ckpt.mkdir(parents=True)
+        (ckpt / "adapter_config.json").write_text("{}")
+        (ckpt / "adapter_model.safetensors").write_bytes(b"")
+    (tmp_path / "sft2" / "trainer" / "checkpoint-180").mkdir()  # no adapter (a full fine-tune): not a point
+    (tmp_path / "sft2" / "trainer" / "runs").mkdir()
+    assert [s for s, _ in recipe_curve.checkpoints(tmp_path / "sft2")] == [45, 90, 135]
+
+
+def test_shipped_adapter_sums_every_stage(tmp_path):
+    import ship_judge
+    import torch
+    from safetensors.torch import save_file
+
+    stem = "base_model.model.model.layers.0.self_attn.q_proj"
+    torch.manual_seed(0)
+    dirs, expected = [], torch.zeros(6, 5)
+    for i, (r, alpha) in enumerate(((2, 4), (3, 3), (1, 2))):
+        a, b = torch.randn(r, 5), torch.randn(6, r)
+        d = tmp_path / f"stage{i}"
+        d.mkdir()
+        save_file({f"{stem}.lora_A.weight": a, f"{stem}.lora_B.weight": b}, str(d / "adapter_model.safetensors"))
+        (d / "adapter_config.json").write_text(json.dumps({"r": r, "lora_alpha": alpha}))
+        dirs.append(d)
+        expected += (alpha / r) * b @ a
+    tensors, config = ship_judge.combine(dirs)
+    assert config["r"] == config["lora_alpha"] == 6
+    delta = tensors[f"{stem}.lora_B.weight"].float() @ tensors[f"{stem}.lora_A.weight"].float()
+    torch.testing.assert_close(delta, expected, atol=2e-2, rtol=2e-2)
+
+
+def test_position_diagnosis_separates_position_pull_from_content(tmp_path):
+    import recipe_table
+
+    held = tmp_path / "heldout.jsonl"
+    items = [("x1", "A"), ("x2", "B"), ("x3", "A"), ("x4", "tie")]
+    held.write_text("".join(json.dumps({"id": i, "prompt": "q", "response_a": "a", "response_b": "b", "label": lab})
+                            + "\n" for i, lab in items), encoding="utf-8")
+
+    def probs(d: float) -> dict:  # log-odds d of the original A over the original B
+        import math
+
+        pa = 1 / (1 + math.exp(-d))
+        return {"A": pa, "B": 1 - pa, "tie": 0.0}
+
+    # pull +1 towards the first-shown response everywhere; content +0.5 for x1, -0.5 for x2, +0.5 for x3 (wrong) ...
+    content = {"x1": 0.5, "x2": -0.5, "x3": -0.5, "x4": 0.5}
+    rows = [{"sample_id": i, "per_order": [{"order": "AB", "probs": probs(1 + content[i])},
+                                           {"order": "BA", "probs": probs(-1 + content[i])}]} for i, _ in items]
+    rows.append({"sample_id": "x1", "per_order": [{"order": "AB", "probs": None}]})  # a failed order: skipped
+    res = tmp_path / "results.jsonl"
+    res.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    diag = recipe_table.position_diagnosis(res, held)
+    assert diag["n"] == 4
+    assert diag["position_pull"] == pytest.approx(1.0)
+    assert diag["order_averaged_accuracy"] == pytest.approx(0.5)  # x1, x2 right; x3 wrong; the tie label is wrong
