@@ -1,6 +1,6 @@
 """The arena section of the HTML report, read from a run directory's ``arena.json``.
 
-Every name and number goes through :func:`judgekit.report_html.esc`; charts are the
+Every name and number goes through :func:`judgekit.evaluation.report_html.esc`; charts are the
 same figures as the PNGs, embedded as inline SVG.
 """
 
@@ -23,7 +23,7 @@ def _interval(ci: Any) -> str:
 
 
 def _board_html(board: Mapping[str, Any], title: str) -> str:
-    from judgekit.report_html import _num, esc
+    from judgekit.evaluation.report_html import _num, esc
 
     rows = "".join(
         f"<tr><td class=num>{esc(r['rank'])}</td><td>{esc(r['system'])}</td><td class=num>{esc(round(r['rating']))}"
@@ -46,7 +46,7 @@ def arena_section(run_dir: Path) -> str:
     if not path.exists():
         return ""
     from judgekit.arena.plots import rating_figure, winrate_figure
-    from judgekit.report_html import _ci, _num, _svg, esc
+    from judgekit.evaluation.report_html import _ci, _num, _svg, esc
 
     summary = json.loads(path.read_text(encoding="utf-8"))
     parts = ["<h2>Arena</h2>", f"<p>{esc(summary['decided'])} of {esc(summary['pairs'])} pairs decided by "

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgekit.aggregate import pairwise_reward
 from judgekit.arena.data import ArenaPair
 from judgekit.arena.jury import PanelVerdict, Vote, combine_votes, jury_report
 from judgekit.arena.leaderboard import Outcome, leaderboard, rank_agreement
+from judgekit.core.aggregate import pairwise_reward
+from judgekit.core.metrics import summarize
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment
 from judgekit.judge import build_manifest, run_judge
-from judgekit.metrics import summarize
 from judgekit.protocols.base import ConfigError, Protocol
-from judgekit.runner import Runner
-from judgekit.types import Judgment
 
 JudgeProgress = Callable[[str, int, int], None]
 

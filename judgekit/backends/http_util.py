@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from judgekit.types import Message
+from judgekit.core.types import Message
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -375,7 +375,7 @@ def load_chat_template(spec: str) -> str:
     from pathlib import Path
 
     if spec == "embedded":
-        from judgekit.models import default_model_path
+        from judgekit.core.models import default_model_path
 
         path = default_model_path()
     else:

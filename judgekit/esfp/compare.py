@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from judgekit.core.runner import Runner
+from judgekit.core.stats import accuracy_ci
+from judgekit.core.types import Sample
 from judgekit.esfp.model import pair_verdict, softmax_over, symmetrise
 from judgekit.esfp.slots import SlotInput, encode_pairwise
 from judgekit.esfp.train import Explanations, TrainConfig, explain_samples, fit, preference_pairs, split, train_split
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.stats import accuracy_ci
-from judgekit.types import Sample
 
 Event = Callable[[str], None]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgekit.cache import default_cache_dir
+from judgekit.core.cache import default_cache_dir
 from judgekit.protocols.base import ConfigError
 
 EMBEDDED_PACKAGE = "all_minilm_l6_v2"

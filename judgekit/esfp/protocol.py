@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from judgekit.prompts import render
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Judgment, Prompt, Sample, Turn
 from judgekit.protocols.base import ConfigError, Protocol
 from judgekit.protocols.single import skipped, too_long_reasons
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Judgment, Prompt, Sample, Turn
 
 EXPLAIN_TEMPLATE = "esfp_explain"
 Explained = dict[tuple[str, str], tuple[Prompt, str]]

@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.runner import Runner
+from judgekit.core.stats import accuracy_ci
+from judgekit.core.types import Sample
 from judgekit.esfp.encoder import load_encoder
 from judgekit.esfp.model import ESFPMeta, ESFPModel, pair_verdict
 from judgekit.esfp.slots import Layout, SlotInput, encode_pointwise
 from judgekit.protocols.base import ConfigError
-from judgekit.runner import Runner
-from judgekit.stats import accuracy_ci
-from judgekit.types import Sample
 
 Explanations = Mapping[str, Sequence[str]]
 

@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from judgekit.metrics import wilson_interval
+from judgekit.core.metrics import wilson_interval
+from judgekit.core.types import Judgment, Sample
 from judgekit.probe.keys import KeySet, bundled_keys
-from judgekit.types import Judgment, Sample
 
 FLIP = {"A": "B", "B": "A"}
 

@@ -15,9 +15,9 @@ import pytest
 
 from judgekit.backends.llamacpp_server import ServerStartError, serve_gguf
 from judgekit.backends.openai import OpenAIBackend
-from judgekit.formats import FORMATS
-from judgekit.models import default_model_path
-from judgekit.types import GenerationParams, Message, ParseFailure, Prompt
+from judgekit.core.formats import FORMATS
+from judgekit.core.models import default_model_path
+from judgekit.core.types import GenerationParams, Message, ParseFailure, Prompt
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 

@@ -21,10 +21,10 @@ import pytest
 from judgekit.backends.http_util import chat_template_from_gguf
 from judgekit.backends.llamacpp_server import ServerStartError, llama_build_info, missing_server_modules, serve_gguf
 from judgekit.backends.openai import OpenAIBackend
-from judgekit.formats import FORMATS
-from judgekit.models import default_model_path
-from judgekit.runner import Runner
-from judgekit.types import Constraint, GenerationParams, Message, ParseFailure, Prompt
+from judgekit.core.formats import FORMATS
+from judgekit.core.models import default_model_path
+from judgekit.core.runner import Runner
+from judgekit.core.types import Constraint, GenerationParams, Message, ParseFailure, Prompt
 from tests.unit.test_gbnf import every_regex
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
@@ -199,10 +199,10 @@ def test_cli_logit_mode_in_completions_mode(server: str, tmp_path: Path) -> None
 
 def test_prompt_too_long_for_the_server_context_is_skipped(server: str, tmp_path: Path) -> None:
     """The server's 400 "maximum context length" marks the item skipped, with its token counts."""
-    from judgekit.cache import CallCache
+    from judgekit.core.cache import CallCache
+    from judgekit.core.types import Sample
     from judgekit.judge import run_judge
     from judgekit.protocols.base import JudgeConfig, get_protocol
-    from judgekit.types import Sample
 
     samples = [Sample("short", "What is 2+2?", ("4", "5"), label="A"),
                Sample("long", "Summarise this. " + "word " * 3000, ("a", "b"), label="A")]

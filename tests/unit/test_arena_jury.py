@@ -85,7 +85,7 @@ def test_jury_report_accuracy_kappa_and_humans() -> None:
 
 def test_panel_specs_from_flags_and_yaml(tmp_path: Path) -> None:
     from judgekit.arena.panel import panel_specs
-    from judgekit.cli_options import JudgeOptions
+    from judgekit.cli.options import JudgeOptions
     from judgekit.protocols.base import ConfigError
 
     base = JudgeOptions(backend="fake")

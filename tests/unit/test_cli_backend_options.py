@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from judgekit.backends.http_util import load_chat_template
 from judgekit.cli import app
-from judgekit.cli_options import JudgeOptions, backend_kwargs
+from judgekit.cli.options import JudgeOptions, backend_kwargs
 from judgekit.protocols.base import ConfigError
 
 TEMPLATE = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"

@@ -10,12 +10,12 @@ from test_esfp_model import BAD, GOOD, LAYOUT, build_tiny, explanations_for, sep
 from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.cache import CallCache
+from judgekit.core.cache import CallCache
+from judgekit.core.runner import Runner
+from judgekit.core.types import Sample
 from judgekit.esfp.protocol import explain_prompt, score_from_good
 from judgekit.esfp.train import TrainConfig, read_explanations, train, write_explanations
 from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Sample
 
 Q = "what is the capital of france ?"
 

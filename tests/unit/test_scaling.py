@@ -9,13 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.cache import CallCache
-from judgekit.formats import PAIRWISE, POINTWISE
+from judgekit.core.cache import CallCache
+from judgekit.core.formats import PAIRWISE, POINTWISE
+from judgekit.core.runner import Runner
+from judgekit.core.types import Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
 from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
 from judgekit.protocols.single import run_turn
-from judgekit.runner import Runner
-from judgekit.scale import compute_curve, run_scale, subsample
-from judgekit.scaling import (
+from judgekit.scaling.curve import compute_curve, run_scale, subsample
+from judgekit.scaling.reducers import (
     OrderSamples,
     canonical_reducer,
     get_reducer,
@@ -27,7 +28,6 @@ from judgekit.scaling import (
     parsed_from_dict,
     score_sum,
 )
-from judgekit.types import Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
 
 A, B, T = Verdict("A"), Verdict("B"), Verdict("tie")
 F = ParseFailure("no pairwise verdict found", "blah")

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from judgekit import stats
+from judgekit.core import stats
 
 
 def test_wilson_known_values():
