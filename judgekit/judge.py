@@ -30,11 +30,12 @@ from typing import Any
 from judgekit.core.aggregate import annotate
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError
 from judgekit.core.cache import make_key
+from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
 from judgekit.core.prompts import template_hash
 from judgekit.core.runner import Runner
-from judgekit.core.types import Judgment, Sample
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.types import Judgment, Sample, Turn
+from judgekit.protocols.base import Protocol
 
 FINALS = ("results.jsonl", "manifest.json", "summary.json")
 PACKAGES = ("judgekit", "torch", "transformers", "outlines", "outlines_core", "jinja2", "datasets", "trl", "httpx")
@@ -328,8 +329,6 @@ def build_manifest(
 
 def judgment_from_dict(d: dict[str, Any]) -> Judgment:
     """Rebuild a Judgment from its JSON form."""
-    from judgekit.core.types import Turn
-
     fields = dict(d)
     fields["trace"] = tuple(Turn(**t) for t in d.get("trace", ()))
     fields["per_order"] = tuple(d.get("per_order", ()))

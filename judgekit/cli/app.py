@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from judgekit.cli.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, with_judge_options
+from judgekit.cli import arena as cli_arena
+from judgekit.cli import cache as cli_cache
+from judgekit.cli import esfp as cli_esfp
+from judgekit.cli import eval as cli_eval
+from judgekit.cli import probe as cli_probe
+from judgekit.cli import reward as cli_reward
+from judgekit.cli import rubrics as cli_rubrics
+from judgekit.cli import scaling as cli_scaling
+from judgekit.cli import train as cli_train
+from judgekit.cli.common import console, fail, out, progress_bar, summary_table, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.judge import run_judge
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
 from judgekit.protocols.base import protocol_class, protocol_names
 
 app = typer.Typer(
@@ -26,80 +34,6 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Generative judges and reasoning reward models: judge, probe, evaluate, train.",
 )
-console = Console(stderr=True)
-out = Console()
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields ``update(done, total)``."""
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print one error line and exit non-zero."""
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn expected user-facing errors into a clean message and exit code 2.
-
-    Besides bad input and configuration: requests a server failed for good (the
-    successes are cached, so running again retries only those) and operating-system
-    errors such as an unwritable path or a file-size limit.
-    """
-    from judgekit.core.backend import PartialChoicesError, PartialGenerationError
-    from judgekit.core.data import DataError
-    from judgekit.core.prompts import TemplateError
-    from judgekit.protocols.base import ConfigError
-    from judgekit.protocols.rubric.schema import RubricError
-
-    try:
-        yield
-    except (DataError, ConfigError, TemplateError, RubricError, OSError) as exc:
-        fail(str(exc))
-    except (PartialGenerationError, PartialChoicesError) as exc:
-        i, why = min(exc.errors.items())
-        fail(f"{len(exc.errors)} of {len(exc.results)} model requests failed (first, prompt {i}: {why}); "
-             "the successes are cached: run the same command again to retry the rest")
-
-
-def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> Table:
-    """The end-of-run table."""
-    table = Table(title=title, show_header=True, header_style="bold")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key in ("items", "judged", "skipped", "labeled", "accuracy", "accuracy_ci95", "accuracy_parsed",
-                "tie_rate", "parse_failure_rate", "position_consistency", "judgments_per_s", "resumed_items"):
-        if key in summary and summary[key] is not None:
-            table.add_row(key, _fmt(summary[key]))
-    runner = summary.get("runner") or {}
-    if runner:
-        table.add_row("cache hits / misses", f"{runner.get('cache_hits', 0)} / {runner.get('cache_misses', 0)}")
-    if summary.get("items_with_sample_failures"):
-        table.add_row("items with failed samples", str(summary["items_with_sample_failures"]))
-    for warning in summary.get("warnings") or ():
-        table.add_row("[bold yellow]WARNING[/]", warning)
-    return table
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    return str(value)
 
 
 @app.command()
@@ -109,8 +43,6 @@ def judge(
     opts: JudgeOptions,
 ) -> None:
     """Judge every item of FILE and write results.jsonl, manifest.json and summary.json."""
-    from judgekit.judge import run_judge
-
     with user_errors():
         proto = build_protocol(opts)
         samples = load_for_protocol(file, proto, opts)
@@ -159,30 +91,19 @@ def show(
                 out.print(turn["output"] or json.dumps(turn.get("parsed")), markup=False, highlight=False)
 
 
-def _register_subcommands() -> None:
-    """Attach command groups that live in their own modules, when present."""
-    import importlib
-
-    for module in (
-        "judgekit.cli.rubrics",  # judgekit rubrics generate
-        "judgekit.cli.scaling",  # judgekit meta-rm data|train, judgekit scale
-        "judgekit.cli.probe",  # judgekit probe, judgekit augment master-rm
-        "judgekit.cli.train",  # judgekit train distill|sft|grpo|serve-reward
-        "judgekit.cli.eval",  # judgekit eval, report, compare
-        "judgekit.cli.esfp",  # judgekit esfp train|compare
-        "judgekit.cli.arena",  # judgekit arena
-        "judgekit.cli.reward",  # judgekit reward, judgekit reward-serve
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(app)
-
-
-_register_subcommands()
+# Command groups, one module each (registered in this order; `judgekit --help` lists them so).
+for _group in (
+    cli_rubrics,  # judgekit rubrics generate
+    cli_scaling,  # judgekit meta-rm data|train, judgekit scale
+    cli_probe,  # judgekit probe, judgekit augment master-rm
+    cli_train,  # judgekit train distill|sft|grpo|serve-reward
+    cli_eval,  # judgekit eval, report, compare
+    cli_esfp,  # judgekit esfp train|compare
+    cli_arena,  # judgekit arena
+    cli_reward,  # judgekit reward, judgekit reward-serve
+    cli_cache,  # judgekit cache info|prune
+):
+    _group.register(app)
 
 
 def main() -> None:

@@ -13,14 +13,22 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from judgekit.cli.options import JudgeOptions, build_protocol, build_runner, with_judge_options
+from judgekit.arena.data import ArenaColumns, load_arena, schedule
+from judgekit.arena.jury import METHODS, SPLITS
+from judgekit.arena.panel import panel_specs
+from judgekit.arena.report import _interval, _record
+from judgekit.arena.run import ArenaSettings, PanelJudge, run_arena
+from judgekit.cli.common import console, fail, out, user_errors
+from judgekit.cli.eval import _group_progress
+from judgekit.cli.options import with_judge_options
+from judgekit.core.errors import ConfigError
+from judgekit.evaluation.formatting import fmt, fmt_ci
+from judgekit.evaluation.report import write_report
+from judgekit.options import JudgeOptions, build_protocol, build_runner
 
 
 def leaderboard_table(board: Mapping[str, Any], title: str) -> Table:
     """Rank, system, rating with its interval, record and observed win rate."""
-    from judgekit.arena.report import _interval, _record
-    from judgekit.evaluation.report import fmt
-
     table = Table(title=title, header_style="bold")
     for col in ("rank", "system", "rating", "95% CI", "rank CI", "W-L-T", "win rate"):
         table.add_column(col, justify="left" if col == "system" else "right")
@@ -33,8 +41,6 @@ def leaderboard_table(board: Mapping[str, Any], title: str) -> Table:
 
 def jury_table(stats: Mapping[str, Any]) -> Table:
     """Accuracy of each judge and of the panel against the file's labels, and agreement with humans."""
-    from judgekit.evaluation.report import fmt, fmt_ci
-
     humans = stats.get("human_agreement") or {}
     table = Table(title="judges vs human labels", header_style="bold")
     for col in ("judge", "accuracy", "95% CI", "n", "coverage", "kappa vs majority", "Fleiss kappa +humans"):
@@ -67,14 +73,6 @@ def arena_command(
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html too.")] = True,
 ) -> None:
     """Judge N systems' outputs pairwise and rank them (Bradley-Terry with ties, bootstrap CIs)."""
-    from judgekit.arena.data import ArenaColumns, load_arena, schedule
-    from judgekit.arena.jury import METHODS, SPLITS
-    from judgekit.arena.panel import panel_specs
-    from judgekit.arena.run import ArenaSettings, PanelJudge, run_arena
-    from judgekit.cli.app import console, fail, out, user_errors
-    from judgekit.evaluation.report import fmt, fmt_ci
-    from judgekit.protocols.base import ConfigError
-
     with user_errors():
         cols = ArenaColumns(layout, opts.id_col, opts.prompt_col, system_col, response_col,
                             tuple(c.strip() for c in (opts.response_cols or "").split(",") if c.strip()))
@@ -95,7 +93,6 @@ def arena_command(
         console.print(f"{len(data.systems)} systems, {len(pairs)} pairs, {len(judges)} judge(s)")
         extra = {"arena": {"layout": data.layout, "budget": budget, "schedule_seed": schedule_seed,
                            "systems": data.systems, "jury": [s.to_dict() for s in specs]}}
-        from judgekit.cli.eval import _group_progress
 
         with _group_progress() as update:
             summary = run_arena(pairs, judges, run_dir, settings, input_path=file, progress=update,
@@ -113,8 +110,6 @@ def arena_command(
     if "jury_stats" in summary and any(m["n"] for m in summary["jury_stats"]["judges"].values()):
         out.print(jury_table(summary["jury_stats"]))
     if report:
-        from judgekit.evaluation.report import write_report
-
         write_report(run_dir)
     console.print(f"arena: {run_dir / 'arena.json'}" + (f"  report: {run_dir / 'report.html'}" if report else ""))
 

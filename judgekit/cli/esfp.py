@@ -15,7 +15,22 @@ from typing import Annotated, Any
 
 import typer
 
-from judgekit.cli.options import JudgeOptions, build_runner, judge_config, with_judge_options
+from judgekit.cli.common import console, out, progress_bar, summary_table, user_errors
+from judgekit.cli.common import out as stdout
+from judgekit.cli.options import with_judge_options
+from judgekit.core.data import load_samples
+from judgekit.core.errors import ConfigError
+from judgekit.esfp.compare import markdown_table, run_compare
+from judgekit.esfp.slots import Layout
+from judgekit.esfp.train import (
+    TrainConfig,
+    explain_samples,
+    preference_pairs,
+    read_explanations,
+    train,
+    write_explanations,
+)
+from judgekit.options import JudgeOptions, build_runner, judge_config
 
 esfp_app = typer.Typer(no_args_is_help=True, help="ESFP-RM: explanation + masked-LM slot-prediction reward model.")
 
@@ -37,9 +52,6 @@ Pointwise = Annotated[bool, typer.Option("--pointwise/--no-pointwise", help="Als
 
 def load_pairs(files: list[Path], opts: JudgeOptions, per_file: int | None) -> tuple[list[Any], dict[str, int]]:
     """Load each file as pairwise samples (ids prefixed with the file stem), drop ties, subsample."""
-    from judgekit.core.data import load_samples
-    from judgekit.esfp.train import preference_pairs
-
     out = []
     dropped: dict[str, int] = {}
     for f in files:
@@ -56,9 +68,6 @@ def load_pairs(files: list[Path], opts: JudgeOptions, per_file: int | None) -> t
 def _train_config(opts: JudgeOptions, epochs: int, lr: float, batch: int, eval_fraction: float,
                   max_length: int, explanation_max: int, policy: str, use_explanation: bool,
                   pointwise: bool = True) -> Any:
-    from judgekit.esfp.slots import Layout
-    from judgekit.esfp.train import TrainConfig
-    from judgekit.protocols.base import ConfigError
 
     if policy not in ("head", "head_tail"):
         raise ConfigError(f"--policy {policy!r}: choose head or head_tail")
@@ -77,9 +86,6 @@ def train_cmd(
     explain_tokens: ExplTokens = 64, per_file: PerFile = None, pointwise: Pointwise = True,
 ) -> None:
     """Fine-tune the masked LM on DATA (stage-1 explanations generated or read), evaluate, save."""
-    from judgekit.cli.app import console, progress_bar, user_errors
-    from judgekit.esfp.train import explain_samples, read_explanations, train, write_explanations
-
     with user_errors():
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,
                             policy, explain, pointwise)
@@ -106,8 +112,6 @@ def train_cmd(
 
 
 def _print_metrics(metrics: dict[str, Any]) -> None:
-    from judgekit.cli.app import out, summary_table
-
     ev = metrics.get("eval", {})
     acc = ev.get("accuracy") or {}
     summary = {"items": ev.get("n"), "accuracy": acc.get("value"), "accuracy_ci95": acc.get("ci"),
@@ -127,10 +131,6 @@ def compare_cmd(
     """(a) explanation+slot, (b) slot only, (c) classification head, (d) generative judge: one table."""
     from rich.table import Table
 
-    from judgekit.cli.app import console, user_errors
-    from judgekit.cli.app import out as stdout
-    from judgekit.esfp.compare import markdown_table, run_compare
-    from judgekit.esfp.train import read_explanations, write_explanations
 
     with user_errors():
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,

@@ -18,8 +18,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from judgekit.cli.options import JudgeOptions, build_protocol, build_runner, columns_from, with_judge_options
+from judgekit.cli.common import console, fail, out, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.core.errors import ConfigError
 from judgekit.core.stats import MIN_N_SIGNIFICANT
+from judgekit.evaluation.benchmarks import generic, get_benchmark
+from judgekit.evaluation.evaluate import run_eval
+from judgekit.evaluation.formatting import fmt, fmt_ci, significance_text
+from judgekit.evaluation.report import ReportError, compare_runs, write_report
+from judgekit.options import JudgeOptions, build_protocol, build_runner, columns_from
 
 N_BOOT_HELP = "Bootstrap resamples for the intervals."
 MIN_N_HELP = "Never call a difference significant when it rests on fewer paired items than this."
@@ -28,8 +35,6 @@ MIN_N_HELP = "Never call a difference significant when it rests on fewer paired 
 @contextmanager
 def _group_progress() -> Iterator[Callable[[str, int, int], None]]:
     """One progress bar per protocol group; yields ``update(label, done, total)``."""
-    from judgekit.cli.app import console
-
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         tasks: dict[str, TaskID] = {}
@@ -43,15 +48,11 @@ def _group_progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _fmt(x: Any) -> str:
-    from judgekit.evaluation.report import fmt
-
     return fmt(x)
 
 
 def scores_table(scores: Mapping[str, Any]) -> Table:
     """Every aggregate number of a scored run with its interval and n."""
-    from judgekit.evaluation.report import fmt_ci
-
     table = Table(title=f"{scores['benchmark']}: {scores['items_judged']} of {scores['items_total']} items",
                   header_style="bold")
     for col, justify in (("metric", "left"), ("value", "right"), ("95% CI", "right"), ("n", "right")):
@@ -69,8 +70,6 @@ def scores_table(scores: Mapping[str, Any]) -> Table:
 
 def comparison_table(comparison: Mapping[str, Any]) -> Table:
     """Paired differences per benchmark and metric, significant ones highlighted."""
-    from judgekit.evaluation.report import fmt_ci, significance_text
-
     table = Table(title=f"A = {comparison['run_a']}   B = {comparison['run_b']}", header_style="bold")
     for col in ("benchmark", "metric", "A", "B", "A-B", "95% CI", "p", "n", "significant"):
         table.add_column(col, justify="left" if col in ("benchmark", "metric", "significant") else "right")
@@ -86,9 +85,6 @@ def comparison_table(comparison: Mapping[str, Any]) -> Table:
 
 def _benchmark(name: str, opts: JudgeOptions) -> Any:
     """Look up the benchmark; the generic one honours the column flags."""
-    from judgekit.evaluation.benchmarks import get_benchmark
-    from judgekit.protocols.base import ConfigError
-
     try:
         bench = get_benchmark(name)
     except ValueError as exc:
@@ -98,7 +94,6 @@ def _benchmark(name: str, opts: JudgeOptions) -> Any:
         if bench.name != "generic":
             raise ConfigError(f"column flags apply to `eval generic` only; {bench.name} is read in its "
                               "published schema")
-        from judgekit.evaluation.benchmarks import generic
 
         bench = dataclasses.replace(bench, load=functools.partial(generic.load, columns=columns))
     return bench
@@ -117,9 +112,6 @@ def eval_command(
     examples: Annotated[int, typer.Option(help="Example judgments per group in the report.")] = 12,
 ) -> None:
     """Judge a benchmark with any judge and score it with the benchmark's upstream rule."""
-    from judgekit.cli.app import console, out, user_errors
-    from judgekit.evaluation.evaluate import run_eval
-
     with user_errors():
         bench = _benchmark(benchmark, opts)
         proto = build_protocol(opts)
@@ -145,9 +137,6 @@ def report_command(
     min_n: Annotated[int, typer.Option(help=MIN_N_HELP)] = MIN_N_SIGNIFICANT,
 ) -> None:
     """Write report.html (self-contained), summary.md and report_summary.json for RUN_DIR."""
-    from judgekit.cli.app import console, fail, out
-    from judgekit.evaluation.report import ReportError, write_report
-
     try:
         paths = write_report(run_dir, compare_with=compare, examples=examples, n_boot=n_boot, seed=seed,
                              min_n=min_n)
@@ -169,9 +158,6 @@ def compare_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON here.")] = None,
 ) -> None:
     """Paired bootstrap of A minus B on every benchmark both runs scored; says which differences are significant."""
-    from judgekit.cli.app import console, fail, out
-    from judgekit.evaluation.report import ReportError, compare_runs
-
     try:
         comparison = compare_runs(run_a, run_b, n_boot=n_boot, seed=seed, min_n=min_n)
     except (ReportError, ValueError, FileNotFoundError) as exc:

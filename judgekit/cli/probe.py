@@ -17,7 +17,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from judgekit.cli.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, with_judge_options
+from judgekit.cli.common import console, fail, out, progress_bar, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.core.data import load_samples
+from judgekit.core.errors import ConfigError
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
+from judgekit.probe import AttackSettings, build_report, load_keys, plan_probe, run_phase
+from judgekit.probe.attacks import ATTACKS
+from judgekit.probe.augment import MODES, augment_master_rm, training_openers
+from judgekit.probe.report import markdown_table, plot_report, table_rows, write_json
+from judgekit.protocols.defenses import config_defenses
+from judgekit.train.distill import write_jsonl
+from judgekit.train.recipe.build import normalised_row
+from judgekit.train.recipe.crome import crome_pairwise, crome_verify
+from judgekit.train.recipe.order import both_orders
 
 augment_app = typer.Typer(no_args_is_help=True, help="Write training data augmentations (Master-RM, order, Crome).")
 DEFAULT_BIAS_DATA = Path("evalbiasbench") / "evalbiasbench.jsonl"
@@ -25,8 +38,6 @@ DEFAULT_BIAS_DATA = Path("evalbiasbench") / "evalbiasbench.jsonl"
 
 def parse_lengths(text: str) -> tuple[int, ...]:
     """``"0,50,150,400"`` -> ``(0, 50, 150, 400)``; ConfigError when malformed."""
-    from judgekit.protocols.base import ConfigError
-
     try:
         lengths = tuple(sorted({int(p) for p in text.split(",") if p.strip()}))
     except ValueError as exc:
@@ -38,8 +49,6 @@ def parse_lengths(text: str) -> tuple[int, ...]:
 
 def find_bias_data(explicit: Path | None) -> Path:
     """``--bias-data``, else ``$JUDGEKIT_SHARED_DATA`` or ``../shared/data`` (EvalBiasBench)."""
-    from judgekit.protocols.base import ConfigError
-
     if explicit is not None:
         return explicit
     roots = [Path(os.environ["JUDGEKIT_SHARED_DATA"])] if os.environ.get("JUDGEKIT_SHARED_DATA") else []
@@ -53,8 +62,6 @@ def find_bias_data(explicit: Path | None) -> Path:
 def _choose_protocol(opts: JudgeOptions, attacks: list[str]) -> tuple[JudgeOptions, str | None]:
     """Use ``verify`` when a verification-only attack runs and --protocol was left at its default."""
     from dataclasses import replace
-
-    from judgekit.probe.attacks import ATTACKS
 
     verify_only = [a for a in attacks if a in ATTACKS and ATTACKS[a].tasks == ("verify",)]
     if opts.protocol == JudgeOptions.protocol and verify_only:
@@ -74,16 +81,8 @@ def probe(
     opts: JudgeOptions,
 ) -> None:
     """Attack a judge (FPR of master keys, injections, position, verbosity, bias suite); write probe.json/png/md."""
-    from judgekit.cli.app import console, fail, out, progress_bar, user_errors
-    from judgekit.core.data import load_samples
-    from judgekit.probe import AttackSettings, build_report, load_keys, plan_probe, run_phase
-    from judgekit.probe.report import markdown_table, plot_report, table_rows, write_json
-    from judgekit.protocols.defenses import config_defenses
-
     attacks = list(attack or ["master-keys"])
     with user_errors():
-        from judgekit.probe.attacks import ATTACKS
-        from judgekit.protocols.base import ConfigError
 
         unknown = [a for a in attacks if a not in ATTACKS]
         if unknown:
@@ -145,10 +144,6 @@ def master_rm(
              "bundled probe keys, so `judgekit probe -a master-keys` stays a held-out test).")] = None,
 ) -> None:
     """Mix Master-RM adversarial negatives (reasoning openers labelled incorrect) into FILE's rows."""
-    from judgekit.cli.app import console, fail, out, user_errors
-    from judgekit.probe.augment import MODES, augment_master_rm, training_openers
-    from judgekit.probe.keys import load_keys
-
     if mode not in MODES:
         fail(f"--mode {mode!r}: choose from {', '.join(MODES)}")
     if ratio < 0:
@@ -167,12 +162,6 @@ def order_cmd(
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL: prompt/response_a/response_b/label.")],
 ) -> None:
     """Write every pair in both orders (ID:AB, ID:BA), the label swapped with the order: A/B balanced."""
-    from judgekit.cli.app import out, user_errors
-    from judgekit.core.data import load_samples
-    from judgekit.train.distill import write_jsonl
-    from judgekit.train.recipe.build import normalised_row
-    from judgekit.train.recipe.order import both_orders
-
     with user_errors():
         rows = [normalised_row(s, file.stem) for s in both_orders(load_samples(file, "pairwise"))]
         write_jsonl(out_path, rows)
@@ -190,11 +179,6 @@ def crome_cmd(
     """Add Crome counterfactuals by rule: causal (a degraded response loses) and neutral (a spurious change ties)."""
     from collections import Counter
 
-    from judgekit.cli.app import fail, out, user_errors
-    from judgekit.core.data import load_samples
-    from judgekit.train.distill import write_jsonl
-    from judgekit.train.recipe.build import normalised_row
-    from judgekit.train.recipe.crome import crome_pairwise, crome_verify
 
     if task not in ("pairwise", "verify"):
         fail(f"--task {task!r}: choose pairwise or verify")

@@ -13,7 +13,12 @@ from typing import Annotated
 
 import typer
 
-from judgekit.cli.options import JudgeOptions, with_judge_options
+from judgekit.cli.common import console, fail, out, progress_bar, summary_table, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.options import JudgeOptions
+from judgekit.reward.policy import load_reward_items, run_reward_file
+from judgekit.reward.policy_adapters import OpenRLHFJudgeService, policy_reward_from_options
+from judgekit.reward.server import ServerLimits, make_reward_server, serve_until_interrupted
 
 
 def reward_cmd(
@@ -22,10 +27,6 @@ def reward_cmd(
     completion_col: Annotated[str, typer.Option(help="Column holding the policy completion.")] = "completion",
 ) -> None:
     """Score policy completions with a judge: rewards.jsonl (one row per input id), summary, manifest."""
-    from judgekit.cli.app import console, out, progress_bar, summary_table, user_errors
-    from judgekit.reward.policy import load_reward_items, run_reward_file
-    from judgekit.reward.policy_adapters import policy_reward_from_options
-
     with user_errors():
         reward = policy_reward_from_options(opts)
         items = load_reward_items(file, reward.needs_reference, prompt_col=opts.prompt_col or "prompt",
@@ -54,10 +55,6 @@ def reward_serve_cmd(
     failure_reward: Annotated[float, typer.Option(help="Reward sent for a failed judgment (flagged).")] = 0.0,
 ) -> None:
     """Serve a judge as an OpenRLHF remote reward model with dynamic batching."""
-    from judgekit.cli.app import console, user_errors
-    from judgekit.reward.policy_adapters import OpenRLHFJudgeService, policy_reward_from_options
-    from judgekit.reward.server import ServerLimits, make_reward_server, serve_until_interrupted
-
     token = token_from_env(token_env)
     with user_errors():
         limits = ServerLimits(
@@ -75,8 +72,6 @@ def reward_serve_cmd(
 
 def token_from_env(token_env: str) -> str | None:
     """The bearer token named by ``--token-env`` (None for ''); an unset variable exits 2."""
-    from judgekit.cli.app import fail
-
     token = os.environ.get(token_env) if token_env else None
     if token_env and not token:
         fail(f"--token-env {token_env}: the variable is empty or unset")

@@ -6,7 +6,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from judgekit.cli.options import JudgeOptions, build_runner, judge_config, load_for_protocol, with_judge_options
+from judgekit.cli.common import console, out, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.core.errors import ConfigError
+from judgekit.options import JudgeOptions, build_runner, judge_config, load_for_protocol
+from judgekit.protocols.rubric.consistency import generate_rubrics
+from judgekit.protocols.rubric.generate import rubric_filename, save_rubrics
+from judgekit.protocols.rubric.protocol import RubricProtocol
 
 rubrics_app = typer.Typer(no_args_is_help=True, help="Generate, filter and save rubrics (OpenRubrics CRG).")
 
@@ -22,14 +28,8 @@ def generate(
     ),
 ) -> None:
     """Write a rubric per labeled pair; keep it only if judging with it reproduces the label in both orders."""
-    from judgekit.cli.app import console, out, user_errors
-    from judgekit.protocols.rubric.generate import generate_rubrics, rubric_filename, save_rubrics
-    from judgekit.protocols.rubric.protocol import RubricProtocol
-
     with user_errors():
         if tries < 1:
-            from judgekit.protocols.base import ConfigError
-
             raise ConfigError("--tries must be at least 1")
         config = judge_config(opts)
         proto = RubricProtocol(config=config)

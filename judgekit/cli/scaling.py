@@ -12,15 +12,26 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from judgekit.cli.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, with_judge_options
+from judgekit.cli.common import console, fail, out, progress_bar, summary_table, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.core.errors import ConfigError
+from judgekit.judge import run_judge
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
+from judgekit.scaling.curve import run_scale
+from judgekit.scaling.meta_rm import (
+    TrainConfig,
+    load_meta_rm,
+    read_rows,
+    rows_from_judgments,
+    train_meta_rm,
+    write_rows,
+)
 
 meta_app = typer.Typer(no_args_is_help=True, help="Meta reward model: make training rows, train it.")
 
 
 def parse_ks(text: str) -> list[int]:
     """``"1,2,4,8"`` -> ``[1, 2, 4, 8]`` (sorted, unique); ConfigError when malformed."""
-    from judgekit.protocols.base import ConfigError
-
     try:
         ks = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError as exc:
@@ -37,15 +48,9 @@ def meta_rm_data(
     opts: JudgeOptions,
 ) -> None:
     """Judge LABELED_FILE with k samples and write meta-RM training rows (meta_rows.jsonl)."""
-    from judgekit.cli.app import console, out, progress_bar, summary_table, user_errors
-    from judgekit.judge import run_judge
-    from judgekit.scaling.meta_rm import rows_from_judgments, write_rows
-
     with user_errors():
         proto = build_protocol(opts)
         if proto.config.method != "generative":
-            from judgekit.protocols.base import ConfigError
-
             raise ConfigError("meta-RM rows need sampled judgments: use --method generative")
         if opts.samples < 2:
             console.print("[yellow]note:[/] --samples is 1; pass --samples 8 (or more) for varied judgments")
@@ -57,8 +62,6 @@ def meta_rm_data(
                                resume=opts.resume)
         rows = rows_from_judgments(samples, result.judgments)
         if not rows:
-            from judgekit.protocols.base import ConfigError
-
             raise ConfigError(f"{labeled_file}: no labeled items, so no training rows")
         rows_path = run_dir / "meta_rows.jsonl"
         write_rows(rows_path, rows)
@@ -82,9 +85,6 @@ def meta_rm_train(
     seed: Annotated[int, typer.Option(help="Seed for the split, the shuffling and the head.")] = 0,
 ) -> None:
     """Train the meta-RM (sequence-classification head, BCE) and save it with metrics.json."""
-    from judgekit.cli.app import console, fail, out, user_errors
-    from judgekit.scaling.meta_rm import TrainConfig, read_rows, train_meta_rm
-
     with user_errors():
         data = read_rows(rows)
         config = TrainConfig(base=base, steps=steps, lr=lr, batch_size=batch_size, max_length=max_length,
@@ -119,17 +119,12 @@ def scale(
     k: Annotated[str, typer.Option("--k", help="Comma-separated sample counts, e.g. 1,2,4,8.")] = "1,2,4,8",
 ) -> None:
     """Accuracy of greedy, vote@k and meta@k (with --meta-rm) from one max-k run; PNG + JSON."""
-    from judgekit.cli.app import console, out, user_errors
-    from judgekit.scaling.curve import run_scale
-
     with user_errors():
         ks = parse_ks(k)
         proto = build_protocol(opts)
         samples = load_for_protocol(labeled_file, proto, opts)
         scorer = None
         if opts.meta_rm is not None:
-            from judgekit.scaling.meta_rm import load_meta_rm
-
             scorer = load_meta_rm(str(opts.meta_rm)).score
         runner = build_runner(opts, console)
         out_dir = opts.output or Path("runs") / f"{labeled_file.stem}-scale"

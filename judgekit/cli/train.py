@@ -14,7 +14,17 @@ from typing import Annotated
 
 import typer
 
-from judgekit.cli.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, with_judge_options
+from judgekit.cli.common import console, user_errors
+from judgekit.cli.common import out as stdout
+from judgekit.cli.options import with_judge_options
+from judgekit.cli.reward import token_from_env
+from judgekit.core.errors import ConfigError
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
+from judgekit.reward.server import ServerLimits, serve_until_interrupted
+from judgekit.train.adapters import make_server
+from judgekit.train.distill import distill, format_of, import_traces, prompt_rows, select_traces, write_jsonl
+from judgekit.train.recipe.traces import rationalized_traces
+from judgekit.train.rewards import JudgeReward, RewardConfig, load_reward_configs
 
 train_app = typer.Typer(no_args_is_help=True, help="Train reasoning reward models: distill traces, serve rewards.")
 
@@ -32,18 +42,13 @@ def distill_cmd(
     max_per_prompt: Annotated[int | None, typer.Option(help="Keep at most N distinct traces per prompt.")] = None,
 ) -> None:
     """Sample --samples traces per item and order, keep label-consistent ones, write an SFT set."""
-    from judgekit.cli.app import console, user_errors
-
     out = opts.output or out  # -o is the same as --out here
-    from judgekit.cli.app import out as stdout
-    from judgekit.train.distill import distill, import_traces, prompt_rows, select_traces, write_jsonl
 
     with user_errors():
         proto = build_protocol(opts)
         samples = load_for_protocol(file, proto, opts)
         if traces is not None:
             rows = prompt_rows(samples, proto)
-            from judgekit.train.distill import format_of
 
             result = select_traces(rows, import_traces(traces), format_of(proto), max_per_prompt)
         else:
@@ -75,11 +80,6 @@ def serve_reward(
     """Serve judgekit's verdict reward as an OpenRLHF-style remote reward model."""
     from dataclasses import asdict
 
-    from judgekit.cli.app import console, user_errors
-    from judgekit.cli.reward import token_from_env
-    from judgekit.reward.server import ServerLimits, serve_until_interrupted
-    from judgekit.train.adapters import make_server
-    from judgekit.train.rewards import JudgeReward, RewardConfig, load_reward_configs
 
     with user_errors():
         configs = load_reward_configs(config)
@@ -110,16 +110,9 @@ def rationalize_cmd(
     the evaluation parser; the rest are dropped. --backend/--model pick the trace
     writer (the student itself, or a stronger teacher behind any backend).
     """
-    from judgekit.cli.app import console, user_errors
-    from judgekit.cli.app import out as stdout
-    from judgekit.train.distill import write_jsonl
-    from judgekit.train.recipe.traces import rationalized_traces
-
     with user_errors():
         proto = build_protocol(opts)
         if proto.task not in ("pairwise", "verify"):
-            from judgekit.protocols.base import ConfigError
-
             raise ConfigError(f"rationalize supports the pairwise and verify tasks, not {proto.task!r}")
         samples = load_for_protocol(file, proto, opts)
         runner = build_runner(opts, console)

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,10 @@ class CallCache:
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT, created REAL)")
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(calls)")}
+        if "created" not in columns:  # a cache written before entries were dated: their age is unknown
+            self._conn.execute("ALTER TABLE calls ADD COLUMN created REAL")
         self._conn.commit()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -67,16 +71,41 @@ class CallCache:
         """Store values and commit immediately."""
         if not items:
             return
-        rows = [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()]
+        now = time.time()
+        rows = [(k, json.dumps(v, ensure_ascii=False), now) for k, v in items.items()]
         with self._lock:
-            self._conn.executemany("INSERT OR REPLACE INTO calls VALUES (?, ?)", rows)
+            self._conn.executemany("INSERT OR REPLACE INTO calls (key, value, created) VALUES (?, ?, ?)", rows)
             self._conn.commit()
 
     def __len__(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 
+    def prune(self, older_than_s: float | None = None) -> int:
+        """Delete entries written more than ``older_than_s`` seconds ago (all when None); returns the count.
+
+        Entries from before entries were dated have no age and count as old. The file
+        is vacuumed afterwards, so the space really comes back.
+        """
+        with self._lock:
+            if older_than_s is None:
+                cur = self._conn.execute("DELETE FROM calls")
+            else:
+                cutoff = time.time() - older_than_s
+                cur = self._conn.execute("DELETE FROM calls WHERE created IS NULL OR created < ?", (cutoff,))
+            self._conn.commit()
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return int(cur.rowcount)
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+
+def disk_size(path: Path) -> int:
+    """Bytes under ``path`` (a file, with its SQLite ``-wal``/``-shm`` companions, or a directory)."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.is_file())

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
 from judgekit.core.runner import Runner
 from judgekit.core.types import Sample
@@ -37,8 +38,9 @@ from judgekit.evaluation.benchmarks import (
     score_benchmark,
     write_scores,
 )
+from judgekit.evaluation.report import write_report
 from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run_judge
-from judgekit.protocols.base import ConfigError, Protocol, get_protocol, protocol_class
+from judgekit.protocols.base import Protocol, get_protocol, protocol_class
 
 GroupProgress = Callable[[str, int, int], None]
 COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise"}
@@ -199,7 +201,7 @@ def run_eval(
     """Judge and score a benchmark into ``run_dir`` (see the module docstring).
 
     Raises :class:`~judgekit.core.data.DataError` for unreadable benchmark files and
-    :class:`~judgekit.protocols.base.ConfigError` for a protocol that cannot
+    :class:`~judgekit.core.errors.ConfigError` for a protocol that cannot
     judge preference items.
     """
     bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
@@ -243,8 +245,6 @@ def run_eval(
     write_scores(run_dir, scores)
     paths: dict[str, Path] = {}
     if report:
-        from judgekit.evaluation.report import write_report
-
         paths = write_report(run_dir, examples=examples, n_boot=n_boot, seed=seed)
     return EvalResult(run_dir, bench.name, scores, tuple(groups), paths)
 

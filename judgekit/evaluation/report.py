@@ -11,14 +11,16 @@ under ``judge_summary``). :func:`compare_runs` pairs two eval runs item by item.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from judgekit.arena.report import arena_section
 from judgekit.core.stats import MIN_N_SIGNIFICANT, brier_score, calibration_bins, expected_calibration_error
 from judgekit.evaluation.benchmarks import compare_scores, get_benchmark, read_scores
+from judgekit.evaluation.formatting import fmt, fmt_ci, significance_text
+from judgekit.evaluation.report_html import render_html
 
 REPORT_VERSION = 1
 MANIFEST_KEYS = ("model_id", "protocol", "templates", "decoding", "config", "seed", "backend", "input",
@@ -141,20 +143,6 @@ def build_summary(run: RunData, comparison: Mapping[str, Any] | None = None) -> 
     }
 
 
-def fmt(x: Any, digits: int = 3) -> str:
-    """Format a number for a table cell (``-`` for missing)."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.{digits}f}"
-    return str(x)
-
-
-def fmt_ci(ci: Sequence[float] | None) -> str:
-    """``[lo, hi]`` for a table cell."""
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"
-
-
 def _md_cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -209,15 +197,6 @@ def _score_dirs(path: Path) -> dict[str, Path]:
     return found
 
 
-def significance_text(m: Mapping[str, Any]) -> str:
-    """``yes`` / ``no`` / ``no (n<MIN)`` for a paired comparison entry."""
-    if m.get("significant"):
-        return "yes"
-    if m.get("underpowered"):
-        return f"no (n<{m.get('min_n', MIN_N_SIGNIFICANT)})"
-    return "no"
-
-
 def compare_runs(run_a: Path | str, run_b: Path | str, n_boot: int = 1000, seed: int = 0,
                  level: float = 0.95, min_n: int = MIN_N_SIGNIFICANT) -> dict[str, Any]:
     """Paired bootstrap (A minus B) per benchmark both runs scored.
@@ -245,14 +224,13 @@ def write_report(run_dir: Path | str, compare_with: Path | str | None = None, ex
     With ``compare_with`` the report includes a paired comparison against that
     run. ``summary.json`` (the judging run's) is not modified. Returns the paths written.
     """
-    from judgekit.evaluation.report_html import render_html
-
     run = load_run(run_dir)
     comparison = compare_runs(run.run_dir, compare_with, n_boot, seed, min_n=min_n) if compare_with else None
     summary = build_summary(run, comparison)
     paths = {"html": run.run_dir / "report.html", "markdown": run.run_dir / "summary.md",
              "json": run.run_dir / "report_summary.json"}
-    paths["html"].write_text(render_html(run, summary, examples), encoding="utf-8")
+    html = render_html(summary, run.results, run.scores, examples, sections=(arena_section(run.run_dir),))
+    paths["html"].write_text(html, encoding="utf-8")
     paths["markdown"].write_text(render_markdown(summary), encoding="utf-8")
     paths["json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",
                              encoding="utf-8")

@@ -14,17 +14,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import Format
 from judgekit.core.runner import Runner
 from judgekit.core.types import GenerationParams, Judgment, Sample
+from judgekit.scaling.meta_rm import overlap_warning
+from judgekit.scaling.reducers import canonical_reducer
 
 Method = Literal["generative", "logit"]
 Inconsistency = Literal["tie", "first", "average"]
 INCONSISTENCY = ("tie", "first", "average")
-
-
-class ConfigError(ValueError):
-    """A run configuration that cannot work (e.g. logit mode for a free-text protocol)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,6 @@ class Protocol(ABC):
             )
         if self.config.inconsistency not in INCONSISTENCY:
             raise ConfigError(f"--inconsistency {self.config.inconsistency!r}: choose {', '.join(INCONSISTENCY)}")
-        from judgekit.scaling.reducers import canonical_reducer
 
         try:
             reduce = canonical_reducer(self.config.reduce)
@@ -127,7 +125,6 @@ class Protocol(ABC):
         path = self.config.option("meta_rm")
         if self.config.reduce not in ("meta", "meta-rm") or not path:
             return []
-        from judgekit.scaling.meta_rm import overlap_warning
 
         found = overlap_warning(Path(str(path)), [s.id for s in samples])
         return [found] if found else []

@@ -23,7 +23,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.core.errors import ConfigError
+from judgekit.protocols.base import JudgeConfig
 
 DEFENSE_OPTION = "defense"
 

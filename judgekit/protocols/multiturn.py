@@ -16,10 +16,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from judgekit.core.aggregate import combine_orders, pairwise_reward, unswap
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import Format
 from judgekit.core.runner import Runner
 from judgekit.core.types import Constraint, Message, Parsed, Prompt, Sample, Turn, parsed_to_dict
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.protocols.base import JudgeConfig
 from judgekit.protocols.single import TurnResult, run_turn
 
 

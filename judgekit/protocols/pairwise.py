@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from judgekit.core.aggregate import combine_orders, pairwise_reward, unswap
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import PAIRWISE, Format
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Prompt, Sample, parsed_to_dict
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.single import instructions_for, run_turn, skipped, too_long_reasons
 
 

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import Format
 from judgekit.core.prompts import data_dir, render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Constraint, Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import (
     combine_pair,
     continue_chat,

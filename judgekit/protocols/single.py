@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import Format
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Turn, parsed_to_dict
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.protocols.base import JudgeConfig
 from judgekit.scaling.reducers import Reducer, get_reducer
 
 __all__ = ["Reducer", "TurnResult", "instructions_for", "reducer_for", "run_turn", "skipped", "too_long_reasons"]

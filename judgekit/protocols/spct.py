@@ -22,11 +22,12 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from judgekit.core.aggregate import pairwise_reward
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import Format
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import orders, principles_extra, run_turn_grouped
 from judgekit.protocols.pointwise import scores_to_verdict
 from judgekit.protocols.single import skipped, too_long_reasons

@@ -29,11 +29,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import PAIRWISE, VERIFY, Format, parse_pairwise, parse_verify
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Prompt, Sample
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import combine_pair, orders, principles_extra, shown_pair
 from judgekit.protocols.single import run_turn, skipped, too_long_reasons
 from judgekit.protocols.verify import verify_judgment

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import VERIFY, Format
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Turn
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.defenses import answer_check_reason, config_defenses
 from judgekit.protocols.single import instructions_for, run_turn, skipped, too_long_reasons
 

@@ -33,10 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.data import DataError, read_rows
+from judgekit.core.errors import ConfigError
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Sample
-from judgekit.protocols.base import ConfigError, JudgeConfig, Protocol, get_protocol
+from judgekit.judge import file_digest, package_versions
+from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
 from judgekit.protocols.pointwise import DEFAULT_RUBRIC
 
 GEVAL_CHOICES = tuple(str(i) for i in range(1, 10))
@@ -193,8 +196,6 @@ def load_reward_items(
     reference_col: str = "reference", id_col: str = "id", limit: int | None = None,
 ) -> list[RewardItem]:
     """Rows ``id, prompt, completion[, reference]`` of a file; a missing field is a DataError naming it."""
-    from judgekit.core.data import DataError, read_rows
-
     items: list[RewardItem] = []
     seen: set[str] = set()
     for line, row in read_rows(path):
@@ -225,8 +226,6 @@ def run_reward_file(
     re-run with the same settings takes finished chunks from the call cache.
     Returns the summary.
     """
-    from judgekit.judge import file_digest, package_versions
-
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     partial = out_dir / "rewards.partial.jsonl"

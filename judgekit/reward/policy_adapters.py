@@ -26,8 +26,8 @@ from dataclasses import fields
 from functools import cache
 from typing import Any
 
-from judgekit.cli.options import JudgeOptions, build_runner, judge_config
-from judgekit.protocols.base import ConfigError
+from judgekit.core.errors import ConfigError
+from judgekit.options import JudgeOptions, build_runner, judge_config
 from judgekit.reward.policy import PolicyReward, RewardItem, RewardResult, judge_protocol
 from judgekit.train.adapters import completion_from_query
 from judgekit.train.rewards import completion_text

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from judgekit.protocols.base import ConfigError
+from judgekit.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.core.aggregate import combine_orders, unswap
+from judgekit.core.errors import ConfigError
 from judgekit.core.runner import Runner
 from judgekit.core.stats import accuracy_ci
 from judgekit.core.types import Judgment, Parsed, Sample
 from judgekit.judge import judge_samples
-from judgekit.protocols.base import ConfigError, Protocol, get_protocol
-from judgekit.scaling.reducers import (
-    OrderSamples,
-    Reducer,
-    Scorer,
-    default_k_meta,
-    get_reducer,
-    meta,
-    order_samples,
-)
+from judgekit.protocols.base import Protocol, get_protocol
+from judgekit.scaling.meta_rm import overlap_warning
+from judgekit.scaling.reducers import Reducer, Scorer, default_k_meta, get_reducer, meta
+from judgekit.scaling.samples import OrderSamples, order_samples
 
 DEFAULT_SAMPLING_TEMPERATURE = 0.7
 
@@ -191,8 +186,6 @@ def run_scale(
         raise ConfigError("the scaling curve needs labeled items")
     warnings = protocol.check_samples(samples)
     if scorer is not None and cfg.option("meta_rm", None):
-        from judgekit.scaling.meta_rm import overlap_warning
-
         found = overlap_warning(Path(str(cfg.option("meta_rm"))), [s.id for s in samples])
         warnings += [found] if found and found not in warnings else []
     vote_name = "majority" if cfg.reduce == "meta" else cfg.reduce

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.core.data import DataError
+from judgekit.core.models import resolve_model
 from judgekit.core.types import Judgment, Sample, Verdict
-from judgekit.scaling.reducers import order_samples
+from judgekit.scaling.samples import order_samples
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "meta_rm.json"
@@ -160,8 +161,6 @@ class TrainConfig:
 
 def _load_base(base: str | None) -> tuple[Any, Any, str]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from judgekit.core.models import resolve_model
 
     resolved = resolve_model(base)
     tokenizer = AutoTokenizer.from_pretrained(str(resolved.path))

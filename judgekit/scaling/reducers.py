@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from judgekit.core.aggregate import majority_vote
+from judgekit.core.errors import ConfigError
 from judgekit.core.types import Parsed, ParseFailure, Prompt, Verdict
+from judgekit.scaling.meta_rm import load_meta_rm
 
 #: Scores (prompt text, judgment text) pairs; higher means "more likely correct".
 Scorer = Callable[[Sequence[tuple[str, str]]], list[float]]
@@ -221,11 +223,9 @@ def get_reducer(name: str, config: Any = None, scorer: Scorer | None = None) -> 
     ``meta`` reads ``config.option("meta_rm")`` (a trained meta-RM directory, loaded
     once per path) and ``config.option("k_meta")`` (default: half of
     ``config.samples``); ``scorer`` replaces the meta-RM (tests, custom raters).
-    Raises :class:`~judgekit.protocols.base.ConfigError` for unknown names or a
+    Raises :class:`~judgekit.core.errors.ConfigError` for unknown names or a
     missing meta-RM.
     """
-    from judgekit.protocols.base import ConfigError
-
     try:
         canon = canonical_reducer(name)
     except ValueError as exc:
@@ -245,72 +245,5 @@ def get_reducer(name: str, config: Any = None, scorer: Scorer | None = None) -> 
         path = option("meta_rm", None)
         if not path:
             raise ConfigError("--reduce meta needs --meta-rm PATH (train one with `judgekit meta-rm train`)")
-        from judgekit.scaling.meta_rm import load_meta_rm
-
         scorer = load_meta_rm(str(path)).score
     return MetaReducer(scorer=scorer, k_meta=k_meta)
-
-
-# ------------------------------------------------------------ samples of a judgment
-@dataclass(frozen=True)
-class OrderSamples:
-    """The k sampled judgments of one item in one presentation order.
-
-    ``expected`` is the label a correct sample gives *in this order's terms* (for the
-    swapped order B/A, the swapped label), or ``None`` when the item is unlabeled.
-    """
-
-    sample_id: str
-    order: str
-    prompt: str
-    texts: tuple[str, ...]
-    parsed: tuple[Parsed, ...]
-    expected: str | None
-
-
-def parsed_from_dict(d: Mapping[str, Any]) -> Parsed:
-    """Inverse of :func:`judgekit.core.types.parsed_to_dict` (raw text is not kept there)."""
-    if not d.get("ok"):
-        return ParseFailure(reason=str(d.get("reason", "unknown")), raw="")
-    scores = tuple(float(x) for x in d["scores"]) if d.get("scores") is not None else None
-    probs = {str(k): float(v) for k, v in d["probs"].items()} if d.get("probs") is not None else None
-    return Verdict(label=d.get("label"), scores=scores, probs=probs)
-
-
-def order_samples(judgment: Any, label: str | None) -> list[OrderSamples]:
-    """Per-order samples of one judgment, read back from its trace.
-
-    Works for protocols whose sampled turns line up with ``per_order`` entries that
-    carry an ``order`` (``"AB"``/``"BA"``, pairwise style), and for one-turn
-    protocols (verification, single-response scoring). Skipped items give ``[]``.
-    Raises :class:`~judgekit.protocols.base.ConfigError` for other trace shapes.
-    """
-    from judgekit.core.formats import swap_pairwise
-    from judgekit.protocols.base import ConfigError
-
-    if "skipped" in (judgment.extra or {}):
-        return []
-    turns = [t for t in judgment.trace if t.parsed and "samples" in t.parsed and "raw" in t.parsed]
-    orders = [str(p.get("order")) for p in judgment.per_order if "order" in p]
-    if orders and len(orders) == len(turns):
-        names = orders
-    elif len(turns) == 1 and not orders:
-        names = ["single"]
-    else:
-        raise ConfigError(
-            f"item {judgment.sample_id}: cannot line up {len(turns)} sampled turns with its orders; "
-            "k-sample analysis needs a pairwise-style or one-turn protocol"
-        )
-    out = []
-    for name, turn in zip(names, turns, strict=True):
-        parsed_map: Mapping[str, Any] = turn.parsed or {}
-        expected = swap_pairwise(label) if name == "BA" else label
-        out.append(
-            OrderSamples(
-                sample_id=judgment.sample_id, order=name, prompt=turn.prompt,
-                texts=tuple(str(t) for t in parsed_map["raw"]),
-                parsed=tuple(parsed_from_dict(p) for p in parsed_map["samples"]),
-                expected=expected,
-            )
-        )
-    return out

@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import FORMATS
-from judgekit.protocols.base import ConfigError
 from judgekit.reward.server import RewardHTTPServer, ServerLimits, make_reward_server
 from judgekit.train.rewards import _PROTOCOL_FORMATS, JudgeReward, RewardConfig, load_reward_configs
 

@@ -27,10 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import Format, swap_pairwise
 from judgekit.core.runner import Runner
 from judgekit.core.types import ParseFailure, Prompt, Sample
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.base import Protocol
 from judgekit.train.rewards import resolve_format
 
 TraceKey = tuple[str, bool]  # (item id, swapped)

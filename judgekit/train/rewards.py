@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.core.data import normalise_label
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import FORMATS, Format, swap_pairwise
 from judgekit.core.types import ParseFailure
-from judgekit.protocols.base import ConfigError
+from judgekit.protocols.base import protocol_class
 
 # Formats owned by protocol modules (not registered in judgekit.core.formats.FORMATS).
 _PROTOCOL_FORMATS = {"rm-r1": "judgekit.protocols.chain_rubrics:RMR1"}
@@ -93,7 +94,6 @@ def resolve_format(name: str) -> Format:
         module, _, attr = _PROTOCOL_FORMATS[name].partition(":")
         found: Format = getattr(importlib.import_module(module), attr)
         return found
-    from judgekit.protocols.base import protocol_class
 
     try:
         fmt = protocol_class(name).verdict_format

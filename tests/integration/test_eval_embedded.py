@@ -14,7 +14,7 @@ import pytest
 
 from judgekit.core.runner import Runner
 from judgekit.evaluation.evaluate import run_eval
-from judgekit.evaluation.report import fmt
+from judgekit.evaluation.formatting import fmt
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from tests.screenshot import assert_renders, assert_well_formed, need_chromium
 

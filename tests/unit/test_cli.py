@@ -67,7 +67,8 @@ def test_shared_options_keep_a_commands_own_options() -> None:
     """Commands in modules using postponed annotations keep their own flags intact."""
     import typer
 
-    from judgekit.cli.options import JudgeOptions, with_judge_options
+    from judgekit.cli.options import with_judge_options
+    from judgekit.options import JudgeOptions
 
     sub = typer.Typer()
     seen: dict[str, object] = {}

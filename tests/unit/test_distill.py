@@ -7,10 +7,11 @@ import json
 import pytest
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.core.errors import ConfigError
 from judgekit.core.runner import Runner
 from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.judge import judge_samples
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
+from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.train.distill import distill, import_traces, prompt_rows, select_traces, write_jsonl
 
 A = "Reasoning: the first response follows the instruction.\nVerdict: [[A]]"

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.types import Sample
 from judgekit.esfp.model import ESFPMeta, ESFPModel, esfp_reward_fn, pair_verdict, softmax_over, symmetrise
 from judgekit.esfp.slots import Layout, Verbalizer
 from judgekit.esfp.train import TrainConfig, split, train_split
-from judgekit.protocols.base import ConfigError
 
 WORDS = (
     "first", "second", "good", "bad", "question", "response", "about", "the", "of", "two", "responses", "one", "is",

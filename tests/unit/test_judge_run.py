@@ -14,10 +14,11 @@ import pytest
 
 from judgekit.backends.fake import FakeBackend
 from judgekit.core.cache import CallCache
+from judgekit.core.errors import ConfigError
 from judgekit.core.runner import Runner
 from judgekit.core.types import Prompt, Sample
 from judgekit.judge import run_judge
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
+from judgekit.protocols.base import JudgeConfig, get_protocol
 
 
 def pairs(n: int) -> list[Sample]:

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
 from judgekit.cli import app
+from judgekit.core.errors import ConfigError
 from judgekit.core.runner import Runner
 from judgekit.core.types import GenerationParams, Prompt
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.protocols.base import JudgeConfig
 from judgekit.reward.policy import GEVAL_CHOICES, PolicyReward, RewardItem, expected_score, judge_protocol
 from judgekit.reward.policy_adapters import (
     async_trl_reward,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from judgekit.core.errors import ConfigError
 from judgekit.probe.keys import bundled_keys
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.protocols.base import JudgeConfig
 from judgekit.protocols.defenses import config_defenses, has_final_answer, parse_defenses, with_defenses
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from judgekit.protocols.base import ConfigError
+from judgekit.core.errors import ConfigError
 from judgekit.train import adapters as reward_adapters
 from judgekit.train.adapters import completion_from_query, compute_score, make_server, openrlhf_rewards
 from judgekit.train.rewards import JudgeReward, RewardConfig

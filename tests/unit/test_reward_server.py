@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.runner import Runner
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.protocols.base import JudgeConfig
 from judgekit.reward.policy import PolicyReward, RewardItem, judge_protocol
 from judgekit.reward.policy_adapters import OpenRLHFJudgeService
 from judgekit.reward.server import RewardHTTPServer, ServerLimits, make_reward_server

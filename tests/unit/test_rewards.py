@@ -7,9 +7,10 @@ import math
 import pytest
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.core.errors import ConfigError
 from judgekit.core.runner import Runner
 from judgekit.core.types import Sample
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
+from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.train.rewards import (
     JudgeReward,
     RewardConfig,

@@ -16,7 +16,8 @@ from judgekit.core.runner import Runner
 from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.protocols import JudgeConfig, get_protocol
 from judgekit.protocols.rethink import load_dimensions
-from judgekit.protocols.rubric.generate import generate_rubrics, rubric_filename, save_rubrics
+from judgekit.protocols.rubric.consistency import generate_rubrics
+from judgekit.protocols.rubric.generate import rubric_filename, save_rubrics
 from judgekit.protocols.rubric.schema import (
     Rubric,
     RubricError,

@@ -16,7 +16,7 @@ Rubric sources, in order of precedence:
 * ``--option rubric_dir=DIR``: per-sample rubrics saved by ``judgekit rubrics generate``.
   Those were kept because judging the item with them reproduced its gold label, so
   judging the *same* items with them is correct by construction: such an overlap is
-  refused (:class:`~judgekit.protocols.base.ConfigError`) unless
+  refused (:class:`~judgekit.core.errors.ConfigError`) unless
   ``--option allow_label_rubrics=true``, and then flagged in the run's warnings and in
   each judgment (``extra["rubric_from_own_label"]``). An item without a rubric file
   is skipped (``extra["skipped"]``), not a parse failure;
@@ -36,11 +36,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.formats import Format, parse_pairwise
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Turn
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import combine_pair, orders, principles_extra, run_turn_grouped, shown_pair
 from judgekit.protocols.rubric.generate import generate_candidates, rubric_filename
 from judgekit.protocols.rubric.schema import Rubric, RubricError, RubricItem, load_rubric, parse_rubric_text

@@ -29,7 +29,7 @@ from judgekit.probe.augment import master_rm_rows, training_openers
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.train.distill import write_jsonl
 from judgekit.train.recipe.crome import crome_pairwise, crome_verify
-from judgekit.train.recipe.split import SOURCES, Source, assert_disjoint
+from judgekit.train.recipe.split import SOURCES, Source, assert_disjoint, read_split
 from judgekit.train.recipe.traces import rule_reasoning, target, verdict_line
 
 VERIFY_COLUMNS = Columns("question", ("response",), "label", "reference", id="id")
@@ -146,8 +146,6 @@ def sft_records(
 
 def check_files(split_file: Path, paths: Sequence[Path]) -> int:
     """Raise if a held-out id is in any of ``paths`` (JSONL with ``id``/``item_id``); returns rows checked."""
-    from judgekit.train.recipe.split import read_split
-
     heldout = read_split(split_file)
     n = 0
     for path in paths:

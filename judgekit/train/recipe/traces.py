@@ -28,6 +28,8 @@ from judgekit.core.formats import PAIRWISE, VERIFY, Format
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Constraint, GenerationParams, ParseFailure, Prompt, Sample
+from judgekit.protocols.base import JudgeConfig, get_protocol
+from judgekit.train.distill import prompt_rows
 
 _NUMBER = r"-?\$?\d[\d,]*(?:\.\d+)?"
 _ANSWER_PATTERNS = (
@@ -151,9 +153,6 @@ def rationalized_traces(
     ``training/recipe_data.py data --traces`` read) for the traces that the evaluation
     parser reads back as the gold label, and counts of kept / dropped.
     """
-    from judgekit.protocols.base import JudgeConfig, get_protocol
-    from judgekit.train.distill import prompt_rows
-
     fmt = PAIRWISE if task == "pairwise" else VERIFY
     proto = get_protocol("pairwise" if task == "pairwise" else "verify", JudgeConfig(method="generative"))
     rows = [r for r in prompt_rows(samples, proto, both_orders=True) if r.label is not None]
