@@ -21,9 +21,7 @@ def majority_vote(parsed: Sequence[Parsed]) -> Parsed:
     """
     valid = [p for p in parsed if isinstance(p, Verdict) and p.label is not None]
     if not valid:
-        reasons = "; ".join(sorted({p.reason for p in parsed if isinstance(p, ParseFailure)}))
-        raw = parsed[0].raw if parsed and isinstance(parsed[0], ParseFailure) else ""
-        return ParseFailure(reason=f"all {len(parsed)} samples failed: {reasons}", raw=raw)
+        return all_failed(parsed)
     if len(valid) == 1:
         return valid[0]
     counts = Counter(str(v.label) for v in valid)
@@ -32,11 +30,19 @@ def majority_vote(parsed: Sequence[Parsed]) -> Parsed:
     leaders = [lab for lab, c in ranked if c == top]
     shares = {lab: c / len(valid) for lab, c in counts.items()}
     label = leaders[0] if len(leaders) == 1 else "tie"
-    scores = _mean_scores(valid)
+    scores = mean_scores(valid)
     return Verdict(label=label, scores=scores, probs=shares)
 
 
-def _mean_scores(valid: Sequence[Verdict]) -> tuple[float, ...] | None:
+def all_failed(parsed: Sequence[Parsed]) -> ParseFailure:
+    """The failure recorded when none of the samples gave a verdict: every distinct reason, the first raw text."""
+    reasons = "; ".join(sorted({p.reason for p in parsed if isinstance(p, ParseFailure)})) or "no samples"
+    raw = next((p.raw for p in parsed if isinstance(p, ParseFailure)), "")
+    return ParseFailure(reason=f"all {len(parsed)} samples failed: {reasons}", raw=raw)
+
+
+def mean_scores(valid: Sequence[Verdict]) -> tuple[float, ...] | None:
+    """Per-response mean of the samples' scores; None when none has scores or their lengths differ."""
     with_scores = [v.scores for v in valid if v.scores is not None]
     if not with_scores or len({len(s) for s in with_scores}) != 1:
         return None

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from judgekit.core.stats import rate, wilson_interval
 from judgekit.core.types import Judgment, Sample
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a proportion (sound at 0, 1 and small n)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def summarize(
@@ -41,9 +30,9 @@ def summarize(
         "judged": len(judged),
         "skipped": len(judgments) - len(judged),
         "parse_failures": len(failures),
-        "parse_failure_rate": _rate(len(failures), len(judged)),
-        "tie_rate": _rate(sum(1 for j in parsed if j.verdict == "tie"), len(parsed)),
-        "position_consistency": _rate(sum(1 for j in with_consistency if j.consistent), len(with_consistency)),
+        "parse_failure_rate": rate(len(failures), len(judged)),
+        "tie_rate": rate(sum(1 for j in parsed if j.verdict == "tie"), len(parsed)),
+        "position_consistency": rate(sum(1 for j in with_consistency if j.consistent), len(with_consistency)),
         "labeled": len(labeled),
     }
     partial = sum(1 for j in judged if j.extra.get("sample_failures"))
@@ -53,12 +42,9 @@ def summarize(
         lo, hi = wilson_interval(correct, len(labeled))
         out["accuracy"] = correct / len(labeled)
         out["accuracy_ci95"] = [lo, hi]
-        out["accuracy_parsed"] = _rate(correct, len(parsed_labeled))
+        out["accuracy_parsed"] = rate(correct, len(parsed_labeled))
     if elapsed_s is not None:
         out["elapsed_s"] = round(elapsed_s, 3)
         out["judgments_per_s"] = round(len(judged) / elapsed_s, 3) if elapsed_s > 0 else None
     return out
 
-
-def _rate(k: int, n: int) -> float | None:
-    return k / n if n else None

@@ -36,6 +36,11 @@ def _z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
+def rate(k: int, n: int) -> float | None:
+    """``k / n``, or None when there is nothing to divide by (a rate over no items is unknown, not 0)."""
+    return k / n if n else None
+
+
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (sound at 0, 1 and small ``n``)."""
     if n <= 0:

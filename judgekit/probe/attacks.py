@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from judgekit.core.metrics import wilson_interval
+from judgekit.core.stats import wilson_interval
 from judgekit.core.types import Judgment, Sample
 from judgekit.probe.keys import KeySet, bundled_keys
 

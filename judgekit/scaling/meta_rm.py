@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.core.data import DataError
+from judgekit.core.data import read_rows as read_data_rows
 from judgekit.core.models import resolve_model
 from judgekit.core.types import Judgment, Sample, Verdict
 from judgekit.scaling.samples import order_samples
@@ -91,16 +92,8 @@ _ROW_FIELDS = ("item_id", "order", "sample_index", "prompt", "judgment", "verdic
 
 def read_rows(path: Path) -> list[MetaRow]:
     """Read rows written by :func:`write_rows`; bad lines raise DataError with the line."""
-    if not path.is_file():
-        raise DataError(path, "file not found")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(path, f"invalid JSON: {exc.msg}", line=lineno) from exc
+    for lineno, d in read_data_rows(path):
         missing = [f for f in _ROW_FIELDS if f not in d]
         if missing:
             raise DataError(path, "missing field (is this a `judgekit meta-rm data` file?)", lineno, missing[0])

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from judgekit.core.aggregate import majority_vote
+from judgekit.core.aggregate import all_failed, majority_vote, mean_scores
 from judgekit.core.errors import ConfigError
 from judgekit.core.types import Parsed, ParseFailure, Prompt, Verdict
 from judgekit.scaling.meta_rm import load_meta_rm
@@ -60,12 +60,6 @@ def _valid(parsed: Sequence[Parsed]) -> list[Verdict]:
     return [p for p in parsed if isinstance(p, Verdict) and p.label is not None]
 
 
-def _all_failed(parsed: Sequence[Parsed]) -> ParseFailure:
-    reasons = "; ".join(sorted({p.reason for p in parsed if isinstance(p, ParseFailure)})) or "no samples"
-    raw = next((p.raw for p in parsed if isinstance(p, ParseFailure)), "")
-    return ParseFailure(reason=f"all {len(parsed)} samples failed: {reasons}", raw=raw)
-
-
 def majority(parsed: Sequence[Parsed]) -> Parsed:
     """Majority vote over verdict labels; failures abstain; a tie for first is ``"tie"``."""
     return majority_vote(parsed)
@@ -88,7 +82,7 @@ def score_sum(parsed: Sequence[Parsed]) -> Parsed:
     widths = Counter(len(v.scores or ()) for v in valid)
     if not valid:
         if parsed and all(isinstance(p, ParseFailure) for p in parsed):
-            return _all_failed(parsed)
+            return all_failed(parsed)
         return ParseFailure(reason=f"none of {len(parsed)} samples carries per-response scores", raw="")
     width = widths.most_common(1)[0][0]
     voters = [v for v in valid if len(v.scores or ()) == width]
@@ -111,7 +105,7 @@ def mean_prob(parsed: Sequence[Parsed]) -> Parsed:
     """
     valid = _valid(parsed)
     if not valid:
-        return _all_failed(parsed)
+        return all_failed(parsed)
     dists: list[Mapping[str, float]] = [
         dict(v.probs) if v.probs else {str(v.label): 1.0} for v in valid
     ]
@@ -120,11 +114,7 @@ def mean_prob(parsed: Sequence[Parsed]) -> Parsed:
     top = max(mean.values())
     leaders = [k for k in keys if abs(mean[k] - top) <= 1e-12]
     label = leaders[0] if len(leaders) == 1 else "tie"
-    with_scores = [v.scores for v in valid if v.scores is not None]
-    scores = None
-    if with_scores and len({len(s) for s in with_scores}) == 1:
-        scores = tuple(sum(col) / len(with_scores) for col in zip(*with_scores, strict=True))
-    return Verdict(label=label, scores=scores, probs=mean)
+    return Verdict(label=label, scores=mean_scores(valid), probs=mean)
 
 
 def meta_keep(parsed: Sequence[Parsed], scores: Sequence[float], k_meta: int) -> list[int]:
@@ -146,7 +136,7 @@ def meta(parsed: Sequence[Parsed], scores: Sequence[float], k_meta: int) -> Pars
     """Meta-RM guided voting: majority among the ``k_meta`` highest-scored samples."""
     keep = meta_keep(parsed, scores, k_meta)
     if not keep:
-        return _all_failed(parsed)
+        return all_failed(parsed)
     return majority_vote([parsed[i] for i in keep])
 
 

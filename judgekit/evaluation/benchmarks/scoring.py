@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from judgekit.core.stats import MIN_N_SIGNIFICANT, bootstrap_statistic, paired_bootstrap_statistic
+from judgekit.core.stats import MIN_N_SIGNIFICANT, bootstrap_statistic, paired_bootstrap_statistic, rate
 from judgekit.evaluation.benchmarks.base import (
     Benchmark,
     EvalSet,
@@ -45,18 +45,14 @@ def diagnostics(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     out: dict[str, Any] = {"comparisons": len(pairs), "scored_candidates": len(scores)}
     if pairs:
         out["parse_failure_rate"] = (len(pairs) - len(parsed)) / len(pairs)
-        out["tie_rate"] = _rate(sum(p.winner == "tie" for p in parsed), len(parsed))
-        out["a_rate"] = _rate(sum(p.winner == "A" for p in parsed), len(parsed))
-        out["position_consistency"] = _rate(sum(bool(p.consistent) for p in with_cons), len(with_cons))
+        out["tie_rate"] = rate(sum(p.winner == "tie" for p in parsed), len(parsed))
+        out["a_rate"] = rate(sum(p.winner == "A" for p in parsed), len(parsed))
+        out["position_consistency"] = rate(sum(bool(p.consistent) for p in with_cons), len(with_cons))
     if scores:
         valid = [s.score for s in scores if s.score is not None]
         out["score_failure_rate"] = (len(scores) - len(valid)) / len(scores)
         out["mean_score"] = sum(valid) / len(valid) if valid else None
     return out
-
-
-def _rate(k: int, n: int) -> float | None:
-    return k / n if n else None
 
 
 def score_benchmark(
