@@ -8,10 +8,10 @@ into the objects of the data path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.console import Console
 
@@ -25,8 +25,6 @@ from judgekit.core.runner import Runner
 from judgekit.core.types import Sample
 from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
 from judgekit.protocols.rubric.schema import load_principles, resolve_rubric_text
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,7 @@ class JudgeOptions:
     cache_dir: Path | None = None
     resume: bool = True
     limit: int | None = None
+    sample: int | None = None
     id_col: str | None = None
     prompt_col: str | None = None
     response_cols: str | None = None
@@ -124,10 +123,20 @@ def build_protocol(opts: JudgeOptions) -> Protocol:
     return get_protocol(opts.protocol, judge_config(opts))
 
 
+def user_backends() -> list[str]:
+    """Backends a judge flag may name: every registered one but the scripted test double.
+
+    ``fake`` (canned answers, for tests) is accepted only with ``JUDGEKIT_FAKE_BACKEND=1``
+    in the environment (tests/conftest.py sets it), so a user never judges with it by accident.
+    """
+    hidden = () if os.environ.get("JUDGEKIT_FAKE_BACKEND") == "1" else ("fake",)
+    return [name for name in backend_names() if name not in hidden]
+
+
 def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     """Constructor arguments for the chosen backend (a bad choice raises ConfigError)."""
-    if opts.backend not in backend_names():
-        raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(backend_names())}")
+    if opts.backend not in user_backends():
+        raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(user_backends())}")
     if opts.backend == "transformers":
         return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
 
@@ -190,6 +199,16 @@ def columns_from(opts: JudgeOptions) -> Columns | None:
 
 def load_for_protocol(file: Path, proto: Protocol, opts: JudgeOptions) -> list[Sample]:
     """Load FILE with the schema of the protocol's task."""
+    if opts.sample is not None and opts.sample < 1:
+        raise ConfigError(f"--sample {opts.sample}: must be at least 1")
     return load_samples(file, task=proto.task, columns=columns_from(opts), limit=opts.limit,  # type: ignore[arg-type]
-                        seed=opts.seed)
+                        seed=opts.seed, sample=opts.sample)
+
+
+def refuse_unsupported(opts: JudgeOptions, command: str, *names: str) -> None:
+    """ConfigError when a shared flag that ``command`` cannot honour was given (rather than ignoring it)."""
+    given = [n for n in names if getattr(opts, n) not in (None, (), False)]
+    if given:
+        flags = ", ".join(f"--{n.replace('_', '-')}" for n in given)
+        raise ConfigError(f"`judgekit {command}` does not support {flags}")
 

@@ -24,7 +24,7 @@ from judgekit.cli.options import with_judge_options
 from judgekit.core.errors import ConfigError
 from judgekit.evaluation.formatting import fmt, fmt_ci
 from judgekit.evaluation.report import write_report
-from judgekit.options import JudgeOptions, build_protocol, build_runner
+from judgekit.options import JudgeOptions, build_protocol, build_runner, refuse_unsupported
 
 
 def leaderboard_table(board: Mapping[str, Any], title: str) -> Table:
@@ -74,6 +74,7 @@ def arena_command(
 ) -> None:
     """Judge N systems' outputs pairwise and rank them (Bradley-Terry with ties, bootstrap CIs)."""
     with user_errors():
+        refuse_unsupported(opts, "arena", "sample")
         cols = ArenaColumns(layout, opts.id_col, opts.prompt_col, system_col, response_col,
                             tuple(c.strip() for c in (opts.response_cols or "").split(",") if c.strip()))
         data = load_arena(file, cols, limit=opts.limit)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from judgekit.cli.common import console, out, progress_bar, summary_table, user_errors
 from judgekit.cli.common import out as stdout
@@ -30,12 +31,11 @@ from judgekit.esfp.train import (
     train,
     write_explanations,
 )
-from judgekit.options import JudgeOptions, build_runner, judge_config
+from judgekit.options import JudgeOptions, build_runner, judge_config, refuse_unsupported
 
 esfp_app = typer.Typer(no_args_is_help=True, help="ESFP-RM: explanation + masked-LM slot-prediction reward model.")
 
 Files = Annotated[list[Path], typer.Argument(help="Pairwise data files (ties and unlabelled items are dropped).")]
-OutDir = Annotated[Path, typer.Option("--out", help="Output directory.")]
 ExplFile = Annotated[Path | None, typer.Option("--explanations", help="JSONL {id, explanations} instead of stage 1.")]
 Encoder = Annotated[str | None, typer.Option("--encoder", help="Masked-LM checkpoint dir; default: embedded MiniLM.")]
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
@@ -79,14 +79,16 @@ def _train_config(opts: JudgeOptions, epochs: int, lr: float, batch: int, eval_f
 @esfp_app.command("train")
 @with_judge_options
 def train_cmd(
-    data: Files, opts: JudgeOptions, out: OutDir = Path("esfp-model"), explanations: ExplFile = None,
+    data: Files, opts: JudgeOptions, explanations: ExplFile = None,
     explain: Annotated[bool, typer.Option("--explain/--no-explanation", help="Use stage-1 explanations.")] = True,
     encoder: Encoder = None, epochs: Epochs = 3, lr: Lr = 5e-5, train_batch_size: TrainBatch = 8,
     eval_fraction: EvalFrac = 0.2, max_length: MaxLen = 384, explanation_max: ExplMax = 96, policy: Policy = "head",
     explain_tokens: ExplTokens = 64, per_file: PerFile = None, pointwise: Pointwise = True,
 ) -> None:
-    """Fine-tune the masked LM on DATA (stage-1 explanations generated or read), evaluate, save."""
+    """Fine-tune the masked LM on DATA (stage-1 explanations generated or read), evaluate, save to -o DIR."""
+    out = opts.output or Path("runs/esfp-model")
     with user_errors():
+        refuse_unsupported(opts, "esfp train", "sample")
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,
                             policy, explain, pointwise)
         samples, dropped = load_pairs(data, opts, per_file)
@@ -123,16 +125,15 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 @esfp_app.command("compare")
 @with_judge_options
 def compare_cmd(
-    data: Files, opts: JudgeOptions, out: OutDir = Path("esfp-compare"), explanations: ExplFile = None,
+    data: Files, opts: JudgeOptions, explanations: ExplFile = None,
     encoder: Encoder = None, epochs: Epochs = 3, lr: Lr = 5e-5, train_batch_size: TrainBatch = 8,
     eval_fraction: EvalFrac = 0.2, max_length: MaxLen = 384, explanation_max: ExplMax = 96, policy: Policy = "head",
     explain_tokens: ExplTokens = 64, per_file: PerFile = None, pointwise: Pointwise = False,
 ) -> None:
-    """(a) explanation+slot, (b) slot only, (c) classification head, (d) generative judge: one table."""
-    from rich.table import Table
-
-
+    """(a) explanation+slot, (b) slot only, (c) classification head, (d) generative judge: one table (-o DIR)."""
+    out = opts.output or Path("runs/esfp-compare")
     with user_errors():
+        refuse_unsupported(opts, "esfp compare", "sample")
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,
                             policy, True, pointwise)
         samples, dropped = load_pairs(data, opts, per_file)

@@ -26,7 +26,7 @@ from judgekit.evaluation.benchmarks import generic, get_benchmark
 from judgekit.evaluation.evaluate import run_eval
 from judgekit.evaluation.formatting import fmt, fmt_ci, significance_text
 from judgekit.evaluation.report import ReportError, compare_runs, write_report
-from judgekit.options import JudgeOptions, build_protocol, build_runner, columns_from
+from judgekit.options import JudgeOptions, build_protocol, build_runner, columns_from, refuse_unsupported
 
 N_BOOT_HELP = "Bootstrap resamples for the intervals."
 MIN_N_HELP = "Never call a difference significant when it rests on fewer paired items than this."
@@ -113,6 +113,7 @@ def eval_command(
 ) -> None:
     """Judge a benchmark with any judge and score it with the benchmark's upstream rule."""
     with user_errors():
+        refuse_unsupported(opts, "eval", "sample")
         bench = _benchmark(benchmark, opts)
         proto = build_protocol(opts)
         run_dir = opts.output or Path("runs") / f"eval-{bench.name}-{proto.name}-{proto.config.method}"

@@ -15,7 +15,7 @@ import typer
 
 from judgekit.cli.common import console, fail, out, progress_bar, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
-from judgekit.options import JudgeOptions
+from judgekit.options import JudgeOptions, refuse_unsupported
 from judgekit.reward.policy import load_reward_items, run_reward_file
 from judgekit.reward.policy_adapters import OpenRLHFJudgeService, policy_reward_from_options
 from judgekit.reward.server import ServerLimits, make_reward_server, serve_until_interrupted
@@ -28,6 +28,7 @@ def reward_cmd(
 ) -> None:
     """Score policy completions with a judge: rewards.jsonl (one row per input id), summary, manifest."""
     with user_errors():
+        refuse_unsupported(opts, "reward", "sample")
         reward = policy_reward_from_options(opts)
         items = load_reward_items(file, reward.needs_reference, prompt_col=opts.prompt_col or "prompt",
                                   completion_col=completion_col, reference_col=opts.reference_col or "reference",
@@ -55,6 +56,8 @@ def reward_serve_cmd(
     failure_reward: Annotated[float, typer.Option(help="Reward sent for a failed judgment (flagged).")] = 0.0,
 ) -> None:
     """Serve a judge as an OpenRLHF remote reward model with dynamic batching."""
+    if opts.output is not None:
+        fail("reward-serve writes no files: drop -o/--out")
     token = token_from_env(token_env)
     with user_errors():
         limits = ServerLimits(

@@ -23,11 +23,12 @@ def generate(
     pairs: Annotated[Path, typer.Argument(help="Pairwise file with a preference label (A/B, 1/2, chosen/rej.).")],
     opts: JudgeOptions,
     tries: Annotated[int, typer.Option(help="Rubrics sampled per prompt until one passes the filter.")] = 3,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the kept rubric YAML files.")] = Path(
-        "rubrics-generated"
-    ),
 ) -> None:
-    """Write a rubric per labeled pair; keep it only if judging with it reproduces the label in both orders."""
+    """Write a rubric per labeled pair; keep it only if judging with it reproduces the label in both orders.
+
+    The kept rubrics go to -o/--out (default runs/rubrics-generated), one YAML file per prompt.
+    """
+    out_dir = opts.output or Path("runs/rubrics-generated")
     with user_errors():
         if tries < 1:
             raise ConfigError("--tries must be at least 1")

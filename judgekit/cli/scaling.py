@@ -73,7 +73,7 @@ def meta_rm_data(
 @meta_app.command("train")
 def meta_rm_train(
     rows: Annotated[Path, typer.Argument(help="meta_rows.jsonl from `judgekit meta-rm data`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the trained meta-RM.")] = Path(
+    output: Annotated[Path, typer.Option("--out", "-o", "--output", help="Directory for the trained meta-RM.")] = Path(
         "runs/meta-rm"
     ),
     base: Annotated[str | None, typer.Option(help="Base model dir or .gguf (default: embedded SmolLM2).")] = None,

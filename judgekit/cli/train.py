@@ -32,24 +32,22 @@ train_app = typer.Typer(no_args_is_help=True, help="Train reasoning reward model
 def distill_cmd(
     file: Annotated[Path, typer.Argument(help="Labeled pairwise or verification file (the teacher's input).")],
     opts: JudgeOptions,
-    out: Annotated[Path, typer.Option("--out", help="SFT dataset to write (prompt/completion JSONL).")] = Path(
-        "runs/distill/sft.jsonl"
-    ),
     traces: Annotated[
         Path | None,
         typer.Option(help="Import traces instead of generating: {id, order, trace} rows or a results.jsonl."),
     ] = None,
     max_per_prompt: Annotated[int | None, typer.Option(help="Keep at most N distinct traces per prompt.")] = None,
 ) -> None:
-    """Sample --samples traces per item and order, keep label-consistent ones, write an SFT set."""
-    out = opts.output or out  # -o is the same as --out here
+    """Sample --samples traces per item and order, keep label-consistent ones, write an SFT set.
 
+    The SFT dataset (prompt/completion JSONL) goes to -o/--out, default runs/distill/sft.jsonl.
+    """
+    out = opts.output or Path("runs/distill/sft.jsonl")
     with user_errors():
         proto = build_protocol(opts)
         samples = load_for_protocol(file, proto, opts)
         if traces is not None:
             rows = prompt_rows(samples, proto)
-
             result = select_traces(rows, import_traces(traces), format_of(proto), max_per_prompt)
         else:
             runner = build_runner(opts, console)
@@ -100,15 +98,13 @@ def serve_reward(
 def rationalize_cmd(
     file: Annotated[Path, typer.Argument(help="Labelled pairwise or verification file.")],
     opts: JudgeOptions,
-    out: Annotated[Path, typer.Option("--out", help="Traces to write: {id, order, trace} JSONL (or -o).")] = Path(
-        "runs/rationalize/traces.jsonl"
-    ),
 ) -> None:
     """Label-conditioned rationalization (STaR): the model sees the gold verdict and writes the reasoning line.
 
     Decoding is constrained to end in the gold verdict and each trace is read back by
     the evaluation parser; the rest are dropped. --backend/--model pick the trace
-    writer (the student itself, or a stronger teacher behind any backend).
+    writer (the student itself, or a stronger teacher behind any backend). The traces
+    ({id, order, trace} JSONL) go to -o/--out, default runs/rationalize/traces.jsonl.
     """
     with user_errors():
         proto = build_protocol(opts)
@@ -117,7 +113,7 @@ def rationalize_cmd(
         samples = load_for_protocol(file, proto, opts)
         runner = build_runner(opts, console)
         rows, counts = rationalized_traces(samples, proto.task, runner, opts.max_new_tokens, opts.seed)
-        out = opts.output or out
+        out = opts.output or Path("runs/rationalize/traces.jsonl")
         write_jsonl(out, rows)
     stdout.print(f"kept {counts['kept']} of {counts['prompts']} traces (dropped {counts['dropped']}) -> {out}")
 

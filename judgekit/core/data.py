@@ -13,12 +13,15 @@ import csv
 import hashlib
 import io
 import json
+import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from judgekit.core.types import Sample
+
+T = TypeVar("T")
 
 Task = Literal["pairwise", "pointwise", "verify"]
 
@@ -250,8 +253,12 @@ def load_samples(
     columns: Columns | None = None,
     limit: int | None = None,
     seed: int = 0,
+    sample: int | None = None,
 ) -> list[Sample]:
     """Read every row as a Sample, validating as it goes (see module docstring).
+
+    ``limit`` keeps the first N rows; ``sample`` keeps N rows drawn at random with
+    ``seed`` (:func:`seeded_subset`; in file order), so a small slice is representative.
 
     In ``chosen``/``rejected`` files the displayed order is drawn per item from
     ``seed`` (:func:`chosen_first`): a judge that always answers "A" scores about half,
@@ -270,7 +277,21 @@ def load_samples(
             break
     if not samples:
         raise DataError(path, "no rows found")
-    return samples
+    return seeded_subset(samples, sample, seed) if sample is not None else samples
+
+
+def seeded_subset(items: Sequence[T], n: int, seed: int) -> list[T]:
+    """``n`` of ``items`` drawn without replacement from ``seed``, kept in their original order.
+
+    The same seed and input always give the same subset; ``n`` at least ``len(items)``
+    keeps everything. A negative ``n`` is a ValueError.
+    """
+    if n < 0:
+        raise ValueError(f"cannot sample {n} items")
+    if n >= len(items):
+        return list(items)
+    keep = sorted(random.Random(seed).sample(range(len(items)), n))
+    return [items[i] for i in keep]
 
 
 def chosen_first(seed: int, sample_id: str) -> bool:
