@@ -21,6 +21,7 @@ from judgekit.core.backend import backend_names, get_backend
 from judgekit.core.cache import CallCache, default_call_cache_path
 from judgekit.core.data import Columns, load_samples
 from judgekit.core.errors import ConfigError
+from judgekit.core.models import conversion_pending
 from judgekit.core.runner import Runner
 from judgekit.core.types import Sample
 from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
@@ -172,7 +173,12 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
 def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
     """Backend (loaded lazily) + call cache, as the flags ask."""
     if console is not None and opts.backend == "transformers":
-        console.print(f"loading model {opts.model or 'embedded SmolLM2-135M-Instruct'} ...")
+        pending = conversion_pending(opts.model)
+        if pending is not None:
+            console.print(f"first run: preparing {opts.model or 'the embedded SmolLM2-135M-Instruct'} once "
+                          f"(GGUF conversion / adapter merge, about a minute) into {pending} ...")
+        else:
+            console.print(f"loading model {opts.model or 'embedded SmolLM2-135M-Instruct'} ...")
     backend = get_backend(opts.backend, **backend_kwargs(opts))
     path = opts.cache_dir / "calls.sqlite" if opts.cache_dir else default_call_cache_path()
     cache = CallCache(path) if opts.cache else None

@@ -23,7 +23,7 @@ from judgekit.cli import reward as cli_reward
 from judgekit.cli import rubrics as cli_rubrics
 from judgekit.cli import scaling as cli_scaling
 from judgekit.cli import train as cli_train
-from judgekit.cli.common import console, fail, out, progress_bar, summary_table, user_errors
+from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
 from judgekit.judge import run_judge
 from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
@@ -34,6 +34,11 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Generative judges and reasoning reward models: judge, probe, evaluate, train.",
 )
+
+
+@app.callback()
+def _setup() -> None:
+    quiet_libraries()
 
 
 @app.command()

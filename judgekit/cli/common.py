@@ -6,6 +6,9 @@ prints nothing. Errors in input or configuration exit with status 2 and one clea
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +26,27 @@ from judgekit.protocols.rubric.schema import RubricError
 
 console = Console(stderr=True)
 out = Console()
+
+
+def quiet_libraries() -> None:
+    """Keep third-party chatter out of the terminal: the CLI prints its own progress and errors.
+
+    transformers' deprecation notices (e.g. ``past_key_values``) and load reports,
+    tqdm bars (GGUF conversion, weight loading) and library FutureWarnings are turned
+    off for this process; an explicit ``TRANSFORMERS_VERBOSITY`` / ``TQDM_DISABLE`` wins.
+    """
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:  # already imported: the variables above are read at import
+        from transformers.utils import logging as hf_logging  # the optional [local] extra, loaded already
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning,
+                            module=r"(transformers|torch|accelerate|peft|outlines|outlines_core|datasets|trl)(\.|$)")
 
 
 @contextmanager
@@ -64,6 +88,10 @@ def user_errors() -> Iterator[None]:
              "the successes are cached: run the same command again to retry the rest")
 
 
+#: Row labels that say what a number counts (the summary.json keys stay as they are).
+_LABELS = {"judgments_per_s": "items judged / s (all orders of an item = 1)"}
+
+
 def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> Table:
     """The end-of-run table."""
     table = Table(title=title, show_header=True, header_style="bold")
@@ -72,7 +100,7 @@ def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> T
     for key in ("items", "judged", "skipped", "labeled", "accuracy", "accuracy_ci95", "accuracy_parsed",
                 "tie_rate", "parse_failure_rate", "position_consistency", "judgments_per_s", "resumed_items"):
         if key in summary and summary[key] is not None:
-            table.add_row(key, _fmt(summary[key]))
+            table.add_row(_LABELS.get(key, key), _fmt(summary[key]))
     runner = summary.get("runner") or {}
     if runner:
         table.add_row("cache hits / misses", f"{runner.get('cache_hits', 0)} / {runner.get('cache_misses', 0)}")

@@ -174,6 +174,32 @@ def resolve_model(model: str | None = None, cache_dir: Path | None = None) -> Re
     return ResolvedModel(path=dest, model_id=model_id, source=source)
 
 
+def conversion_pending(model: str | None = None, cache_dir: Path | None = None) -> Path | None:
+    """The folder :func:`resolve_model` would first have to build (GGUF conversion or adapter merge), else None.
+
+    Lets a caller announce the slow first run in one line before it starts. Cheap: it
+    fingerprints files, it does not load them; a model it cannot place gives None
+    (:func:`resolve_model` then raises the clear error).
+    """
+    adapter = shipped_adapter(model) if model is not None else None
+    if model is None or adapter is not None or model.lower() in EMBEDDED_ALIASES:
+        source = default_model_path()
+    else:
+        source = Path(model).expanduser()
+    if not (source.is_file() and source.suffix.lower() == ".gguf"):
+        return None
+    model_id = f"{_model_name(source)}-{weights_hash(source)}"
+    dest = models_cache_dir(cache_dir) / model_id
+    if not (dest / _MARKER).is_file():
+        return dest
+    if adapter is None or model is None:
+        return None
+    h = hashlib.sha256(model_id.encode())
+    _file_fingerprint(adapter / ADAPTER_FILE, h)
+    merged = models_cache_dir(cache_dir) / f"{model.lower()}-{h.hexdigest()[:12]}"
+    return None if (merged / _MARKER).is_file() else merged
+
+
 def _resolve_shipped(name: str, adapter: Path, cache_dir: Path | None) -> ResolvedModel:
     """A shipped judge: the embedded base with the packaged adapter merged in (cached)."""
     base = resolve_model(None, cache_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -140,3 +141,45 @@ def test_a_cache_from_before_dated_entries_is_upgraded(tmp_path: Path) -> None:
     assert cache.prune(older_than_s=3600) == 1  # the undated entry counts as old
     assert cache.get_many(["k", "j"]) == {"j": 4}
     cache.close()
+
+
+def test_summary_table_says_what_the_rate_counts() -> None:
+    from rich.console import Console
+
+    from judgekit.cli.common import summary_table
+
+    console = Console(record=True, width=120)
+    console.print(summary_table({"items": 4, "judgments_per_s": 2.0}))
+    text = console.export_text()
+    assert "items judged / s (all orders of an item = 1)" in text and "judgments_per_s" not in text
+
+
+def test_quiet_libraries_keeps_library_warnings_off_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from judgekit.cli.common import quiet_libraries
+
+    for var in ("TRANSFORMERS_VERBOSITY", "TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS",
+                "TRANSFORMERS_NO_ADVISORY_WARNINGS"):
+        monkeypatch.delenv(var, raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet_libraries()
+        warnings.warn("`past_key_values` is deprecated", FutureWarning, stacklevel=1)
+        warnings.warn("ours", RuntimeWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["ours"]
+    assert os.environ["TQDM_DISABLE"] == "1" and os.environ["TRANSFORMERS_VERBOSITY"] == "error"
+
+
+def test_conversion_pending_names_the_first_run_folder(tmp_path: Path) -> None:
+    from judgekit.core.models import _MARKER, conversion_pending
+
+    dest = conversion_pending(None, tmp_path)
+    assert dest is not None and dest.parent == tmp_path / "models"
+    assert conversion_pending("judgekit-135m", tmp_path) == dest  # the base is converted first
+    dest.mkdir(parents=True)
+    (dest / _MARKER).write_text("{}")
+    assert conversion_pending("embedded", tmp_path) is None
+    merged = conversion_pending("judgekit-135m", tmp_path)
+    assert merged is not None and merged.name.startswith("judgekit-135m-")
+    assert conversion_pending(str(tmp_path), tmp_path) is None  # a directory needs no conversion
