@@ -153,7 +153,7 @@ def compare_cmd(
     (out / "compare.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (out / "compare.md").write_text(markdown_table(report["rows"]) + "\n")
     table = Table(title="ESFP comparison (held-out)", header_style="bold")
-    for col in ("method", "accuracy", "95% CI", "n", "judgments/s", "consistent"):
+    for col in ("method", "accuracy", "95% CI", "n", "pairs / s", "consistent"):
         table.add_column(col)
     for r in report["rows"]:
         table.add_row(r["method"], f"{r['accuracy']:.3f}", f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]", str(r["n"]),
