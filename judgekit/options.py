@@ -211,6 +211,11 @@ def load_for_protocol(file: Path, proto: Protocol, opts: JudgeOptions) -> list[S
                         seed=opts.seed, sample=opts.sample)
 
 
+def selection(opts: JudgeOptions, items: int) -> dict[str, Any]:
+    """Which rows of the input a run judged (for its manifest): --limit, --sample with its seed, the count."""
+    return {"limit": opts.limit, "sample": opts.sample, "seed": opts.seed, "items": items}
+
+
 def refuse_unsupported(opts: JudgeOptions, command: str, *names: str) -> None:
     """ConfigError when a shared flag that ``command`` cannot honour was given (rather than ignoring it)."""
     given = [n for n in names if getattr(opts, n) not in (None, (), False)]

@@ -26,7 +26,7 @@ from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
 from judgekit.judge import run_judge
-from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, selection
 from judgekit.protocols.base import protocol_class, protocol_names
 
 app = typer.Typer(
@@ -55,7 +55,7 @@ def judge(
         run_dir = opts.output or Path("runs") / f"{file.stem}-{proto.name}-{proto.config.method}"
         with progress_bar(f"judging ({proto.name}, {proto.config.method})") as update:
             result = run_judge(samples, proto, runner, run_dir, input_path=file, progress=update,
-                               resume=opts.resume)
+                               resume=opts.resume, extra_manifest={"selection": selection(opts, len(samples))})
     out.print(summary_table(result.summary))
     console.print(f"results: {run_dir / 'results.jsonl'}  manifest: {run_dir / 'manifest.json'}")
 

@@ -92,6 +92,8 @@ def test_sample_flag_judges_that_many_items(tmp_path: Path) -> None:
     result = invoke("judge", str(PAIRS), "--backend", "fake", "--sample", "2", "-o", str(tmp_path / "run"))
     assert result.exit_code == 0, result.output
     assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == 2
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["selection"] == {"limit": None, "sample": 2, "seed": 0, "items": 2}
     bad = invoke("judge", str(PAIRS), "--backend", "fake", "--sample", "0", "-o", str(tmp_path / "run0"))
     assert bad.exit_code == 2
 
