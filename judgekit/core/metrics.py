@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from judgekit.core.stats import rate, wilson_interval
+from judgekit.core.stats import Z95_ROUNDED, rate, wilson_interval
 from judgekit.core.types import Judgment, Sample
 
 
@@ -39,7 +39,7 @@ def summarize(
     if partial:  # a verdict read from some of its k samples: counted, never hidden
         out["items_with_sample_failures"] = partial
     if labeled:
-        lo, hi = wilson_interval(correct, len(labeled))
+        lo, hi = wilson_interval(correct, len(labeled), z=Z95_ROUNDED)
         out["accuracy"] = correct / len(labeled)
         out["accuracy_ci95"] = [lo, hi]
         out["accuracy_parsed"] = rate(correct, len(parsed_labeled))

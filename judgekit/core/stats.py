@@ -41,16 +41,27 @@ def rate(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
-def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (sound at 0, 1 and small ``n``)."""
+#: The conventional rounded 95% normal quantile; run summaries and probe tables use it
+#: (their published intervals were computed with it), the rest uses the exact quantile.
+Z95_ROUNDED = 1.96
+
+
+def wilson_interval(successes: int, n: int, level: float = 0.95, z: float | None = None) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (sound at 0, 1 and small ``n``).
+
+    ``z`` overrides the normal quantile of ``level`` (e.g. :data:`Z95_ROUNDED`).
+    """
     if n <= 0:
         return (0.0, 1.0)
-    z = _z(level)
+    z = _z(level) if z is None else z
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # the bounds at p = 0 and p = 1 are exactly 0 and 1; floating point would miss them by an ulp
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def bootstrap_mean_ci(
