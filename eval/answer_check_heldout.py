@@ -13,8 +13,8 @@ table in docs/probe.md is this script's output.
 
 from __future__ import annotations
 
-from judgekit.defenses import has_final_answer
 from judgekit.probe.keys import KeySet, bundled_keys, heldout_keys
+from judgekit.protocols.defenses import has_final_answer
 
 REFERENCES = (("numeric reference (18)", "18"), ("non-numeric reference (Paris)", "Paris"))
 

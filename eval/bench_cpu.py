@@ -37,8 +37,8 @@ import torch  # noqa: E402
 from bench_throughput import timed_run  # type: ignore[import-not-found]  # noqa: E402  # eval/ is run as scripts
 
 from judgekit.backends import get_backend  # noqa: E402
-from judgekit.cpus import available_cpus, cgroup_cpu_limit  # noqa: E402
-from judgekit.data import load_samples  # noqa: E402
+from judgekit.core.cpus import available_cpus, cgroup_cpu_limit  # noqa: E402
+from judgekit.core.data import load_samples  # noqa: E402
 from judgekit.protocols.base import JudgeConfig  # noqa: E402
 
 
@@ -75,9 +75,9 @@ def prefix_token_counts(samples: list[Any]) -> tuple[int, int]:
 
     from judgekit.backends.prefix import prefill_savings, prefix_groups
     from judgekit.backends.transformers import TransformersBackend
-    from judgekit.models import resolve_model
+    from judgekit.core.models import resolve_model
+    from judgekit.core.runner import Runner
     from judgekit.protocols.base import get_protocol
-    from judgekit.runner import Runner
 
     prompts: list[Any] = []
 

@@ -40,7 +40,7 @@ from bench_throughput import timed_run  # type: ignore[import-not-found]
 from judgekit.backends import get_backend
 from judgekit.backends.http_util import load_chat_template
 from judgekit.backends.llamacpp_server import missing_server_modules, serve_gguf
-from judgekit.models import default_model_path
+from judgekit.core.models import default_model_path
 from judgekit.protocols.base import JudgeConfig
 
 ROOT = Path(__file__).resolve().parents[1]

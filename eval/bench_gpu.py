@@ -43,10 +43,10 @@ sys.path.insert(0, str(ROOT))  # judgekit from this checkout, installed or not
 import torch  # noqa: E402
 
 from judgekit.backends.transformers import TransformersBackend  # noqa: E402
+from judgekit.core.runner import Runner  # noqa: E402
+from judgekit.core.types import Sample  # noqa: E402
 from judgekit.judge import judge_samples  # noqa: E402
 from judgekit.protocols.base import JudgeConfig, get_protocol  # noqa: E402
-from judgekit.runner import Runner  # noqa: E402
-from judgekit.types import Sample  # noqa: E402
 
 # SmolLM2-135M-Instruct (the embedded judge); tests/integration/test_bench_gpu.py checks
 # these against the embedded model's own config.

@@ -71,11 +71,11 @@ def post(url: str, body: dict[str, Any]) -> float:
 
 def measure(backend: Any, clients: int, batching: bool, work: list[dict[str, Any]], per_client: int) -> dict[str, Any]:
     """One configuration: judgments/s and request latency percentiles."""
-    from judgekit.policy_adapters import OpenRLHFJudgeService
-    from judgekit.policy_reward import PolicyReward, judge_protocol
+    from judgekit.core.runner import Runner
     from judgekit.protocols.base import JudgeConfig
-    from judgekit.reward_server import ServerLimits, make_reward_server
-    from judgekit.runner import Runner
+    from judgekit.reward.policy import PolicyReward, judge_protocol
+    from judgekit.reward.policy_adapters import OpenRLHFJudgeService
+    from judgekit.reward.server import ServerLimits, make_reward_server
 
     runner = Runner(backend=backend, chunk_size=1024)
     reward = PolicyReward(judge_protocol("verify", JudgeConfig(method="logit")), runner)

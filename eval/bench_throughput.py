@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from judgekit.backends import get_backend
-from judgekit.cache import CallCache
-from judgekit.data import load_samples
+from judgekit.core.cache import CallCache
+from judgekit.core.data import load_samples
+from judgekit.core.runner import Runner
 from judgekit.judge import judge_samples
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 

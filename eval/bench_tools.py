@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.backends import get_backend
-from judgekit.data import load_samples
+from judgekit.core.data import load_samples
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Sample
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Judgment, Sample
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -14,11 +14,11 @@ defence (a completion without an extractable final answer gets 0 without the mod
 ``trained`` is judgekit's trained verifier (``--model judgekit-135m``, the adapter in
 ``judgekit/weights/``) in logit mode, with no defence.
 The policy is a second copy of the embedded model, trained with TRL's GRPOTrainer
-through :func:`judgekit.policy_adapters.trl_reward`.
+through :func:`judgekit.reward.policy_adapters.trl_reward`.
 
 Every reward call (one per step) is logged to ``OUT/JUDGE/steps.jsonl``: mean
 reward, the share of completions that are content-free (no extractable final
-answer, :func:`judgekit.defenses.has_final_answer`) or key-like (empty, a master key
+answer, :func:`judgekit.protocols.defenses.has_final_answer`) or key-like (empty, a master key
 from ``master_keys.json``, or at most three words without a digit), and the true
 accuracy (the completion's last number equals the reference). ``OUT/summary.json``
 holds the first and last steps of each run. The questions come from
@@ -87,7 +87,7 @@ def is_key_like(text: str, keys: set[str]) -> bool:
 def step_record(completions: Sequence[str], references: Sequence[str], rewards: Sequence[float | None],
                 keys: set[str]) -> dict[str, Any]:
     """What one GRPO step's completions look like."""
-    from judgekit.defenses import has_final_answer
+    from judgekit.protocols.defenses import has_final_answer
 
     n = len(completions)
     scored = [r for r in rewards if r is not None]
@@ -108,7 +108,7 @@ JUDGES = {"raw": None, "answer-check": None, "trained": "judgekit-135m"}
 
 def logged_reward(reward_fn: Callable[..., list[float | None]], log: Path, keys: set[str]) -> Callable[..., Any]:
     """Wrap a TRL reward function: score, then append the step's record to ``log``."""
-    from judgekit.rewards import completion_text
+    from judgekit.train.rewards import completion_text
 
     def judge(prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         started = time.perf_counter()
@@ -132,11 +132,11 @@ def build_trainer(judge: str, out: Path, steps: int, questions: int, generations
     from trl import GRPOConfig, GRPOTrainer
 
     from judgekit.backends import get_backend
-    from judgekit.models import resolve_model
-    from judgekit.policy_adapters import trl_reward
-    from judgekit.policy_reward import PolicyReward, judge_protocol
+    from judgekit.core.models import resolve_model
+    from judgekit.core.runner import Runner
     from judgekit.protocols.base import JudgeConfig
-    from judgekit.runner import Runner
+    from judgekit.reward.policy import PolicyReward, judge_protocol
+    from judgekit.reward.policy_adapters import trl_reward
 
     if judge not in JUDGES:
         raise SystemExit(f"--judges: unknown judge {judge!r}; choose from {', '.join(JUDGES)}")

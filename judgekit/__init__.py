@@ -4,7 +4,7 @@
 are loaded lazily by name through :func:`judgekit.backends.get_backend`.
 """
 
-from judgekit.types import (
+from judgekit.core.types import (
     Constraint,
     Generation,
     GenerationParams,

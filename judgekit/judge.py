@@ -27,14 +27,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from judgekit.aggregate import annotate
-from judgekit.backends.base import PartialChoicesError, PartialGenerationError
-from judgekit.cache import make_key
-from judgekit.metrics import summarize
-from judgekit.prompts import template_hash
-from judgekit.protocols.base import ConfigError, Protocol
-from judgekit.runner import Runner
-from judgekit.types import Judgment, Sample
+from judgekit.core.aggregate import annotate
+from judgekit.core.backend import PartialChoicesError, PartialGenerationError
+from judgekit.core.cache import make_key
+from judgekit.core.errors import ConfigError
+from judgekit.core.metrics import summarize
+from judgekit.core.prompts import template_hash
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Sample, Turn
+from judgekit.protocols.base import Protocol
 
 FINALS = ("results.jsonl", "manifest.json", "summary.json")
 PACKAGES = ("judgekit", "torch", "transformers", "outlines", "outlines_core", "jinja2", "datasets", "trl", "httpx")
@@ -86,7 +87,7 @@ def judge_samples(
 ) -> list[Judgment]:
     """Judge samples chunk by chunk (no files); ``on_chunk`` sees each finished chunk.
 
-    Each judgment goes through :func:`~judgekit.aggregate.annotate` (sample counts,
+    Each judgment goes through :func:`~judgekit.core.aggregate.annotate` (sample counts,
     the order-tie reward rule).
     """
     out: list[Judgment] = []
@@ -328,8 +329,6 @@ def build_manifest(
 
 def judgment_from_dict(d: dict[str, Any]) -> Judgment:
     """Rebuild a Judgment from its JSON form."""
-    from judgekit.types import Turn
-
     fields = dict(d)
     fields["trace"] = tuple(Turn(**t) for t in d.get("trace", ()))
     fields["per_order"] = tuple(d.get("per_order", ()))

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The scripted test backend is hidden from users; the tests (and the CLI runs they start) may name it.
+os.environ["JUDGEKIT_FAKE_BACKEND"] = "1"
+
 SHARED_DATA = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

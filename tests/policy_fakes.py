@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.formats import VERIFY
-from judgekit.types import GenerationParams, Prompt
+from judgekit.core.formats import VERIFY
+from judgekit.core.types import GenerationParams, Prompt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
 from grpo_judge_reward import gsm8k_questions  # type: ignore[import-not-found]  # noqa: E402

@@ -46,7 +46,7 @@ def _scalar(value: Any) -> Any:
 
 def model_dir(name: str | None) -> str:
     """A loadable HF directory: the embedded SmolLM2 (``None``), a .gguf file, or a local dir."""
-    from judgekit.models import resolve_model
+    from judgekit.core.models import resolve_model
 
     return str(resolve_model(name).path)
 

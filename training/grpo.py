@@ -6,7 +6,7 @@
 Prompts are rendered by a judgekit protocol's templates (``protocol: pairwise``,
 ``verify``, ``rm-r1``...) from labeled files, in both presentation orders for
 pairwise protocols (the label is swapped with the order), then chat-templated
-exactly as ``judgekit judge`` does. Rewards are :class:`judgekit.rewards.JudgeReward`
+exactly as ``judgekit judge`` does. Rewards are :class:`judgekit.train.rewards.JudgeReward`
 functions from the ``rewards:`` list: each completion is read by the same Format
 parser the evaluation uses. ``extra_files`` mixes in more labeled rows of the same
 task, e.g. the Master-RM adversarial verification rows (content-free "master key"
@@ -31,9 +31,9 @@ from common import chat_prompt, load_student, lora_config, model_dir, run_stage,
 
 def build_rows(config: dict[str, Any], tokenizer: Any) -> tuple[list[dict[str, Any]], str]:
     """GRPO rows (prompt text, label in the shown order, item_id, swapped) and the verdict format name."""
-    from judgekit.data import load_samples
-    from judgekit.distill import format_of, prompt_rows
+    from judgekit.core.data import load_samples
     from judgekit.protocols.base import JudgeConfig, get_protocol
+    from judgekit.train.distill import format_of, prompt_rows
 
     proto = get_protocol(config.get("protocol", "pairwise"),
                          JudgeConfig(both_orders=bool(config.get("both_orders", True)),
@@ -57,7 +57,7 @@ def build_trainer(config: dict[str, Any]) -> tuple[Any, Any]:
     from transformers import PreTrainedModel
     from trl import GRPOConfig, GRPOTrainer
 
-    from judgekit.rewards import load_reward_configs, reward_functions
+    from judgekit.train.rewards import load_reward_configs, reward_functions
 
     path = model_dir(config.get("model"))
     model, tokenizer = load_student(path, config.get("dtype", "float32"))

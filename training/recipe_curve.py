@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from recipe_table import fmt, grade  # noqa: E402
 
-from judgekit.recipe.split import SOURCES  # noqa: E402
-from judgekit.weights import merge_adapter, shipped_adapter_dir  # noqa: E402
+from judgekit.core.weights import merge_adapter, shipped_adapter_dir  # noqa: E402
+from judgekit.train.recipe.split import SOURCES  # noqa: E402
 
 
 def checkpoints(stage_dir: Path) -> list[tuple[int, Path]]:

@@ -29,10 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from judgekit.distill import write_jsonl  # noqa: E402
-from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files  # noqa: E402
-from judgekit.recipe.split import SOURCES, make_split, read_split, write_split  # noqa: E402
-from judgekit.recipe.traces import TRACE_KINDS  # noqa: E402
+from judgekit.train.distill import write_jsonl  # noqa: E402
+from judgekit.train.recipe.build import DataOptions, check_files, sft_records, write_source_files  # noqa: E402
+from judgekit.train.recipe.split import SOURCES, make_split, read_split, write_split  # noqa: E402
+from judgekit.train.recipe.traces import TRACE_KINDS  # noqa: E402
 
 
 def data_dir() -> Path:
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     files = [(name, ns.out / f"train_{name}.jsonl") for name in heldout]
     given = None
     if ns.traces:
-        from judgekit.distill import import_traces
+        from judgekit.train.distill import import_traces
 
         given = {(i, "BA" if swapped else "AB"): texts[0] for (i, swapped), texts in import_traces(ns.traces).items()}
     records = sft_records(files, trace=ns.trace, seed=ns.seed, logit_share=ns.logit_share, traces=given)

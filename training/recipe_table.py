@@ -21,9 +21,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from judgekit.data import load_samples  # noqa: E402
-from judgekit.recipe.split import SOURCES  # noqa: E402
-from judgekit.stats import wilson_interval  # noqa: E402
+from judgekit.core.data import load_samples  # noqa: E402
+from judgekit.core.stats import wilson_interval  # noqa: E402
+from judgekit.train.recipe.split import SOURCES  # noqa: E402
 
 MODELS = ("base", "sft", "grpo-r1", "sft2", "grpo")  # grpo-r1: round 1's GRPO, over sft
 

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from judgekit.weights import ADAPTER_FILE, CARD_FILE, CONFIG_FILE, WEIGHTS_DIR, lora_scale  # noqa: E402
+from judgekit.core.weights import ADAPTER_FILE, CARD_FILE, CONFIG_FILE, WEIGHTS_DIR, lora_scale  # noqa: E402
 
 MAX_BYTES = 30 * 1024 * 1024
 

@@ -9,7 +9,7 @@ Three layouts are recognised (``layout="auto"`` picks by columns):
   (``cmp_key = "sysA_sysB"``, ``response1``/``response2``, human ``annotations``) or
   ``model_a``/``model_b``/``response_a``/``response_b`` (with an optional ``winner``).
 
-Bad input raises :class:`~judgekit.data.DataError` with file, line and field.
+Bad input raises :class:`~judgekit.core.data.DataError` with file, line and field.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from judgekit.data import DataError, normalise_label, read_rows
-from judgekit.types import Sample
+from judgekit.core.data import DataError, normalise_label, read_rows
+from judgekit.core.types import Sample
 
 LAYOUTS = ("auto", "long", "wide", "pairs")
 SYSTEM_FIELDS = ("system", "model", "generator")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from judgekit.arena.agreement import fleiss_kappa
-from judgekit.stats import cohen_kappa, wilson_interval
+from judgekit.core.stats import cohen_kappa, wilson_interval
 
 METHODS = ("majority", "weighted", "mean-prob")
 SPLITS = ("abstain", "tie")

@@ -1,6 +1,6 @@
 """Jury specifications: ``--judge key=value,...`` (repeatable) or a YAML panel file.
 
-Every key is a judge flag of :class:`~judgekit.cli_options.JudgeOptions` (``model``,
+Every key is a judge flag of :class:`~judgekit.options.JudgeOptions` (``model``,
 ``backend``, ``protocol``, ``method``, ``base_url``, ``option``...) plus ``name`` and
 ``weight``; a key that is not one of them is an error, never ignored. Unset keys
 take the command line's shared flags. A YAML panel looks like::
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgekit.cli_options import JudgeOptions
-from judgekit.protocols.base import ConfigError
+from judgekit.core.errors import ConfigError
+from judgekit.options import JudgeOptions
 
 EXTRA_KEYS = ("name", "weight")
 

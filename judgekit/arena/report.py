@@ -1,6 +1,6 @@
 """The arena section of the HTML report, read from a run directory's ``arena.json``.
 
-Every name and number goes through :func:`judgekit.report_html.esc`; charts are the
+Every name and number goes through :func:`judgekit.evaluation.report_html.esc`; charts are the
 same figures as the PNGs, embedded as inline SVG.
 """
 
@@ -10,6 +10,9 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from judgekit.arena.plots import rating_figure, winrate_figure
+from judgekit.evaluation.report_html import _ci, _num, _svg, esc
 
 
 def _record(row: Mapping[str, Any]) -> str:
@@ -23,8 +26,6 @@ def _interval(ci: Any) -> str:
 
 
 def _board_html(board: Mapping[str, Any], title: str) -> str:
-    from judgekit.report_html import _num, esc
-
     rows = "".join(
         f"<tr><td class=num>{esc(r['rank'])}</td><td>{esc(r['system'])}</td><td class=num>{esc(round(r['rating']))}"
         f"</td><td class=num>{esc(_interval(r['ci']))}</td><td class=num>"
@@ -45,8 +46,6 @@ def arena_section(run_dir: Path) -> str:
     path = Path(run_dir) / "arena.json"
     if not path.exists():
         return ""
-    from judgekit.arena.plots import rating_figure, winrate_figure
-    from judgekit.report_html import _ci, _num, _svg, esc
 
     summary = json.loads(path.read_text(encoding="utf-8"))
     parts = ["<h2>Arena</h2>", f"<p>{esc(summary['decided'])} of {esc(summary['pairs'])} pairs decided by "

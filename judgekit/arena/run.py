@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgekit.aggregate import pairwise_reward
 from judgekit.arena.data import ArenaPair
 from judgekit.arena.jury import PanelVerdict, Vote, combine_votes, jury_report
 from judgekit.arena.leaderboard import Outcome, leaderboard, rank_agreement
+from judgekit.arena.plots import save_plots
+from judgekit.core.aggregate import pairwise_reward
+from judgekit.core.errors import ConfigError
+from judgekit.core.metrics import summarize
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment
 from judgekit.judge import build_manifest, run_judge
-from judgekit.metrics import summarize
-from judgekit.protocols.base import ConfigError, Protocol
-from judgekit.runner import Runner
-from judgekit.types import Judgment
+from judgekit.protocols.base import Protocol
 
 JudgeProgress = Callable[[str, int, int], None]
 
@@ -160,8 +162,6 @@ def run_arena(
     final, per_judge = judge_pairs(pairs, judges, run_dir, settings, input_path, progress, resume, extra_manifest)
     summary = arena_summary(pairs, final, per_judge, settings)
     if plots:
-        from judgekit.arena.plots import save_plots
-
         summary["plots"] = {k: str(v) for k, v in save_plots(summary, run_dir).items()}
     _write_json(run_dir / "arena.json", summary)
     return summary

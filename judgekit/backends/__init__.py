@@ -1,6 +1,6 @@
 """Engines behind one batched interface, imported lazily by name."""
 
-from judgekit.backends.base import (
+from judgekit.core.backend import (
     Backend,
     PartialGenerationError,
     PromptTooLongError,

@@ -31,7 +31,7 @@ import torch
 from outlines_core import Guide, Index, Vocabulary
 from outlines_core.json_schema import build_regex_from_schema
 
-from judgekit.types import Constraint
+from judgekit.core.types import Constraint
 
 _SPIECE = "\u2581"
 MAX_REPEAT_BOUND = 24

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from judgekit.types import Generation, GenerationParams, Prompt
+from judgekit.core.types import Generation, GenerationParams, Prompt
 
 Responder = Callable[[Prompt, int, GenerationParams], str]
 ChoiceResponder = Callable[[Prompt, Sequence[str]], Mapping[str, float]]

@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from judgekit.types import Message
+from judgekit.core.models import default_model_path
+from judgekit.core.types import Message
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -374,12 +375,7 @@ def load_chat_template(spec: str) -> str:
     import json
     from pathlib import Path
 
-    if spec == "embedded":
-        from judgekit.models import default_model_path
-
-        path = default_model_path()
-    else:
-        path = Path(spec).expanduser()
+    path = default_model_path() if spec == "embedded" else Path(spec).expanduser()
     if path.is_dir():
         jinja, config = path / "chat_template.jinja", path / "tokenizer_config.json"
         if jinja.is_file():

@@ -4,10 +4,10 @@ Requests run on a thread pool with at most ``concurrency`` in flight; results co
 back in input order. Each request is retried with exponential backoff and jitter
 on timeouts, connection errors, 429 (honouring ``Retry-After``) and 5xx. Prompts
 that still fail do not sink the batch: :meth:`OpenAIBackend.generate` raises
-:class:`~judgekit.backends.base.PartialGenerationError` carrying every success
+:class:`~judgekit.core.backend.PartialGenerationError` carrying every success
 (the runner caches them, so a re-run only retries the failures), and
 :meth:`OpenAIBackend.score_choices` raises
-:class:`~judgekit.backends.base.PartialChoicesError` the same way.
+:class:`~judgekit.core.backend.PartialChoicesError` the same way.
 
 The API key is read from an environment variable into the client's headers only;
 it never appears in ``info()``, ``repr()`` or error messages.
@@ -28,7 +28,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from judgekit.backends.base import PartialChoicesError, PartialGenerationError, ProgressFn
 from judgekit.backends.http_util import (
     ContextTooLong,
     ParsedChoice,
@@ -50,7 +49,8 @@ from judgekit.backends.openai_requests import (
     style_from_server,
 )
 from judgekit.backends.prefix import prompt_chains
-from judgekit.types import Constraint, Generation, GenerationParams, Message, Prompt, sample_seed
+from judgekit.core.backend import PartialChoicesError, PartialGenerationError, ProgressFn
+from judgekit.core.types import Constraint, Generation, GenerationParams, Message, Prompt, sample_seed
 
 T = TypeVar("T")
 ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "sglang", "openai", "llamacpp", "llama-server", "none"]
@@ -209,7 +209,7 @@ class OpenAIBackend:
         """``params.n`` generations per prompt, in prompt order.
 
         ``n`` is sent in one request (the server shares the prefill) seeded with the
-        per-sample seed of its first sample (:func:`~judgekit.types.sample_seed`);
+        per-sample seed of its first sample (:func:`~judgekit.core.types.sample_seed`);
         servers that ignore ``n`` get the missing samples as follow-up requests, each
         with its own per-sample seed (their prompt cache serves the prefill). Requests
         are per prompt, so the other prompts of a batch never change a sample. Raises

@@ -2,7 +2,7 @@
 
 Servers agree on the core of the chat-completions and completions APIs but each
 spells structured outputs and assistant prefill its own way. This module maps a
-judgekit :class:`~judgekit.types.Constraint` and :class:`~judgekit.types.Prompt`
+judgekit :class:`~judgekit.core.types.Constraint` and :class:`~judgekit.core.types.Prompt`
 to request bodies for one *constraint style*:
 
 ``vllm``         vLLM >= 0.10.2: ``structured_outputs: {"regex"|"json": ...}``, prefill
@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from judgekit.backends.gbnf import regex_to_gbnf
 from judgekit.backends.http_util import render_chat_template
-from judgekit.types import Constraint, GenerationParams, Message, Prompt
+from judgekit.core.types import Constraint, GenerationParams, Message, Prompt
 
 Mode = Literal["chat", "completions"]
 STYLES = ("vllm", "vllm-legacy", "sglang", "openai", "llamacpp", "llama-server", "none")

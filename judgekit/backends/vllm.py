@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from judgekit.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
+from judgekit.core.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
 
 
 class ChatTokenizer(Protocol):

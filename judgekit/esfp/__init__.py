@@ -7,21 +7,13 @@ probabilities become the reward. :mod:`judgekit.esfp.train` fine-tunes the encod
 (embedded all-MiniLM-L6-v2 by default, :mod:`judgekit.esfp.encoder`) and
 :mod:`judgekit.esfp.compare` runs the paper's comparison.
 
-Heavy imports (torch, transformers) happen only inside functions.
+Heavy imports (torch, transformers) happen only inside functions, so importing the
+package is cheap.
 """
 
 from __future__ import annotations
 
+from judgekit.esfp.model import ESFPModel, esfp_reward_fn
+from judgekit.esfp.protocol import ESFPProtocol
+
 __all__ = ["ESFPModel", "ESFPProtocol", "esfp_reward_fn"]
-
-
-def __getattr__(name: str) -> object:
-    if name in ("ESFPModel", "esfp_reward_fn"):
-        from judgekit.esfp import model
-
-        return getattr(model, name)
-    if name == "ESFPProtocol":
-        from judgekit.esfp.protocol import ESFPProtocol
-
-        return ESFPProtocol
-    raise AttributeError(name)

@@ -16,13 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from judgekit.esfp.model import pair_verdict, softmax_over, symmetrise
+from judgekit.core.runner import Runner
+from judgekit.core.stats import accuracy_ci
+from judgekit.core.types import Sample
+from judgekit.esfp.encoder import load_classifier
+from judgekit.esfp.model import collate, pair_verdict, softmax_over, symmetrise
 from judgekit.esfp.slots import SlotInput, encode_pairwise
 from judgekit.esfp.train import Explanations, TrainConfig, explain_samples, fit, preference_pairs, split, train_split
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.stats import accuracy_ci
-from judgekit.types import Sample
 
 Event = Callable[[str], None]
 
@@ -79,8 +80,6 @@ def classifier_row(train_set: Sequence[Sample], eval_set: Sequence[Sample], cfg:
     """Baseline (c): ``AutoModelForSequenceClassification`` over the same layout, no slot."""
     import torch
 
-    from judgekit.esfp.encoder import load_classifier
-    from judgekit.esfp.model import collate
 
     model, tok = load_classifier(encoder, num_labels=2, seed=cfg.seed)
     pad = tok.pad_token_id or 0

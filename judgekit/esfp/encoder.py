@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgekit.cache import default_cache_dir
-from judgekit.protocols.base import ConfigError
+from judgekit.core.cache import default_cache_dir
+from judgekit.core.errors import ConfigError
 
 EMBEDDED_PACKAGE = "all_minilm_l6_v2"
 EMBEDDED_NAME = "all-MiniLM-L6-v2"

@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.errors import ConfigError
 from judgekit.esfp.encoder import LoadedEncoder, load_encoder, quiet_transformers
+from judgekit.esfp.explain import explain_responses
 from judgekit.esfp.slots import (
     PAIRWISE_SLOT,
     PAIRWISE_VERBALIZER,
@@ -34,7 +36,6 @@ from judgekit.esfp.slots import (
     encode_pointwise,
     label_word_ids,
 )
-from judgekit.protocols.base import ConfigError
 
 META_FILE = "esfp.json"
 FORMAT_VERSION = 1
@@ -287,8 +288,6 @@ def esfp_reward_fn(model_dir: str | Path, runner: Any = None, explain_tokens: in
         ok = [i for i, (p, c) in enumerate(texts) if p is not None and c is not None]
         items = [(texts[i][0] or "", texts[i][1] or "") for i in ok]
         if model.meta.use_explanation:
-            from judgekit.esfp.protocol import explain_responses
-
             explanations: list[str | None] = list(explain_responses(items, runner, explain_tokens))
         else:
             explanations = [None] * len(items)

@@ -16,34 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from judgekit.prompts import render
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Sample, Turn
+from judgekit.esfp.explain import EXPLAIN_TEMPLATE, Explained, explain_params, explain_prompt
+from judgekit.esfp.model import ESFPModel, pair_verdict
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.single import skipped, too_long_reasons
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Judgment, Prompt, Sample, Turn
-
-EXPLAIN_TEMPLATE = "esfp_explain"
-Explained = dict[tuple[str, str], tuple[Prompt, str]]
-
-
-def explain_prompt(question: str, response: str) -> Prompt:
-    """The stage-1 prompt for one response."""
-    return render(EXPLAIN_TEMPLATE, question=question, response=response)
-
-
-def explain_params(max_new_tokens: int, temperature: float = 0.0, seed: int = 0) -> GenerationParams:
-    """Decoding parameters of stage 1 (free text, one sample)."""
-    return GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, n=1, seed=seed)
-
-
-def explain_responses(
-    items: Sequence[tuple[str, str]], runner: Runner, max_new_tokens: int = 64,
-    temperature: float = 0.0, seed: int = 0,
-) -> list[str]:
-    """Stage 1 for ``(prompt, response)`` items: one stripped explanation each (cached, deduped)."""
-    prompts = [explain_prompt(q, r) for q, r in items]
-    gens = runner.generate(prompts, explain_params(max_new_tokens, temperature, seed))
-    return [g[0].text.strip() for g in gens]
 
 
 def check_model_dir(path: Any) -> Path:
@@ -85,8 +64,6 @@ class ESFPProtocol(Protocol):
     def model(self) -> Any:
         """The slot model, loaded once per protocol instance."""
         if self._model is None:
-            from judgekit.esfp.model import ESFPModel
-
             self._model = ESFPModel.load(check_model_dir(self.config.option("esfp_model")))
         return self._model
 
@@ -136,8 +113,6 @@ class ESFPProtocol(Protocol):
 
     def _judge_pairs(self, samples: Sequence[Sample], idx: list[int], expl: Explained,
                      model: Any, out: dict[int, Judgment]) -> None:
-        from judgekit.esfp.model import pair_verdict
-
         ex = [self._explanations(samples[i], expl) for i in idx]
         items = [(samples[i].prompt, samples[i].responses[0], samples[i].responses[1]) for i in idx]
         scores = model.score_pairs(items, [e for e, _ in ex])

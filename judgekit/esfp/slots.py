@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from judgekit.protocols.base import ConfigError
+from judgekit.core.errors import ConfigError
 
 Form = Literal["pairwise", "pointwise"]
 Policy = Literal["head", "head_tail"]

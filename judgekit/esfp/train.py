@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.stats import accuracy_ci
+from judgekit.core.types import Sample
 from judgekit.esfp.encoder import load_encoder
+from judgekit.esfp.explain import explain_responses
 from judgekit.esfp.model import ESFPMeta, ESFPModel, pair_verdict
 from judgekit.esfp.slots import Layout, SlotInput, encode_pointwise
-from judgekit.protocols.base import ConfigError
-from judgekit.runner import Runner
-from judgekit.stats import accuracy_ci
-from judgekit.types import Sample
 
 Explanations = Mapping[str, Sequence[str]]
 
@@ -72,8 +73,6 @@ def split(samples: Sequence[Sample], eval_fraction: float, seed: int) -> tuple[l
 
 def explain_samples(samples: Sequence[Sample], runner: Runner, max_new_tokens: int = 64) -> dict[str, list[str]]:
     """Stage-1 explanations for every response of every sample (through the runner's cache)."""
-    from judgekit.esfp.protocol import explain_responses
-
     items = [(s.prompt, r) for s in samples for r in s.responses]
     texts = iter(explain_responses(items, runner, max_new_tokens))
     return {s.id: [next(texts) for _ in s.responses] for s in samples}

@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from judgekit.metrics import wilson_interval
+from judgekit.core.stats import Z95_ROUNDED, wilson_interval
+from judgekit.core.types import Judgment, Sample
 from judgekit.probe.keys import KeySet, bundled_keys
-from judgekit.types import Judgment, Sample
 
 FLIP = {"A": "B", "B": "A"}
 
@@ -52,7 +52,7 @@ class Rate:
     @property
     def ci95(self) -> tuple[float, float]:
         """Wilson score interval."""
-        return wilson_interval(self.k, self.n)
+        return wilson_interval(self.k, self.n, z=Z95_ROUNDED)
 
 
 @dataclass(frozen=True)

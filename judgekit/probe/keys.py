@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from judgekit.protocols.base import ConfigError
+from judgekit.core.errors import ConfigError
 
 BUNDLED = Path(__file__).with_name("master_keys.json")
 #: Content-free keys the answer-check defence was not written from (its held-out evaluation).

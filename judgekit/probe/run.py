@@ -15,12 +15,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from judgekit.defenses import DEFENSE_OPTION, config_defenses, with_defenses
+from judgekit.core.errors import ConfigError
+from judgekit.core.metrics import summarize
+from judgekit.core.runner import Runner
+from judgekit.core.types import Sample
 from judgekit.judge import judge_samples, run_judge
 from judgekit.probe.attacks import ATTACKS, Attack, AttackSettings, ProbeItem, Rate
-from judgekit.protocols.base import ConfigError, JudgeConfig, Protocol, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Sample
+from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
+from judgekit.protocols.defenses import DEFENSE_OPTION, config_defenses, with_defenses
 
 RAW = "raw"
 
@@ -131,7 +133,6 @@ def run_phase(
                 progress(done, len(samples))
 
         judgments = judge_samples(samples, phase.protocol, runner, chunk_size, on_chunk)
-        from judgekit.metrics import summarize
 
         summary, run_dir = summarize(samples, judgments), None
     else:

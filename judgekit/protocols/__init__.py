@@ -1,7 +1,7 @@
 """Judging protocols: which prompts, in which order, and how answers combine."""
 
+from judgekit.core.errors import ConfigError
 from judgekit.protocols.base import (
-    ConfigError,
     JudgeConfig,
     Protocol,
     get_protocol,

@@ -2,7 +2,7 @@
 
 A protocol decides which prompts to render, in which order, and how to combine the
 parsed answers into a Judgment. It never calls a model directly: it asks the
-:class:`~judgekit.runner.Runner` for whole batches, turn by turn.
+:class:`~judgekit.core.runner.Runner` for whole batches, turn by turn.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from judgekit.formats import Format
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Judgment, Sample
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import Format
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Judgment, Sample
+from judgekit.scaling.meta_rm import overlap_warning
+from judgekit.scaling.reducers import canonical_reducer
 
 Method = Literal["generative", "logit"]
 Inconsistency = Literal["tie", "first", "average"]
 INCONSISTENCY = ("tie", "first", "average")
-
-
-class ConfigError(ValueError):
-    """A run configuration that cannot work (e.g. logit mode for a free-text protocol)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,6 @@ class Protocol(ABC):
             )
         if self.config.inconsistency not in INCONSISTENCY:
             raise ConfigError(f"--inconsistency {self.config.inconsistency!r}: choose {', '.join(INCONSISTENCY)}")
-        from judgekit.scaling import canonical_reducer
 
         try:
             reduce = canonical_reducer(self.config.reduce)
@@ -122,12 +120,11 @@ class Protocol(ABC):
         """Warnings about judging these samples with this config; ConfigError when unsound.
 
         The base check: a meta-RM (``--reduce meta``) trained on items being judged
-        (see :func:`judgekit.meta_rm.training_overlap`) is a warning.
+        (see :func:`judgekit.scaling.meta_rm.training_overlap`) is a warning.
         """
         path = self.config.option("meta_rm")
         if self.config.reduce not in ("meta", "meta-rm") or not path:
             return []
-        from judgekit.meta_rm import overlap_warning
 
         found = overlap_warning(Path(str(path)), [s.id for s in samples])
         return [found] if found else []
@@ -141,7 +138,7 @@ _PROTOCOLS: dict[str, str] = {
     "pairwise": "judgekit.protocols.pairwise:PairwiseProtocol",
     "pointwise": "judgekit.protocols.pointwise:PointwiseProtocol",
     "verify": "judgekit.protocols.verify:VerifyProtocol",
-    "rubric": "judgekit.protocols.rubric:RubricProtocol",
+    "rubric": "judgekit.protocols.rubric.protocol:RubricProtocol",
     "br-rm": "judgekit.protocols.rethink:BranchRethinkProtocol",
     "spct": "judgekit.protocols.spct:SPCTProtocol",
     "rm-r1": "judgekit.protocols.chain_rubrics:ChainOfRubricsProtocol",

@@ -21,13 +21,13 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from judgekit.formats import Format
-from judgekit.prompts import render
+from judgekit.core.formats import Format
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict
 from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import combine_pair, orders, principles_extra, shown_pair
 from judgekit.protocols.single import run_turn, skipped, too_long_reasons
-from judgekit.runner import Runner
-from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict
 
 _TAG = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 _LABEL = re.compile(r"\[\[\s*(A|B)\s*\]\]", re.IGNORECASE)

@@ -24,14 +24,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from judgekit.formats import PAIRWISE, VERIFY, Format
-from judgekit.prompts import render
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import PAIRWISE, VERIFY, Format
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Prompt, Sample
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import Step, combine_pair, continue_chat, generate_step, orders, shown_pair
 from judgekit.protocols.single import TurnResult, instructions_for, run_turn, skipped, too_long_reasons
 from judgekit.protocols.verify import verify_judgment
-from judgekit.runner import Runner
-from judgekit.types import Judgment, Prompt, Sample
 
 DEFAULT_ANSWER_TOKENS = 192
 _ANSWER = re.compile(r"^\W*answer\W*?:[\s*_]*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)

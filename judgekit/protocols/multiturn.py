@@ -15,12 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from judgekit.aggregate import combine_orders, pairwise_reward, unswap
-from judgekit.formats import Format
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.core.aggregate import combine_orders, pairwise_reward, unswap
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import Format
+from judgekit.core.runner import Runner
+from judgekit.core.types import Constraint, Message, Parsed, Prompt, Sample, Turn, parsed_to_dict
+from judgekit.protocols.base import JudgeConfig
 from judgekit.protocols.single import TurnResult, run_turn
-from judgekit.runner import Runner
-from judgekit.types import Constraint, Message, Parsed, Prompt, Sample, Turn, parsed_to_dict
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class PairOutcome:
 
 
 def combine_pair(parsed_by_order: Sequence[Parsed], swapped: Sequence[bool], policy: str) -> PairOutcome:
-    """Unswap the swapped order and combine with :func:`~judgekit.aggregate.combine_orders`."""
+    """Unswap the swapped order and combine with :func:`~judgekit.core.aggregate.combine_orders`."""
     plain = [unswap(p) if sw else p for p, sw in zip(parsed_by_order, swapped, strict=True)]
     label, probs, consistent, failure = combine_orders(plain[0], plain[1] if len(plain) > 1 else None, policy)
     per_order = tuple(

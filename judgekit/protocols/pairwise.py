@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from judgekit.aggregate import combine_orders, pairwise_reward, unswap
-from judgekit.formats import PAIRWISE, Format
-from judgekit.prompts import render
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.aggregate import combine_orders, pairwise_reward, unswap
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import PAIRWISE, Format
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Prompt, Sample, parsed_to_dict
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.single import instructions_for, run_turn, skipped, too_long_reasons
-from judgekit.runner import Runner
-from judgekit.types import Judgment, Prompt, Sample, parsed_to_dict
 
 
 class PairwiseProtocol(Protocol):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from judgekit.formats import POINTWISE, Format
-from judgekit.prompts import render
+from judgekit.core.formats import POINTWISE, Format
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, ParseFailure, Prompt, Sample, parsed_to_dict
 from judgekit.protocols.base import Protocol
 from judgekit.protocols.single import run_turn, skipped, too_long_reasons
-from judgekit.runner import Runner
-from judgekit.types import Judgment, ParseFailure, Prompt, Sample, parsed_to_dict
 
 DEFAULT_RUBRIC = (
     "Score how well the response fulfils the user's request: correctness, helpfulness, "

@@ -28,9 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from judgekit.formats import Format
-from judgekit.prompts import data_dir, render
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import Format
+from judgekit.core.prompts import data_dir, render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Constraint, Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import (
     combine_pair,
     continue_chat,
@@ -39,10 +42,8 @@ from judgekit.protocols.multiturn import (
     principles_extra,
     shown_pair,
 )
+from judgekit.protocols.rubric.schema import RubricError, load_yaml
 from judgekit.protocols.single import run_turn, skipped, too_long_reasons
-from judgekit.rubrics import RubricError, load_yaml
-from judgekit.runner import Runner
-from judgekit.types import Constraint, Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict
 
 ISSUE_RE = r"[^\n\[\]]{1,120}"
 RETHINK_RE = r"[^\n\[\]]{1,160}"

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from judgekit.formats import Format
-from judgekit.protocols.base import ConfigError, JudgeConfig
-from judgekit.runner import Runner
-from judgekit.scaling import Reducer, get_reducer
-from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Turn, parsed_to_dict
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import Format
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Turn, parsed_to_dict
+from judgekit.protocols.base import JudgeConfig
+from judgekit.scaling.reducers import Reducer, get_reducer
 
 __all__ = ["Reducer", "TurnResult", "instructions_for", "reducer_for", "run_turn", "skipped", "too_long_reasons"]
 
@@ -29,7 +30,7 @@ class TurnResult:
 
 
 def reducer_for(config: JudgeConfig) -> Reducer:
-    """Return the reducer named by ``config.reduce`` (see :mod:`judgekit.scaling`).
+    """Return the reducer named by ``config.reduce`` (see :mod:`judgekit.scaling.reducers`).
 
     A reducer is called as ``reduce(parsed, texts=..., prompt=...)``; callers that
     pass only ``parsed`` still work for every reducer except ``meta``, which needs

@@ -8,7 +8,7 @@ response against them, then an integer score 1-10 per response::
     Scores: [8, 3]
 
 Works for two or more responses. The parsed result is a plain
-:class:`~judgekit.types.Verdict` whose ``scores`` hold one integer per response (and
+:class:`~judgekit.core.types.Verdict` whose ``scores`` hold one integer per response (and
 whose label is the best response's letter, or ``tie`` for equal top scores), so a
 k-sample reducer can simply sum or average the scores. Score parsing is strict: the
 count, the range 1-10, integrality and nothing after the closing bracket.
@@ -21,15 +21,16 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from judgekit.aggregate import pairwise_reward
-from judgekit.formats import Format
-from judgekit.prompts import render
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.aggregate import pairwise_reward
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import Format
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import orders, principles_extra, run_turn_grouped
 from judgekit.protocols.pointwise import scores_to_verdict
 from judgekit.protocols.single import skipped, too_long_reasons
-from judgekit.runner import Runner
-from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
 
 SCORE_RE = r"(10|[1-9])"
 # Bounded lines keep the constrained worst case inside ~160 new tokens.

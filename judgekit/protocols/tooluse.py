@@ -29,17 +29,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from judgekit.formats import PAIRWISE, VERIFY, Format, parse_pairwise, parse_verify
-from judgekit.prompts import render
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import PAIRWISE, VERIFY, Format, parse_pairwise, parse_verify
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Prompt, Sample
+from judgekit.protocols.base import Protocol
 from judgekit.protocols.multiturn import combine_pair, orders, principles_extra, shown_pair
 from judgekit.protocols.single import run_turn, skipped, too_long_reasons
 from judgekit.protocols.verify import verify_judgment
-from judgekit.runner import Runner
 from judgekit.tools import Tool, ToolError, get_tools
 from judgekit.tools.loop import VERDICT_MARK, Transcript, continued, run_tool_loop
 from judgekit.tools.pyrunner import PythonLimits, sandbox_info
-from judgekit.types import Judgment, Prompt, Sample
 
 DEFAULT_MAX_CALLS = 4
 RESULT_TOKENS = 160  # context reserved per call for its result (results are cut at 400 characters)

@@ -1,6 +1,6 @@
 """Reference-based verification: does the candidate reach the reference answer.
 
-Hardening options (see :mod:`judgekit.defenses`), enabled with
+Hardening options (see :mod:`judgekit.protocols.defenses`), enabled with
 ``--option defense=answer-check,strict-prompt``: ``answer-check`` judges a candidate
 without any extractable final answer incorrect without calling the model;
 ``strict-prompt`` renders the hardened template ``verify_hardened``. Judgments record
@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from judgekit.defenses import answer_check_reason, config_defenses
-from judgekit.formats import VERIFY, Format
-from judgekit.prompts import render
-from judgekit.protocols.base import ConfigError, Protocol
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import VERIFY, Format
+from judgekit.core.prompts import render
+from judgekit.core.runner import Runner
+from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Turn
+from judgekit.protocols.base import Protocol
+from judgekit.protocols.defenses import answer_check_reason, config_defenses
 from judgekit.protocols.single import instructions_for, run_turn, skipped, too_long_reasons
-from judgekit.runner import Runner
-from judgekit.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Turn
 
 
 def verify_reward(parsed: Parsed) -> float | None:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from judgekit.runner import Runner
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt, Turn
 from judgekit.tools import Tool, ToolResult
-from judgekit.types import GenerationParams, Prompt, Turn
 
 VERDICT_MARK = "Verdict:"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from judgekit.arena.data import load_arena, schedule
 from judgekit.arena.run import ArenaSettings, PanelJudge, run_arena
-from judgekit.cache import CallCache
+from judgekit.core.cache import CallCache
+from judgekit.core.runner import Runner
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -44,7 +44,7 @@ def test_random_model_matches_the_embedded_architecture() -> None:
         from bench_gpu import EMBEDDED_CONFIG  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(ROOT / "eval"))
-    from judgekit.models import resolve_model
+    from judgekit.core.models import resolve_model
 
     real = json.loads((resolve_model(None).path / "config.json").read_text())
     real.setdefault("rope_theta", (real.get("rope_parameters") or {}).get("rope_theta"))

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.cache import CallCache
-from judgekit.data import load_samples
+from judgekit.core.cache import CallCache
+from judgekit.core.data import load_samples
+from judgekit.core.runner import Runner
 from judgekit.esfp.model import ESFPModel
 from judgekit.esfp.slots import Layout
 from judgekit.esfp.train import TrainConfig, explain_samples, train
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.evaluate import run_eval
+from judgekit.core.runner import Runner
+from judgekit.evaluation.evaluate import run_eval
+from judgekit.evaluation.formatting import fmt
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.report import fmt
-from judgekit.runner import Runner
 from tests.screenshot import assert_renders, assert_well_formed, need_chromium
 
 SETS = {  # benchmark -> (file under shared data, text fields that make a row long)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.data import load_samples
-from judgekit.formats import PAIRWISE, POINTWISE, VERIFY
+from judgekit.core.data import load_samples
+from judgekit.core.formats import PAIRWISE, POINTWISE, VERIFY
+from judgekit.core.runner import Runner
+from judgekit.core.types import Verdict
 from judgekit.judge import run_judge
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 

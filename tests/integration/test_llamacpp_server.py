@@ -28,10 +28,10 @@ import pytest
 from judgekit.backends.http_util import chat_template_from_gguf
 from judgekit.backends.llamacpp_server import ServerStartError, llama_build_info, missing_server_modules, serve_gguf
 from judgekit.backends.openai import OpenAIBackend
-from judgekit.formats import FORMATS
-from judgekit.models import default_model_path
-from judgekit.runner import Runner
-from judgekit.types import Constraint, GenerationParams, Message, ParseFailure, Prompt
+from judgekit.core.formats import FORMATS
+from judgekit.core.models import default_model_path
+from judgekit.core.runner import Runner
+from judgekit.core.types import Constraint, GenerationParams, Message, ParseFailure, Prompt
 from tests.unit.test_gbnf import every_regex
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
@@ -237,10 +237,10 @@ def test_cli_logit_mode_in_completions_mode(server: Served, tmp_path: Path) -> N
 
 def test_prompt_too_long_for_the_server_context_is_skipped(server: Served, tmp_path: Path) -> None:
     """The server's 400 "maximum context length" marks the item skipped, with its token counts."""
-    from judgekit.cache import CallCache
+    from judgekit.core.cache import CallCache
+    from judgekit.core.types import Sample
     from judgekit.judge import run_judge
     from judgekit.protocols.base import JudgeConfig, get_protocol
-    from judgekit.types import Sample
 
     samples = [Sample("short", "What is 2+2?", ("4", "5"), label="A"),
                Sample("long", "Summarise this. " + "word " * 3000, ("a", "b"), label="A")]
@@ -295,8 +295,8 @@ def test_chat_prefill_is_continued(server: Served) -> None:
 def test_both_orders_share_their_prefix_in_the_prompt_cache(server: Served) -> None:
     """The second order of each item reuses the first order's prefix from the slot that served it."""
     _only_llama_server(server)
+    from judgekit.core.types import Sample
     from judgekit.protocols.base import JudgeConfig, get_protocol
-    from judgekit.types import Sample
 
     # A question much longer than the template, so sharing it (not just the template) is what the bound needs.
     question = "Explain, step by step and with one example, why the sum of two even numbers is even. " * 30

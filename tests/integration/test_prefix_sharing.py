@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("torch")
 
 from judgekit.backends.transformers import TransformersBackend  # noqa: E402
-from judgekit.types import GenerationParams, Message, Prompt  # noqa: E402
+from judgekit.core.types import GenerationParams, Message, Prompt  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

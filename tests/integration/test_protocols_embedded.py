@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from judgekit.data import load_samples
+from judgekit.core.data import load_samples
+from judgekit.core.runner import Runner
 from judgekit.judge import run_judge
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.protocols.chain_rubrics import RMR1
 from judgekit.protocols.rethink import BOXED, branch_regex, load_dimensions
-from judgekit.protocols.rubric import rubric_format
+from judgekit.protocols.rubric.generate import GENERATE_REGEX
+from judgekit.protocols.rubric.protocol import rubric_format
 from judgekit.protocols.spct import spct_format
-from judgekit.rubric_gen import GENERATE_REGEX
-from judgekit.runner import Runner
 
 PRINCIPLE = "Prefer the response whose final answer is arithmetically correct."
 

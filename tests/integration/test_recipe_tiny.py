@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.distill import write_jsonl
-from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files
-from judgekit.recipe.split import read_split
+from judgekit.train.distill import write_jsonl
+from judgekit.train.recipe.build import DataOptions, check_files, sft_records, write_source_files
+from judgekit.train.recipe.split import read_split
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def test_shipped_adapter_loads_through_model_and_judges(trained, tmp_path):
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    from judgekit.models import resolve_model
+    from judgekit.core.models import resolve_model
 
     (tmp_path / "table.json").write_text("{}")
     dest = ship_judge.main(["--sft", str(trained / "sft"), "--eval", str(tmp_path / "table.json"),

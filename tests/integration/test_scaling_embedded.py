@@ -6,14 +6,14 @@ import json
 import re
 from pathlib import Path
 
-from judgekit.cache import CallCache
-from judgekit.data import load_samples
-from judgekit.formats import PAIRWISE
+from judgekit.core.cache import CallCache
+from judgekit.core.data import load_samples
+from judgekit.core.formats import PAIRWISE
+from judgekit.core.runner import Runner
 from judgekit.judge import judge_samples
-from judgekit.meta_rm import MetaRM, TrainConfig, rows_from_judgments, train_meta_rm
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.scale import run_scale
+from judgekit.scaling.curve import run_scale
+from judgekit.scaling.meta_rm import MetaRM, TrainConfig, rows_from_judgments, train_meta_rm
 
 
 def llmbar(shared_data: Path, n: int):  # type: ignore[no-untyped-def]

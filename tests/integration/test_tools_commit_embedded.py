@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.data import load_samples
-from judgekit.formats import VERIFY
+from judgekit.core.data import load_samples
+from judgekit.core.formats import VERIFY
+from judgekit.core.runner import Runner
 from judgekit.judge import run_judge
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.protocols.tooluse import VERIFY_LINE
-from judgekit.runner import Runner
 
 CASES = {
     # protocol: (options, turn names, verdict regex)

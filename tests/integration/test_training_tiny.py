@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.distill import distill, write_jsonl
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Prompt, Sample
+from judgekit.train.distill import distill, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
@@ -89,7 +89,7 @@ def test_distill_sft_grpo_then_judge_with_the_checkpoint(tmp_path: Path) -> None
     assert len(rows) == 1 and rows[0]["trace"]  # the trained model produced a judged trace
     manifest = json.loads((run / "manifest.json").read_text())
     # the run used the trained checkpoint: its weights' hash, not the embedded model's
-    from judgekit.models import weights_hash
+    from judgekit.core.models import weights_hash
 
     assert manifest["model_id"].endswith(weights_hash(Path(grpo_out)))
     assert Path(manifest["backend"]["model_path"]).resolve() == Path(grpo_out).resolve()

@@ -15,11 +15,11 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("outlines_core")
 
-from judgekit.backends.base import Backend, PromptTooLongError  # noqa: E402
 from judgekit.backends.constrain import relax_repeats  # noqa: E402
 from judgekit.backends.transformers import TransformersBackend  # noqa: E402
-from judgekit.models import convert_gguf  # noqa: E402
-from judgekit.types import Constraint, GenerationParams, Message, Prompt  # noqa: E402
+from judgekit.core.backend import Backend, PromptTooLongError  # noqa: E402
+from judgekit.core.models import convert_gguf  # noqa: E402
+from judgekit.core.types import Constraint, GenerationParams, Message, Prompt  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

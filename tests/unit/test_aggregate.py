@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from judgekit.aggregate import combine_orders, majority_vote, pairwise_reward, unswap
-from judgekit.types import ParseFailure, Verdict
+from judgekit.core.aggregate import combine_orders, majority_vote, pairwise_reward, unswap
+from judgekit.core.types import ParseFailure, Verdict
 
 A, B, T = Verdict("A"), Verdict("B"), Verdict("tie")
 F = ParseFailure("no pairwise verdict found", "blah")

@@ -13,9 +13,9 @@ from judgekit.arena.data import load_arena, schedule
 from judgekit.arena.run import ArenaSettings, PanelJudge, run_arena
 from judgekit.backends.fake import FakeBackend
 from judgekit.cli import app
+from judgekit.core.runner import Runner
+from judgekit.core.types import Prompt
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Prompt
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "arena.jsonl"

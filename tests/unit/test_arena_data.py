@@ -10,7 +10,7 @@ from judgekit.arena.agreement import fleiss_kappa
 from judgekit.arena.data import ArenaColumns, load_arena, schedule
 from judgekit.arena.leaderboard import leaderboard
 from judgekit.arena.run import outcomes_from
-from judgekit.data import DataError
+from judgekit.core.data import DataError
 
 
 def write(path: Path, text: str) -> Path:

@@ -85,8 +85,8 @@ def test_jury_report_accuracy_kappa_and_humans() -> None:
 
 def test_panel_specs_from_flags_and_yaml(tmp_path: Path) -> None:
     from judgekit.arena.panel import panel_specs
-    from judgekit.cli_options import JudgeOptions
-    from judgekit.protocols.base import ConfigError
+    from judgekit.core.errors import ConfigError
+    from judgekit.options import JudgeOptions
 
     base = JudgeOptions(backend="fake")
     specs, _ = panel_specs(["name=l,method=logit,weight=2", "max_new_tokens=32,both_orders=false"], None, base)

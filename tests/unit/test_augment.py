@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from judgekit.augment import augment_master_rm, first_sentence, master_rm_rows
-from judgekit.data import Columns, DataError, load_samples
+from judgekit.core.data import Columns, DataError, load_samples
+from judgekit.probe.augment import augment_master_rm, first_sentence, master_rm_rows
 from judgekit.probe.keys import bundled_keys
 
 COLS = Columns("question", ("candidate_solution",), "is_correct", "reference_answer")

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from judgekit.benchmarks import PairOutcome, get_benchmark, outcomes_from_judgments, score_benchmark
-from judgekit.types import Judgment
+from judgekit.core.types import Judgment
+from judgekit.evaluation.benchmarks import PairOutcome, get_benchmark, outcomes_from_judgments, score_benchmark
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "judgebench_gpt4o.jsonl"
 BENCH = get_benchmark("judgebench")

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.benchmarks import PairOutcome, ScoreOutcome, benchmark_names, get_benchmark, score_benchmark
-from judgekit.benchmarks.base import seeded_swap
-from judgekit.benchmarks.rewardbench import EXAMPLE_COUNTS, section_scores
+from judgekit.evaluation.benchmarks import PairOutcome, ScoreOutcome, benchmark_names, get_benchmark, score_benchmark
+from judgekit.evaluation.benchmarks.base import seeded_swap
+from judgekit.evaluation.benchmarks.rewardbench import EXAMPLE_COUNTS, section_scores
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks"
 

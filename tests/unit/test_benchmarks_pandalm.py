@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.benchmarks import PairOutcome, get_benchmark, score_benchmark
+from judgekit.evaluation.benchmarks import PairOutcome, get_benchmark, score_benchmark
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "pandalm_testset-v1.json"
 BENCH = get_benchmark("pandalm")

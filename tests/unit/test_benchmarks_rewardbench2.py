@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.benchmarks import PairOutcome, ScoreOutcome, get_benchmark, score_benchmark
-from judgekit.benchmarks.base import group_outcomes
+from judgekit.evaluation.benchmarks import PairOutcome, ScoreOutcome, get_benchmark, score_benchmark
+from judgekit.evaluation.benchmarks.base import group_outcomes
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "rewardbench2.jsonl"
 BENCH = get_benchmark("rewardbench2")

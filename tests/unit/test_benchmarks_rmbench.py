@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from judgekit.benchmarks import PairOutcome, ScoreOutcome, get_benchmark, score_benchmark
-from judgekit.benchmarks.rmbench import matrix_accuracies
+from judgekit.evaluation.benchmarks import PairOutcome, ScoreOutcome, get_benchmark, score_benchmark
+from judgekit.evaluation.benchmarks.rmbench import matrix_accuracies
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "rmbench_total_dataset.json"
 BENCH = get_benchmark("rmbench")

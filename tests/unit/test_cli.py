@@ -67,20 +67,21 @@ def test_shared_options_keep_a_commands_own_options() -> None:
     """Commands in modules using postponed annotations keep their own flags intact."""
     import typer
 
-    from judgekit.cli_options import JudgeOptions, with_judge_options
+    from judgekit.cli.options import with_judge_options
+    from judgekit.options import JudgeOptions
 
     sub = typer.Typer()
     seen: dict[str, object] = {}
 
     @sub.command()
     @with_judge_options
-    def cmd(file: Path, opts: JudgeOptions, out: Path = Path("default")) -> None:
-        seen.update(file=file, out=out, protocol=opts.protocol, samples=opts.samples)
+    def cmd(file: Path, opts: JudgeOptions, tries: int = 1) -> None:
+        seen.update(file=file, tries=tries, out=opts.output, protocol=opts.protocol, samples=opts.samples)
 
     @sub.command()
     def other() -> None:
         """Second command so typer keeps subcommand names."""
 
-    result = runner.invoke(sub, ["cmd", "f.jsonl", "--out", "y", "-p", "verify", "--samples", "3"])
+    result = runner.invoke(sub, ["cmd", "f.jsonl", "--tries", "2", "--out", "y", "-p", "verify", "--samples", "3"])
     assert result.exit_code == 0, result.output
-    assert seen == {"file": Path("f.jsonl"), "out": Path("y"), "protocol": "verify", "samples": 3}
+    assert seen == {"file": Path("f.jsonl"), "tries": 2, "out": Path("y"), "protocol": "verify", "samples": 3}

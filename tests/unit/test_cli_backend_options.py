@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from judgekit.backends.http_util import load_chat_template
 from judgekit.cli import app
-from judgekit.cli_options import JudgeOptions, backend_kwargs
-from judgekit.protocols.base import ConfigError
+from judgekit.core.errors import ConfigError
+from judgekit.options import JudgeOptions, backend_kwargs
 
 TEMPLATE = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"
 

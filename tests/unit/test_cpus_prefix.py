@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.prefix import common_prefix, prefill_savings, prefix_groups
-from judgekit.cpus import available_cpus, cgroup_cpu_limit, default_threads, parse_cfs, parse_cpu_max
+from judgekit.core.cpus import available_cpus, cgroup_cpu_limit, default_threads, parse_cfs, parse_cpu_max
 
 
 def test_parse_quota_files() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.data import Columns, DataError, load_samples
+from judgekit.core.data import Columns, DataError, load_samples
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

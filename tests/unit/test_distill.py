@@ -7,11 +7,12 @@ import json
 import pytest
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.distill import distill, import_traces, prompt_rows, select_traces, write_jsonl
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.judge import judge_samples
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Prompt, Sample
+from judgekit.protocols.base import JudgeConfig, get_protocol
+from judgekit.train.distill import distill, import_traces, prompt_rows, select_traces, write_jsonl
 
 A = "Reasoning: the first response follows the instruction.\nVerdict: [[A]]"
 B = "Reasoning: the second response follows the instruction.\nVerdict: [[B]]"

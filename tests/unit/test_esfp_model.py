@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from judgekit.core.errors import ConfigError
+from judgekit.core.types import Sample
 from judgekit.esfp.model import ESFPMeta, ESFPModel, esfp_reward_fn, pair_verdict, softmax_over, symmetrise
 from judgekit.esfp.slots import Layout, Verbalizer
 from judgekit.esfp.train import TrainConfig, split, train_split
-from judgekit.protocols.base import ConfigError
-from judgekit.types import Sample
 
 WORDS = (
     "first", "second", "good", "bad", "question", "response", "about", "the", "of", "two", "responses", "one", "is",
@@ -177,7 +177,7 @@ def test_load_refuses_untrained_or_foreign_dirs(tiny_dir: Path, tmp_path: Path) 
 
 def test_reward_fn_follows_the_trl_contract(trained: tuple, tmp_path: Path) -> None:
     from judgekit.backends.fake import FakeBackend
-    from judgekit.runner import Runner
+    from judgekit.core.runner import Runner
 
     model, _, _ = trained
     model.save(tmp_path / "m")

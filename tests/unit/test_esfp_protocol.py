@@ -10,12 +10,14 @@ from test_esfp_model import BAD, GOOD, LAYOUT, build_tiny, explanations_for, sep
 from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.cache import CallCache
-from judgekit.esfp.protocol import explain_prompt, score_from_good
+from judgekit.core.cache import CallCache
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import Sample
+from judgekit.esfp.explain import explain_prompt
+from judgekit.esfp.protocol import score_from_good
 from judgekit.esfp.train import TrainConfig, read_explanations, train, write_explanations
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Sample
+from judgekit.protocols.base import JudgeConfig, get_protocol
 
 Q = "what is the capital of france ?"
 

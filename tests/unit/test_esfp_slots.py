@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from judgekit.core.errors import ConfigError
 from judgekit.esfp.slots import (
     PAIRWISE_SLOT,
     Layout,
@@ -17,7 +18,6 @@ from judgekit.esfp.slots import (
     pairwise_fields,
     water_fill,
 )
-from judgekit.protocols.base import ConfigError
 
 MULTILINGUAL = [
     "東京は日本の首都です。" * 80,

@@ -9,13 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.benchmarks import get_benchmark
-from judgekit.cache import CallCache
 from judgekit.cli import app
-from judgekit.evaluate import companion_protocol, run_eval
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Prompt
+from judgekit.core.cache import CallCache
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt
+from judgekit.evaluation.benchmarks import get_benchmark
+from judgekit.evaluation.evaluate import companion_protocol, run_eval
+from judgekit.protocols.base import JudgeConfig, get_protocol
 from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]

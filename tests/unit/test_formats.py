@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from judgekit.formats import PAIRWISE, POINTWISE, VERIFY
-from judgekit.types import ParseFailure, Verdict
+from judgekit.core.formats import PAIRWISE, POINTWISE, VERIFY
+from judgekit.core.types import ParseFailure, Verdict
 
 PAIRWISE_CASES = [
     ("Reasoning: A is concise.\nVerdict: [[A]]", "A"),

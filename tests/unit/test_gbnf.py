@@ -14,12 +14,12 @@ import re
 import pytest
 
 from judgekit.backends.gbnf import CharClass, Lit, Node, Repeat, Seq, max_len, parse_regex, regex_to_gbnf
-from judgekit.formats import FORMATS
+from judgekit.core.formats import FORMATS
 from judgekit.protocols.chain_rubrics import RMR1
 from judgekit.protocols.rethink import BOXED, branch_regex, load_dimensions
-from judgekit.protocols.rubric import rubric_format
+from judgekit.protocols.rubric.generate import GENERATE_REGEX
+from judgekit.protocols.rubric.protocol import rubric_format
 from judgekit.protocols.spct import spct_format
-from judgekit.rubric_gen import GENERATE_REGEX
 
 
 def every_regex() -> dict[str, str]:

@@ -7,14 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from judgekit.backends.base import PartialGenerationError
 from judgekit.backends.http_util import RetryPolicy, check_chat_template, redact
 from judgekit.backends.openai import OpenAIBackend
-from judgekit.cache import CallCache
+from judgekit.core.backend import PartialGenerationError
+from judgekit.core.cache import CallCache
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Message, Prompt, Sample
 from judgekit.judge import run_judge
 from judgekit.protocols.base import get_protocol
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Message, Prompt, Sample
 from tests.fault_server import FaultServer
 
 FAST = RetryPolicy(max_retries=1, backoff_base=0.01, backoff_max=0.02)

@@ -9,7 +9,7 @@ import httpx
 
 from judgekit.backends.openai import OpenAIBackend
 from judgekit.backends.prefix import prompt_chains
-from judgekit.types import GenerationParams, Message, Prompt, sample_seed
+from judgekit.core.types import GenerationParams, Message, Prompt, sample_seed
 
 SYSTEM = "You are a careful judge. Compare the two responses to the question and say which is better. " * 2
 

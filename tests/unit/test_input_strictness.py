@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from judgekit.cli import app
-from judgekit.data import DataError, load_samples
+from judgekit.core.data import DataError, load_samples
 from tests.fault_server import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]

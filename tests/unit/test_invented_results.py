@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
 from judgekit.backends.openai import OpenAIBackend
-from judgekit.cache import CallCache
 from judgekit.cli import app
-from judgekit.data import load_samples
-from judgekit.formats import PAIRWISE, VERIFY, Format
+from judgekit.core.cache import CallCache
+from judgekit.core.data import load_samples
+from judgekit.core.formats import PAIRWISE, VERIFY, Format
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Message, ParseFailure, Prompt, Sample, Verdict
 from judgekit.judge import judge_samples, run_fingerprint, run_judge
 from judgekit.protocols import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Message, ParseFailure, Prompt, Sample, Verdict
 from tests.fault_server import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def test_exact_tie_in_logit_probabilities_is_never_a_verdict() -> None:
 
 
 def test_exact_tie_in_average_policy_is_a_tie_not_the_first_label() -> None:
-    from judgekit.aggregate import combine_orders
+    from judgekit.core.aggregate import combine_orders
 
     first = Verdict(label="A", probs={"A": 0.6, "B": 0.4, "tie": 0.0})
     second = Verdict(label="B", probs={"A": 0.4, "B": 0.6, "tie": 0.0})
@@ -133,7 +133,7 @@ def test_growing_k_generates_only_missing_samples_and_keeps_cached_ones(tmp_path
 
 
 def test_sample_seed_depends_on_prompt_and_index_only() -> None:
-    from judgekit.types import sample_seed
+    from judgekit.core.types import sample_seed
 
     seeds = {sample_seed(0, prompt(t), i) for t in ("a", "b") for i in range(3)}
     assert len(seeds) == 6 and all(0 <= s < 2**31 for s in seeds)
@@ -150,8 +150,8 @@ def _pairs_file(tmp_path: Path) -> Path:
 
 
 def _label_rubric(folder: Path, sample_id: str) -> None:
-    from judgekit.rubric_gen import rubric_filename
-    from judgekit.rubrics import Rubric, RubricItem, save_rubric
+    from judgekit.protocols.rubric.generate import rubric_filename
+    from judgekit.protocols.rubric.schema import Rubric, RubricItem, save_rubric
 
     rubric = Rubric(name=f"crg-{sample_id}", principles=(RubricItem("The response is good."),),
                     source={"sample_id": sample_id, "labeled": True, "attempt": 1})
@@ -178,7 +178,7 @@ def test_rubric_dir_filtered_on_the_same_items_is_refused_unless_allowed(tmp_pat
 
 # ---------------------------------------------------------------- 5. a meta-RM evaluated on its training items
 def test_meta_rm_training_overlap_is_warned_in_the_scale_summary(tmp_path: Path) -> None:
-    from judgekit.scale import run_scale
+    from judgekit.scaling.curve import run_scale
 
     meta_dir = tmp_path / "meta-rm"
     meta_dir.mkdir()
@@ -195,8 +195,8 @@ def test_meta_rm_training_overlap_is_warned_in_the_scale_summary(tmp_path: Path)
 
 # ---------------------------------------------------------------- 6. the answer check on keys it was not written from
 def test_answer_check_rejects_held_out_openers_for_numeric_references() -> None:
-    from judgekit.defenses import has_final_answer
     from judgekit.probe.keys import bundled_keys, heldout_keys
+    from judgekit.protocols.defenses import has_final_answer
 
     held = heldout_keys()
     assert not {k.key for k in held.keys} & {k.key for k in bundled_keys().keys}
@@ -219,7 +219,7 @@ def test_probe_docs_report_the_held_out_table_the_script_prints() -> None:
 
 # ---------------------------------------------------------------- 7. a parser bug is raised, a parse error recorded
 def test_format_parse_raises_parser_bugs_and_records_parse_errors() -> None:
-    from judgekit.formats import ParseError
+    from judgekit.core.formats import ParseError
 
     def buggy(text: str) -> Verdict:
         return {"x": Verdict(label="A")}[text]  # KeyError: a bug, not model output

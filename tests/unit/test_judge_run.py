@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.cache import CallCache
+from judgekit.core.cache import CallCache
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import Prompt, Sample
 from judgekit.judge import run_judge
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Prompt, Sample
+from judgekit.protocols.base import JudgeConfig, get_protocol
 
 
 def pairs(n: int) -> list[Sample]:
@@ -149,11 +150,11 @@ SLOW_RUN = """
 import sys, time
 from pathlib import Path
 from judgekit.backends.fake import FakeBackend, default_responder
-from judgekit.cache import CallCache
+from judgekit.core.cache import CallCache
 from judgekit.judge import run_judge
 from judgekit.protocols.base import get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Sample
+from judgekit.core.runner import Runner
+from judgekit.core.types import Sample
 
 def slow(prompt, index, params):
     time.sleep(float(sys.argv[2]))
@@ -193,7 +194,7 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
 
 
 def test_partial_choice_failures_keep_successes(tmp_path: Path) -> None:
-    from judgekit.backends.base import PartialChoicesError
+    from judgekit.core.backend import PartialChoicesError
 
     class Flaky(FakeBackend):
         fail = True

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.data import DataError
-from judgekit.meta_rm import (
+from judgekit.core.data import DataError
+from judgekit.core.runner import Runner
+from judgekit.core.types import Generation, ParseFailure, Prompt, Sample, Verdict
+from judgekit.protocols.base import JudgeConfig, get_protocol
+from judgekit.protocols.single import run_turn
+from judgekit.scaling.meta_rm import (
     MetaRM,
     MetaRow,
     TrainConfig,
@@ -21,11 +25,7 @@ from judgekit.meta_rm import (
     train_meta_rm,
     write_rows,
 )
-from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.protocols.single import run_turn
-from judgekit.runner import Runner
-from judgekit.scaling import get_reducer, meta_keep
-from judgekit.types import Generation, ParseFailure, Prompt, Sample, Verdict
+from judgekit.scaling.reducers import get_reducer, meta_keep
 
 WORDS = ["[PAD]", "[UNK]", "[system]", "[user]", "[sampled", "judgment]", "reasoning:", "verdict:", "[[a]]",
          "[[b]]", "[[tie]]", "good", "bad", "solid", "sloppy", "careful", "compare", "the", "responses"]
@@ -140,7 +140,7 @@ def test_train_save_reload_and_the_kept_subset_changes(tiny_base: Path, tmp_path
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["eval_rows"] == 8 and saved["train_rows"] == 24
     # the trained item ids are recorded, so judging them later is warned about
-    from judgekit.meta_rm import overlap_warning, training_overlap
+    from judgekit.scaling.meta_rm import overlap_warning, training_overlap
 
     ids = sorted({r.item_id for r in _rows(8)})
     assert json.loads((out / "meta_rm.json").read_text())["item_ids"] == ids
@@ -172,7 +172,7 @@ def test_train_save_reload_and_the_kept_subset_changes(tiny_base: Path, tmp_path
         return texts[i]
 
     backend = FakeBackend(responder=responder)
-    from judgekit.formats import PAIRWISE
+    from judgekit.core.formats import PAIRWISE
 
     [result] = run_turn([prompt], Runner(backend), PAIRWISE, config, name="verdict")
     assert result.parsed.label == "A"  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.models import (
+from judgekit.core.models import (
     EMBEDDED_FILE,
     ModelNotFoundError,
     default_model_path,

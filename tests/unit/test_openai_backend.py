@@ -10,7 +10,6 @@ import time
 import httpx
 import pytest
 
-from judgekit.backends.base import PartialChoicesError, PartialGenerationError
 from judgekit.backends.gbnf import regex_to_gbnf
 from judgekit.backends.http_util import (
     RequestFailure,
@@ -30,9 +29,10 @@ from judgekit.backends.openai_requests import (
     prompt_fields,
     style_from_server,
 )
-from judgekit.cache import CallCache
-from judgekit.runner import Runner
-from judgekit.types import Constraint, GenerationParams, Message, Prompt, sample_seed
+from judgekit.core.backend import PartialChoicesError, PartialGenerationError
+from judgekit.core.cache import CallCache
+from judgekit.core.runner import Runner
+from judgekit.core.types import Constraint, GenerationParams, Message, Prompt, sample_seed
 from tests.fault_server import FaultServer
 
 CHATML = (

@@ -13,17 +13,18 @@ from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
 from judgekit.cli import app
-from judgekit.policy_adapters import (
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt
+from judgekit.protocols.base import JudgeConfig
+from judgekit.reward.policy import GEVAL_CHOICES, PolicyReward, RewardItem, expected_score, judge_protocol
+from judgekit.reward.policy_adapters import (
     async_trl_reward,
     compute_score_batch,
     policy_reward_from_settings,
     trl_reward,
     verl_scores,
 )
-from judgekit.policy_reward import GEVAL_CHOICES, PolicyReward, RewardItem, expected_score, judge_protocol
-from judgekit.protocols.base import ConfigError, JudgeConfig
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Prompt
 from tests.policy_fakes import NUMBER, fake_verifier, gsm8k_rows
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from judgekit.core.types import Judgment, Sample
 from judgekit.probe.attacks import (
     FILLER,
     INJECTIONS,
@@ -22,7 +23,6 @@ from judgekit.probe.attacks import (
     verbosity_rates,
 )
 from judgekit.probe.keys import KeySet, MasterKey
-from judgekit.types import Judgment, Sample
 
 KEYS = KeySet(keys=(MasterKey(":", "symbol"), MasterKey("Solution", "opener"), MasterKey(" ", "symbol")),
               source="test")

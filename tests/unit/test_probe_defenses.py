@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from judgekit.defenses import config_defenses, has_final_answer, parse_defenses, with_defenses
+from judgekit.core.errors import ConfigError
 from judgekit.probe.keys import bundled_keys
-from judgekit.protocols.base import ConfigError, JudgeConfig
+from judgekit.protocols.base import JudgeConfig
+from judgekit.protocols.defenses import config_defenses, has_final_answer, parse_defenses, with_defenses
 
 
 @pytest.mark.parametrize("key", [k.key for k in bundled_keys().keys])

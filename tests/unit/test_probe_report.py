@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.core.runner import Runner
+from judgekit.core.types import Sample
 from judgekit.probe import AttackSettings, bundled_keys, plan_probe, run_phase
 from judgekit.probe.report import build_report, cell, markdown_table, plot_report, table_rows, write_json
 from judgekit.protocols.base import JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Sample
 
 ITEMS = [Sample(id=f"v{i}", prompt=f"{i}+1?", responses=(f"{i}+1={i + 1}\nA: {i + 1}",), reference=str(i + 1),
                 label="correct" if i else "incorrect") for i in range(3)]

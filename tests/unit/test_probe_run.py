@@ -7,11 +7,12 @@ import json
 import pytest
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.data import load_samples
+from judgekit.core.data import load_samples
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import Prompt, Sample
 from judgekit.probe import AttackSettings, build_report, bundled_keys, plan_probe, run_phase
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Prompt, Sample
+from judgekit.protocols.base import JudgeConfig, get_protocol
 
 VERIFY = [
     Sample(id="v1", prompt="What is 2+2?", responses=("2+2 = 4\nA: 4",), reference="4", label="correct"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from judgekit.prompts import TemplateError, render, template_hash
+from judgekit.core.prompts import TemplateError, render, template_hash
 
 HOSTILE = [
     "{{ 7 * 7 }}",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.protocols import ConfigError, JudgeConfig, get_protocol
 from judgekit.protocols.commit_first import committed_answer
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Prompt, Sample
 
 Q = "Natalia sold 48 clips in April and half as many in May. How many in total?"
 RIGHT, WRONG = "48/2 = 24, 48+24 = 72. #### 72", "48*2 = 96. #### 96"

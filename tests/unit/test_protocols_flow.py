@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.protocols import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Prompt, Sample
 
 RIGHT, WRONG = "75+48 = 123, so \\boxed{123}.", "75+48 = 134, so \\boxed{134}."
 SAMPLES = [

@@ -6,13 +6,13 @@ import re
 
 import pytest
 
+from judgekit.core.types import ParseFailure, Verdict
 from judgekit.protocols.chain_rubrics import RMR1, task_type
 from judgekit.protocols.rethink import BOXED, Branch, branch_regex, load_dimensions, parse_branch
-from judgekit.protocols.rubric import RubricChecks, items_verdict, parse_checks, rubric_format
+from judgekit.protocols.rubric.generate import GENERATE_REGEX, parse_generated
+from judgekit.protocols.rubric.protocol import RubricChecks, items_verdict, parse_checks, rubric_format
+from judgekit.protocols.rubric.schema import Rubric, RubricItem
 from judgekit.protocols.spct import parse_parts, spct_format
-from judgekit.rubric_gen import GENERATE_REGEX, parse_generated
-from judgekit.rubrics import Rubric, RubricItem
-from judgekit.types import ParseFailure, Verdict
 
 # ------------------------------------------------------------------ BR-RM turn 2 (strict \boxed)
 BOXED_CASES = [

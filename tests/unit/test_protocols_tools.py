@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.cache import CallCache
+from judgekit.core.cache import CallCache
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.protocols import ConfigError, JudgeConfig, get_protocol
-from judgekit.runner import Runner
 from judgekit.tools import get_tools
 from judgekit.tools.loop import open_call
-from judgekit.types import GenerationParams, Prompt, Sample
 
 QUESTION = "Natalia sold 48 clips in April and half as many in May. How many in total?"
 SAMPLES = [

@@ -22,7 +22,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_bundled_example_exists_and_loads() -> None:
-    from judgekit.data import load_samples
+    from judgekit.core.data import load_samples
 
     samples = load_samples(ROOT / "examples" / "pairs.jsonl")
     assert len(samples) >= 4 and all(s.label in ("A", "B") for s in samples)

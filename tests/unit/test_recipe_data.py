@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.augment import TRAINING_OPENERS
-from judgekit.data import load_samples
-from judgekit.formats import PAIRWISE, VERIFY
+from judgekit.core.data import load_samples
+from judgekit.core.formats import PAIRWISE, VERIFY
+from judgekit.probe.augment import TRAINING_OPENERS
 from judgekit.probe.keys import bundled_keys
-from judgekit.recipe.build import DataOptions, check_files, sft_records, write_source_files
-from judgekit.recipe.crome import crome_pairwise, crome_verify, neutral_variant, truncated, wrong_number
-from judgekit.recipe.split import SOURCES, assert_disjoint, base_id, make_split, read_split, split_rows
-from judgekit.recipe.traces import final_answer, rule_reasoning, target, verify_reasoning
+from judgekit.train.recipe.build import DataOptions, check_files, sft_records, write_source_files
+from judgekit.train.recipe.crome import crome_pairwise, crome_verify, neutral_variant, truncated, wrong_number
+from judgekit.train.recipe.split import SOURCES, assert_disjoint, base_id, make_split, read_split, split_rows
+from judgekit.train.recipe.traces import final_answer, rule_reasoning, target, verify_reasoning
 from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,9 +192,9 @@ def test_crome_on_real_rows(shared_data):
 
 def test_rationalization_keeps_only_traces_that_parse_to_the_gold_label():
     from judgekit.backends.fake import FakeBackend
-    from judgekit.recipe.traces import rationalized_traces
-    from judgekit.runner import Runner
-    from judgekit.types import Sample
+    from judgekit.core.runner import Runner
+    from judgekit.core.types import Sample
+    from judgekit.train.recipe.traces import rationalized_traces
 
     seen = []
 

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from judgekit.benchmarks import get_benchmark, outcomes_from_judgments, score_benchmark, write_scores
-from judgekit.report import ReportError, build_summary, compare_runs, fmt, load_run, write_report
-from judgekit.types import Judgment, Turn
+from judgekit.core.types import Judgment, Turn
+from judgekit.evaluation.benchmarks import get_benchmark, outcomes_from_judgments, score_benchmark, write_scores
+from judgekit.evaluation.report import ReportError, build_summary, compare_runs, fmt, load_run, write_report
 from tests.screenshot import assert_renders, assert_well_formed, need_chromium
 
 FIX = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "judgebench_gpt4o.jsonl"

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from judgekit import reward_adapters
-from judgekit.protocols.base import ConfigError
-from judgekit.reward_adapters import completion_from_query, compute_score, make_server, openrlhf_rewards
-from judgekit.rewards import JudgeReward, RewardConfig
+from judgekit.core.errors import ConfigError
+from judgekit.train import adapters as reward_adapters
+from judgekit.train.adapters import completion_from_query, compute_score, make_server, openrlhf_rewards
+from judgekit.train.rewards import JudgeReward, RewardConfig
 
 # (completion, kind) pairs covering every outcome of the pairwise format
 PAIRWISE_TABLE = [

@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
-from judgekit.policy_adapters import OpenRLHFJudgeService
-from judgekit.policy_reward import PolicyReward, RewardItem, judge_protocol
-from judgekit.protocols.base import ConfigError, JudgeConfig
-from judgekit.reward_adapters import make_server
-from judgekit.reward_server import RewardHTTPServer, ServerLimits, make_reward_server
-from judgekit.rewards import JudgeReward
-from judgekit.runner import Runner
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.protocols.base import JudgeConfig
+from judgekit.reward.policy import PolicyReward, RewardItem, judge_protocol
+from judgekit.reward.policy_adapters import OpenRLHFJudgeService
+from judgekit.reward.server import RewardHTTPServer, ServerLimits, make_reward_server
+from judgekit.train.adapters import make_server
+from judgekit.train.rewards import JudgeReward
 from tests.policy_fakes import fake_verifier, gsm8k_rows
 
 TIMEOUT = 10.0

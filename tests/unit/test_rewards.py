@@ -7,8 +7,11 @@ import math
 import pytest
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
-from judgekit.rewards import (
+from judgekit.core.errors import ConfigError
+from judgekit.core.runner import Runner
+from judgekit.core.types import Sample
+from judgekit.protocols.base import JudgeConfig, get_protocol
+from judgekit.train.rewards import (
     JudgeReward,
     RewardConfig,
     completion_text,
@@ -17,8 +20,6 @@ from judgekit.rewards import (
     load_reward_configs,
     resolve_format,
 )
-from judgekit.runner import Runner
-from judgekit.types import Sample
 
 # (case, completion, expected kind) for a pairwise item whose label is A (shown order AB).
 PAIRWISE_TABLE = [

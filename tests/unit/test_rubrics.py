@@ -12,10 +12,13 @@ from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
 from judgekit.cli import app
+from judgekit.core.runner import Runner
+from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.protocols import JudgeConfig, get_protocol
 from judgekit.protocols.rethink import load_dimensions
-from judgekit.rubric_gen import generate_rubrics, rubric_filename, save_rubrics
-from judgekit.rubrics import (
+from judgekit.protocols.rubric.consistency import generate_rubrics
+from judgekit.protocols.rubric.generate import rubric_filename, save_rubrics
+from judgekit.protocols.rubric.schema import (
     Rubric,
     RubricError,
     RubricItem,
@@ -25,8 +28,6 @@ from judgekit.rubrics import (
     resolve_rubric_text,
     save_rubric,
 )
-from judgekit.runner import Runner
-from judgekit.types import GenerationParams, Prompt, Sample
 
 GOOD = {
     "name": "sum",

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.core.runner import Runner
+from judgekit.core.types import Prompt, Sample
 from judgekit.judge import RunDirError, run_fingerprint, run_judge
 from judgekit.protocols.base import get_protocol
-from judgekit.runner import Runner
-from judgekit.types import Prompt, Sample
 
 
 def pairs(n: int, tag: str = "") -> list[Sample]:

@@ -9,25 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 from judgekit.backends.fake import FakeBackend
-from judgekit.cache import CallCache
-from judgekit.formats import PAIRWISE, POINTWISE
-from judgekit.protocols.base import ConfigError, JudgeConfig, get_protocol
+from judgekit.core.cache import CallCache
+from judgekit.core.errors import ConfigError
+from judgekit.core.formats import PAIRWISE, POINTWISE
+from judgekit.core.runner import Runner
+from judgekit.core.types import Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
+from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.protocols.single import run_turn
-from judgekit.runner import Runner
-from judgekit.scale import compute_curve, run_scale, subsample
-from judgekit.scaling import (
-    OrderSamples,
-    canonical_reducer,
-    get_reducer,
-    majority,
-    mean_prob,
-    meta,
-    meta_keep,
-    order_samples,
-    parsed_from_dict,
-    score_sum,
-)
-from judgekit.types import Parsed, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
+from judgekit.scaling.curve import compute_curve, run_scale, subsample
+from judgekit.scaling.reducers import canonical_reducer, get_reducer, majority, mean_prob, meta, meta_keep, score_sum
+from judgekit.scaling.samples import OrderSamples, order_samples, parsed_from_dict
 
 A, B, T = Verdict("A"), Verdict("B"), Verdict("tie")
 F = ParseFailure("no pairwise verdict found", "blah")

@@ -25,8 +25,9 @@ from judgekit.backends.openai_requests import (
     style_from_server,
 )
 from judgekit.cli import app
-from judgekit.protocols.base import ConfigError, JudgeConfig
-from judgekit.types import Constraint, GenerationParams, Message, Prompt
+from judgekit.core.errors import ConfigError
+from judgekit.core.types import Constraint, GenerationParams, Message, Prompt
+from judgekit.protocols.base import JudgeConfig
 from tests.fault_server import FaultServer, constraint_literal
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from judgekit import stats
+from judgekit.core import stats
 
 
 def test_wilson_known_values():
@@ -13,6 +13,8 @@ def test_wilson_known_values():
     assert stats.wilson_interval(0, 0) == (0.0, 1.0)
     lo, hi = stats.wilson_interval(0, 20)
     assert lo == 0.0 and 0 < hi < 0.2
+    for n in (1, 7, 30, 1000):  # the end points are exact, not an ulp short
+        assert stats.wilson_interval(n, n)[1] == 1.0 and stats.wilson_interval(0, n)[0] == 0.0
 
 
 def test_bootstrap_mean_ci_covers_truth_and_is_seeded():

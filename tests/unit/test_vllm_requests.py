@@ -32,7 +32,7 @@ from judgekit.backends.vllm import (
     shared_first_tokens,
     structured_outputs_spec,
 )
-from judgekit.types import Constraint, GenerationParams, Message, Prompt, sample_seed
+from judgekit.core.types import Constraint, GenerationParams, Message, Prompt, sample_seed
 
 
 class CharTokenizer:
@@ -288,8 +288,8 @@ def test_backend_takes_the_context_length_from_the_engine(monkeypatch: pytest.Mo
 def test_backend_score_choices_without_choice_tokens_is_zero_not_an_even_split(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from judgekit.formats import VERIFY
-    from judgekit.types import ParseFailure
+    from judgekit.core.formats import VERIFY
+    from judgekit.core.types import ParseFailure
 
     monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
     backend = VLLMBackend("org/judge")

@@ -1,0 +1,120 @@
+"""The ``judgekit`` command line: thin typer commands over the library.
+
+Everything printed (progress bars, tables, errors) lives here; the library prints
+nothing. Errors in input or configuration exit with status 2 and one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from judgekit.cli import arena as cli_arena
+from judgekit.cli import cache as cli_cache
+from judgekit.cli import esfp as cli_esfp
+from judgekit.cli import eval as cli_eval
+from judgekit.cli import probe as cli_probe
+from judgekit.cli import reward as cli_reward
+from judgekit.cli import rubrics as cli_rubrics
+from judgekit.cli import scaling as cli_scaling
+from judgekit.cli import train as cli_train
+from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.judge import run_judge
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, selection
+from judgekit.protocols.base import protocol_class, protocol_names
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Generative judges and reasoning reward models: judge, probe, evaluate, train.",
+)
+
+
+@app.callback()
+def _setup() -> None:
+    quiet_libraries()
+
+
+@app.command()
+@with_judge_options
+def judge(
+    file: Annotated[Path, typer.Argument(help="JSONL/JSON/Parquet/CSV file or a saved datasets directory.")],
+    opts: JudgeOptions,
+) -> None:
+    """Judge every item of FILE and write results.jsonl, manifest.json and summary.json."""
+    with user_errors():
+        proto = build_protocol(opts)
+        samples = load_for_protocol(file, proto, opts)
+        runner = build_runner(opts, console)
+        run_dir = opts.output or Path("runs") / f"{file.stem}-{proto.name}-{proto.config.method}"
+        with progress_bar(f"judging ({proto.name}, {proto.config.method})") as update:
+            result = run_judge(samples, proto, runner, run_dir, input_path=file, progress=update,
+                               resume=opts.resume, extra_manifest={"selection": selection(opts, len(samples))})
+    out.print(summary_table(result.summary))
+    console.print(f"results: {run_dir / 'results.jsonl'}  manifest: {run_dir / 'manifest.json'}")
+
+
+@app.command()
+def protocols() -> None:
+    """List the judging protocols with a one-line description."""
+    table = Table(show_header=True, header_style="bold")
+    for col in ("protocol", "task", "methods", "description"):
+        table.add_column(col)
+    for name in protocol_names():
+        try:
+            cls = protocol_class(name)
+        except ImportError as exc:  # an optional dependency is missing
+            table.add_row(name, "-", "-", f"unavailable: {exc}")
+            continue
+        table.add_row(name, cls.task, ", ".join(cls.methods), cls.description)
+    out.print(table)
+
+
+@app.command()
+def show(
+    results: Annotated[Path, typer.Argument(help="A results.jsonl file or run directory.")],
+    limit: Annotated[int, typer.Option(help="How many items to print.")] = 3,
+) -> None:
+    """Print a few judgments with their turns, to read why a verdict was given."""
+    path = results / "results.jsonl" if results.is_dir() else results
+    if not path.exists():
+        fail(f"{path}: not found")
+    with path.open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i >= limit:
+                break
+            row = json.loads(line)
+            out.rule(f"{row['sample_id']}: verdict={row['verdict']} reward={row['reward']}")
+            for turn in row.get("trace", []):
+                out.print(f"[bold]{turn['name']}[/]", markup=True)
+                out.print(turn["output"] or json.dumps(turn.get("parsed")), markup=False, highlight=False)
+
+
+# Command groups, one module each (registered in this order; `judgekit --help` lists them so).
+for _group in (
+    cli_rubrics,  # judgekit rubrics generate
+    cli_scaling,  # judgekit meta-rm data|train, judgekit scale
+    cli_probe,  # judgekit probe, judgekit augment master-rm
+    cli_train,  # judgekit train distill|sft|grpo|serve-reward
+    cli_eval,  # judgekit eval, report, compare
+    cli_esfp,  # judgekit esfp train|compare
+    cli_arena,  # judgekit arena
+    cli_reward,  # judgekit reward, judgekit reward-serve
+    cli_cache,  # judgekit cache info|prune
+):
+    _group.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted: finished items are saved; run the same command again to resume")
+        sys.exit(130)

@@ -1,0 +1,119 @@
+"""What every command prints with: the two consoles, progress bars, error exits, the summary table.
+
+Everything printed (progress bars, tables, errors) lives in the CLI; the library
+prints nothing. Errors in input or configuration exit with status 2 and one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from judgekit.core.backend import PartialChoicesError, PartialGenerationError
+from judgekit.core.data import DataError
+from judgekit.core.errors import ConfigError
+from judgekit.core.prompts import TemplateError
+from judgekit.protocols.rubric.schema import RubricError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def quiet_libraries() -> None:
+    """Keep third-party chatter out of the terminal: the CLI prints its own progress and errors.
+
+    transformers' deprecation notices (e.g. ``past_key_values``) and load reports,
+    tqdm bars (GGUF conversion, weight loading) and library FutureWarnings are turned
+    off for this process; an explicit ``TRANSFORMERS_VERBOSITY`` / ``TQDM_DISABLE`` wins.
+    """
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:  # already imported: the variables above are read at import
+        from transformers.utils import logging as hf_logging  # the optional [local] extra, loaded already
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning,
+                            module=r"(transformers|torch|accelerate|peft|outlines|outlines_core|datasets|trl)(\.|$)")
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar; yields ``update(done, total)``."""
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one error line and exit non-zero."""
+    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn expected user-facing errors into a clean message and exit code 2.
+
+    Besides bad input and configuration: requests a server failed for good (the
+    successes are cached, so running again retries only those) and operating-system
+    errors such as an unwritable path or a file-size limit.
+    """
+    try:
+        yield
+    except (DataError, ConfigError, TemplateError, RubricError, OSError) as exc:
+        fail(str(exc))
+    except (PartialGenerationError, PartialChoicesError) as exc:
+        i, why = min(exc.errors.items())
+        fail(f"{len(exc.errors)} of {len(exc.results)} model requests failed (first, prompt {i}: {why}); "
+             "the successes are cached: run the same command again to retry the rest")
+
+
+#: Row labels that say what a number counts (the summary.json keys stay as they are).
+_LABELS = {"judgments_per_s": "items judged / s (all orders of an item = 1)"}
+
+
+def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> Table:
+    """The end-of-run table."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("items", "judged", "skipped", "labeled", "accuracy", "accuracy_ci95", "accuracy_parsed",
+                "tie_rate", "parse_failure_rate", "position_consistency", "judgments_per_s", "resumed_items"):
+        if key in summary and summary[key] is not None:
+            table.add_row(_LABELS.get(key, key), _fmt(summary[key]))
+    runner = summary.get("runner") or {}
+    if runner:
+        table.add_row("cache hits / misses", f"{runner.get('cache_hits', 0)} / {runner.get('cache_misses', 0)}")
+    if summary.get("items_with_sample_failures"):
+        table.add_row("items with failed samples", str(summary["items_with_sample_failures"]))
+    for warning in summary.get("warnings") or ():
+        table.add_row("[bold yellow]WARNING[/]", warning)
+    return table
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)

@@ -1,0 +1,87 @@
+"""``judgekit reward`` and ``judgekit reward-serve``: a judge as a policy's reward.
+
+``judgekit reward FILE -o DIR`` scores rows ``id, prompt, completion[, reference]``
+with exactly the reward a trainer gets from :mod:`judgekit.reward.policy_adapters`;
+``judgekit reward-serve`` serves it to OpenRLHF (``--remote_rm_url``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from judgekit.cli.common import console, fail, out, progress_bar, summary_table, user_errors
+from judgekit.cli.options import with_judge_options
+from judgekit.options import JudgeOptions, refuse_unsupported
+from judgekit.reward.policy import load_reward_items, run_reward_file
+from judgekit.reward.policy_adapters import OpenRLHFJudgeService, policy_reward_from_options
+from judgekit.reward.server import ServerLimits, make_reward_server, serve_until_interrupted
+
+
+def reward_cmd(
+    file: Annotated[Path, typer.Argument(help="JSONL/JSON/CSV/Parquet rows: id, prompt, completion[, reference].")],
+    opts: JudgeOptions,
+    completion_col: Annotated[str, typer.Option(help="Column holding the policy completion.")] = "completion",
+) -> None:
+    """Score policy completions with a judge: rewards.jsonl (one row per input id), summary, manifest."""
+    with user_errors():
+        refuse_unsupported(opts, "reward", "sample")
+        reward = policy_reward_from_options(opts)
+        items = load_reward_items(file, reward.needs_reference, prompt_col=opts.prompt_col or "prompt",
+                                  completion_col=completion_col, reference_col=opts.reference_col or "reference",
+                                  id_col=opts.id_col or "id", limit=opts.limit)
+        run_dir = opts.output or Path("runs") / f"{file.stem}-reward-{opts.protocol}-{opts.method}"
+        with progress_bar(f"rewarding ({opts.protocol}, {opts.method})") as update:
+            summary = run_reward_file(items, reward, run_dir, input_path=file, progress=update)
+    out.print(summary_table(summary, title="judgekit reward"))
+    out.print(f"mean reward {summary['mean_reward']}, failures {summary['failures']} of {summary['items']}")
+    console.print(f"rewards: {run_dir / 'rewards.jsonl'}  manifest: {run_dir / 'manifest.json'}")
+
+
+def reward_serve_cmd(
+    opts: JudgeOptions,
+    host: Annotated[str, typer.Option(help="Interface to bind; anything but loopback needs --token-env.")] = (
+        "127.0.0.1"),
+    port: Annotated[int, typer.Option(help="Port (OpenRLHF: --remote_rm_url http://HOST:PORT/get_reward).")] = 5000,
+    token_env: Annotated[str, typer.Option(help="Environment variable holding the bearer token ('' for none).")] = "",
+    batch_window_ms: Annotated[float, typer.Option(help="Dynamic batching window; 0 with --no-batching.")] = 10.0,
+    batching: Annotated[bool, typer.Option("--batching/--no-batching", help="Batch concurrent requests.")] = True,
+    deadline_s: Annotated[float, typer.Option(help="Per-request deadline (504 after it).")] = 300.0,
+    read_timeout_s: Annotated[float, typer.Option(help="Drop a client that stalls this long.")] = 10.0,
+    max_connections: Annotated[int, typer.Option(help="Connections at once (more get 503).")] = 64,
+    max_body_mb: Annotated[float, typer.Option(help="Request body cap in MiB.")] = 16.0,
+    failure_reward: Annotated[float, typer.Option(help="Reward sent for a failed judgment (flagged).")] = 0.0,
+) -> None:
+    """Serve a judge as an OpenRLHF remote reward model with dynamic batching."""
+    if opts.output is not None:
+        fail("reward-serve writes no files: drop -o/--out")
+    token = token_from_env(token_env)
+    with user_errors():
+        limits = ServerLimits(
+            max_body=int(max_body_mb * 1024 * 1024), read_timeout_s=read_timeout_s, max_connections=max_connections,
+            deadline_s=deadline_s, batch_window_s=batch_window_ms / 1000 if batching else 0.0,
+            max_batch_requests=64 if batching else 1, token=token)
+        limits.check(host)
+        reward = policy_reward_from_options(opts)
+        server = make_reward_server(OpenRLHFJudgeService(reward, failure_reward), host, port, limits)
+    bound = f"http://{server.server_address[0]!s}:{server.server_address[1]}/get_reward"
+    console.print(f"serving judge reward ({opts.protocol}, {opts.method}) at {bound} - Ctrl-C to stop")
+    serve_until_interrupted(server)
+    console.print("stopped")
+
+
+def token_from_env(token_env: str) -> str | None:
+    """The bearer token named by ``--token-env`` (None for ''); an unset variable exits 2."""
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        fail(f"--token-env {token_env}: the variable is empty or unset")
+    return token
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``judgekit reward`` and ``judgekit reward-serve``."""
+    app.command("reward")(with_judge_options(reward_cmd))
+    app.command("reward-serve")(with_judge_options(reward_serve_cmd))

@@ -1,0 +1,1 @@
+"""Benchmarks run through the ordinary judging path, their statistics and reports."""

@@ -1,0 +1,225 @@
+"""The judge settings every entry point shares, and what they build: a protocol, a runner, samples.
+
+The CLI's judge flags (:mod:`judgekit.cli.options`), an arena panel file and the
+policy-reward adapters all describe a judge with one :class:`JudgeOptions`;
+:func:`build_protocol`, :func:`build_runner` and :func:`load_for_protocol` turn it
+into the objects of the data path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from judgekit.backends.http_util import check_chat_template, load_chat_template
+from judgekit.backends.openai_requests import STYLES
+from judgekit.core.backend import backend_names, get_backend
+from judgekit.core.cache import CallCache, default_call_cache_path
+from judgekit.core.data import Columns, load_samples
+from judgekit.core.errors import ConfigError
+from judgekit.core.models import conversion_pending
+from judgekit.core.runner import Runner
+from judgekit.core.types import Sample
+from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
+from judgekit.protocols.rubric.schema import load_principles, resolve_rubric_text
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """Parsed judge flags (see ``judgekit judge --help``)."""
+
+    protocol: str = "pairwise"
+    method: str = "generative"
+    constrain: bool = True
+    backend: str = "transformers"
+    model: str | None = None
+    base_url: str | None = None
+    api_mode: str = "chat"
+    chat_template: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    timeout: float = 60.0
+    max_retries: int = 5
+    constraint_style: str = "auto"
+    tensor_parallel_size: int = 1
+    device: str = "cpu"
+    dtype: str = "float32"
+    batch_size: int = 8
+    samples: int = 1
+    temperature: float | None = None
+    seed: int = 0
+    max_new_tokens: int = 96
+    both_orders: bool = True
+    inconsistency: str = "tie"
+    reduce: str = "majority"
+    meta_rm: Path | None = None
+    k_meta: int | None = None
+    esfp_model: Path | None = None
+    rubric: str | None = None
+    principle: tuple[str, ...] = ()
+    principles: Path | None = None
+    option: tuple[str, ...] = ()
+    output: Path | None = None
+    cache: bool = True
+    cache_dir: Path | None = None
+    resume: bool = True
+    limit: int | None = None
+    sample: int | None = None
+    id_col: str | None = None
+    prompt_col: str | None = None
+    response_cols: str | None = None
+    label_col: str | None = None
+    reference_col: str | None = None
+
+
+def judge_config(opts: JudgeOptions) -> JudgeConfig:
+    """Build the protocol configuration from the flags."""
+    temperature = opts.temperature if opts.temperature is not None else (0.7 if opts.samples > 1 else 0.0)
+    options: list[tuple[str, Any]] = []
+    for name in ("meta_rm", "k_meta", "esfp_model"):
+        value = getattr(opts, name)
+        if value is not None:
+            options.append((name, str(value) if isinstance(value, Path) else value))
+    for item in opts.option:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--option {item!r}: expected key=value")
+        options.append((key.strip(), value.strip()))
+    return JudgeConfig(
+        method=opts.method,  # type: ignore[arg-type]
+        constrain=opts.constrain,
+        both_orders=opts.both_orders,
+        inconsistency=opts.inconsistency,  # type: ignore[arg-type]
+        max_new_tokens=opts.max_new_tokens,
+        temperature=temperature,
+        samples=opts.samples,
+        seed=opts.seed,
+        reduce=opts.reduce,
+        rubric=_rubric_text(opts.rubric),
+        principles=_principles(opts),
+        options=tuple(options),
+    )
+
+
+def _rubric_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+
+    return resolve_rubric_text(value)
+
+
+def _principles(opts: JudgeOptions) -> tuple[str, ...]:
+    found = list(opts.principle)
+    if opts.principles is not None:
+        found += load_principles(opts.principles)
+    return tuple(found)
+
+
+def build_protocol(opts: JudgeOptions) -> Protocol:
+    """Instantiate and validate the protocol named by the flags."""
+    return get_protocol(opts.protocol, judge_config(opts))
+
+
+def user_backends() -> list[str]:
+    """Backends a judge flag may name: every registered one but the scripted test double.
+
+    ``fake`` (canned answers, for tests) is accepted only with ``JUDGEKIT_FAKE_BACKEND=1``
+    in the environment (tests/conftest.py sets it), so a user never judges with it by accident.
+    """
+    hidden = () if os.environ.get("JUDGEKIT_FAKE_BACKEND") == "1" else ("fake",)
+    return [name for name in backend_names() if name not in hidden]
+
+
+def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
+    """Constructor arguments for the chosen backend (a bad choice raises ConfigError)."""
+    if opts.backend not in user_backends():
+        raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(user_backends())}")
+    if opts.backend == "transformers":
+        return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
+
+    if opts.backend == "openai":
+        if not opts.base_url or not opts.model:
+            raise ConfigError("--backend openai needs --base-url and --model")
+        if opts.api_mode not in ("chat", "completions"):
+            raise ConfigError(f"--api-mode {opts.api_mode!r}: choose chat or completions")
+
+        if opts.constraint_style not in ("auto", *STYLES):
+            choices = ", ".join(STYLES)
+            raise ConfigError(f"--constraint-style {opts.constraint_style!r}: choose auto or one of {choices}")
+        if opts.concurrency < 1 or opts.timeout <= 0 or opts.max_retries < 0:
+            raise ConfigError("--concurrency must be >= 1, --timeout > 0 and --max-retries >= 0")
+        template = None
+        if opts.chat_template:
+            try:
+                template = check_chat_template(load_chat_template(opts.chat_template))
+            except ValueError as err:
+                raise ConfigError(f"--chat-template: {err}") from err
+        elif opts.api_mode == "completions":
+            raise ConfigError("--api-mode completions needs --chat-template (embedded, a .gguf, a model dir or a file)")
+        return {"base_url": opts.base_url, "model": opts.model, "mode": opts.api_mode, "chat_template": template,
+                "api_key_env": opts.api_key_env, "concurrency": opts.concurrency, "timeout": opts.timeout,
+                "max_retries": opts.max_retries, "constraint_style": opts.constraint_style}
+    if opts.backend == "vllm":
+        if not opts.model:
+            raise ConfigError("--backend vllm needs --model")
+        return {"model": opts.model, "tensor_parallel_size": opts.tensor_parallel_size, "seed": opts.seed}
+    return {}
+
+
+def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
+    """Backend (loaded lazily) + call cache, as the flags ask."""
+    if console is not None and opts.backend == "transformers":
+        pending = conversion_pending(opts.model)
+        if pending is not None:
+            console.print(f"first run: preparing {opts.model or 'the embedded SmolLM2-135M-Instruct'} once "
+                          f"(GGUF conversion / adapter merge, about a minute) into {pending} ...")
+        else:
+            console.print(f"loading model {opts.model or 'embedded SmolLM2-135M-Instruct'} ...")
+    backend = get_backend(opts.backend, **backend_kwargs(opts))
+    path = opts.cache_dir / "calls.sqlite" if opts.cache_dir else default_call_cache_path()
+    cache = CallCache(path) if opts.cache else None
+    return Runner(backend=backend, cache=cache)
+
+
+def columns_from(opts: JudgeOptions) -> Columns | None:
+    """Explicit column mapping, when flags give one."""
+    if not (opts.prompt_col or opts.response_cols):
+        others = [f"--{n.replace('_', '-')}" for n in ("label_col", "id_col", "reference_col") if getattr(opts, n)]
+        if others:
+            raise ConfigError(f"{', '.join(others)} needs --prompt-col and --response-cols (a full column mapping)")
+        return None
+    if not (opts.prompt_col and opts.response_cols):
+        raise ConfigError("column mapping needs both --prompt-col and --response-cols")
+    return Columns(
+        prompt=opts.prompt_col,
+        responses=tuple(c.strip() for c in opts.response_cols.split(",") if c.strip()),
+        label=opts.label_col,
+        reference=opts.reference_col,
+        id=opts.id_col,
+    )
+
+
+def load_for_protocol(file: Path, proto: Protocol, opts: JudgeOptions) -> list[Sample]:
+    """Load FILE with the schema of the protocol's task."""
+    if opts.sample is not None and opts.sample < 1:
+        raise ConfigError(f"--sample {opts.sample}: must be at least 1")
+    return load_samples(file, task=proto.task, columns=columns_from(opts), limit=opts.limit,  # type: ignore[arg-type]
+                        seed=opts.seed, sample=opts.sample)
+
+
+def selection(opts: JudgeOptions, items: int) -> dict[str, Any]:
+    """Which rows of the input a run judged (for its manifest): --limit, --sample with its seed, the count."""
+    return {"limit": opts.limit, "sample": opts.sample, "seed": opts.seed, "items": items}
+
+
+def refuse_unsupported(opts: JudgeOptions, command: str, *names: str) -> None:
+    """ConfigError when a shared flag that ``command`` cannot honour was given (rather than ignoring it)."""
+    given = [n for n in names if getattr(opts, n) not in (None, (), False)]
+    if given:
+        flags = ", ".join(f"--{n.replace('_', '-')}" for n in given)
+        raise ConfigError(f"`judgekit {command}` does not support {flags}")
+

@@ -1,0 +1,1 @@
+"""Rubrics: the YAML schema, contrastive rubric generation and the rubric protocol."""

@@ -1,0 +1,1 @@
+"""Inference-time scaling: reducers over k sampled judgments, the meta-RM, the curve."""

@@ -1,0 +1,1 @@
+"""Training a judge: distilled traces, label-graded rewards and their trainer adapters, the recipe."""
