@@ -43,7 +43,13 @@ def test_cgroup_v1_quota(tmp_path: Path) -> None:
 def test_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JUDGEKIT_THREADS", raising=False)
     assert default_threads(4, cpus=1) == 4
+    assert default_threads(cpus=2, load=1.4) == 1  # busy: a second thread would wait for a core
+    assert default_threads(cpus=2, load=0.1) == 2  # idle: both cores
+    assert default_threads(cpus=1, load=0.0) == 1
+    monkeypatch.setattr("os.getloadavg", lambda: (3.0, 2.0, 1.0))
     assert default_threads(cpus=2) == 1
+    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 2.0, 1.0))
+    assert default_threads(cpus=2) == 2
     monkeypatch.setattr("os.cpu_count", lambda: 64)
     assert default_threads(cpus=8) == 8  # a container's quota, not the host's 64 cores
     assert default_threads(cpus=64) is None  # the whole machine: torch's default

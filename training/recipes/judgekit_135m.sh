@@ -51,7 +51,7 @@ CURVE_SOURCES=${CURVE_SOURCES:-}   # e.g. gsm8k: logit-mode learning curve over 
 GRPO_STEPS=${GRPO_STEPS:-0}
 SOURCES=${SOURCES:-gsm8k llmbar hhh pandalm}
 export PYTHONPATH=${PYTHONPATH:-.}
-export JUDGEKIT_THREADS=${JUDGEKIT_THREADS:-2}   # evaluation: both cores (judgekit's default on <= 2 cores is 1)
+export JUDGEKIT_THREADS=${JUDGEKIT_THREADS:-2}   # evaluation: both cores (judgekit's default on <= 2 cores: both only when idle at start)
 JK="python -m judgekit"
 mkdir -p "$OUT"
 stamp() { printf '%s\t%s\t%s\n' "$1" "$2" "$(( $(date +%s) - $3 ))" >> "$OUT/times.tsv"; }
