@@ -58,14 +58,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--sources", default="gsm8k", help="comma-separated held-out sources to judge")
     parser.add_argument("--seed", type=int, default=0)
     ns = parser.parse_args(argv)
-    points = [(0, ns.base)] + [(step, None) for step, _ in checkpoints(ns.out / ns.stage)]
+    unknown = [src for src in ns.sources.split(",") if src not in SOURCES]
+    if unknown:
+        parser.error(f"--sources: unknown {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
     adapters = dict(checkpoints(ns.out / ns.stage))
     rows = []
-    for step, model in points:
-        if model is None:
-            model = ns.out / "curve" / f"{ns.stage}-{step}"
-            if not (model / "config.json").is_file():
-                merge_adapter(ns.base, adapters[step], model, {"base": str(ns.base), "adapter": str(adapters[step])})
+    for step in [0, *adapters]:
+        model = ns.base if step == 0 else ns.out / "curve" / f"{ns.stage}-{step}"
+        if step and not (model / "config.json").is_file():
+            merge_adapter(ns.base, adapters[step], model, {"base": str(ns.base), "adapter": str(adapters[step])})
         for src in ns.sources.split(","):
             task = SOURCES[src].task
             proto = "verify" if task == "verify" else "pairwise"
