@@ -21,7 +21,7 @@ from judgekit.core.backend import backend_names, get_backend
 from judgekit.core.cache import CallCache, default_call_cache_path
 from judgekit.core.data import Columns, load_samples
 from judgekit.core.errors import ConfigError
-from judgekit.core.models import conversion_pending
+from judgekit.core.models import DEFAULT_JUDGE, conversion_pending
 from judgekit.core.runner import Runner
 from judgekit.core.types import Sample
 from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
@@ -139,7 +139,8 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     if opts.backend not in user_backends():
         raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(user_backends())}")
     if opts.backend == "transformers":
-        return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
+        model = opts.model or DEFAULT_JUDGE
+        return {"model": model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
 
     if opts.backend == "openai":
         if not opts.base_url or not opts.model:
@@ -173,12 +174,13 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
 def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
     """Backend (loaded lazily) + call cache, as the flags ask."""
     if console is not None and opts.backend == "transformers":
-        pending = conversion_pending(opts.model)
+        model = opts.model or DEFAULT_JUDGE
+        pending = conversion_pending(model)
         if pending is not None:
-            console.print(f"first run: preparing {opts.model or 'the embedded SmolLM2-135M-Instruct'} once "
+            console.print(f"first run: preparing {model} once "
                           f"(GGUF conversion / adapter merge, about a minute) into {pending} ...")
         else:
-            console.print(f"loading model {opts.model or 'embedded SmolLM2-135M-Instruct'} ...")
+            console.print(f"loading model {model} ...")
     backend = get_backend(opts.backend, **backend_kwargs(opts))
     path = opts.cache_dir / "calls.sqlite" if opts.cache_dir else default_call_cache_path()
     cache = CallCache(path) if opts.cache else None

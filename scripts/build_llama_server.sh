@@ -6,7 +6,7 @@
 #
 #   scripts/build_llama_server.sh [PREFIX]      -> PREFIX/bin/llama-server (default .ci/llama-server)
 #
-# The sdist is fetched from PyPI and checked against its sha256 (or taken from
+# The sdist is fetched from the package index pip uses and checked against its sha256 (or taken from
 # LLAMA_CPP_SDIST=/path/to/llama_cpp_python-0.3.36.tar.gz). A second call with the
 # same version and flags finds the binary and does nothing. On a shared machine:
 #   LLAMA_SERVER_BUILD_DIR=/tmp/lls CMAKE_BUILD_PARALLEL_LEVEL=2 nice -n 19 scripts/build_llama_server.sh No network access at
@@ -33,14 +33,23 @@ else
 fi
 sdist="${LLAMA_CPP_SDIST:-$work/llama_cpp_python-$VERSION.tar.gz}"
 if [ ! -f "$sdist" ]; then
-  python - "$VERSION" "$sdist" <<'EOF'
-import json, sys, urllib.request
-version, dest = sys.argv[1:]
-meta = json.load(urllib.request.urlopen(f"https://pypi.org/pypi/llama-cpp-python/{version}/json", timeout=60))
-url = next(u["url"] for u in meta["urls"] if u["packagetype"] == "sdist")
-with urllib.request.urlopen(url, timeout=600) as resp, open(dest, "wb") as out:
+  # From the package index pip uses ($PIP_INDEX_URL or pip's configured index-url, else
+  # PyPI): its simple API page lists the sdist; the sha256 below pins the bytes.
+  index="${PIP_INDEX_URL:-$(pip config get global.index-url 2>/dev/null || true)}"
+  python - "$VERSION" "$sdist" "${index:-https://pypi.org/simple}" <<'EOF'
+import re, sys, urllib.parse, urllib.request
+version, dest, index = sys.argv[1:]
+page_url = index.rstrip("/") + "/llama-cpp-python/"
+page = urllib.request.urlopen(page_url, timeout=60).read().decode()
+name = f"llama_cpp_python-{version}.tar.gz"
+links = [h for h in re.findall(r'href="([^"]+)"', page) if urllib.parse.urlsplit(h).path.endswith("/" + name)]
+if not links:
+    sys.exit(f"error: {name} is not listed on {page_url}")
+url = urllib.parse.urljoin(page_url, links[0].replace("&amp;", "&"))
+with urllib.request.urlopen(url, timeout=600) as resp, open(dest + ".part", "wb") as out:
     out.write(resp.read())
 EOF
+  mv "$sdist.part" "$sdist"
 fi
 echo "$SHA256  $sdist" | sha256sum -c --quiet - || { echo "error: $sdist is not the pinned sdist" >&2; exit 1; }
 src="$work/llama_cpp_python-$VERSION/vendor/llama.cpp"

@@ -1,6 +1,7 @@
 """Held-out table of the judge recipe: every evaluated model, source and method, with 95% CIs.
 
     python training/recipe_table.py runs/recipe            # prints markdown; writes runs/recipe/table.json
+    python training/recipe_table.py runs/ablation --models base,lora,lora-crome   # other model names
 
 Grades each run's ``results.jsonl`` against the labels of the held-out file it judged
 (``OUT/data/heldout_<src>.jsonl``), not against the run's own summary:
@@ -11,6 +12,7 @@ parse failure is wrong. Master-key rows come from each model's ``probe.json``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
@@ -138,12 +140,12 @@ def fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
-def main(out_dir: str) -> None:
+def main(out_dir: str, models: tuple[str, ...] = MODELS) -> None:
     out = Path(out_dir)
     table: dict[str, Any] = {}
     lines = ["| model | source | mode | items | accuracy [95% CI] | position consistency | tie rate | parse failures |",
              "|---|---|---|---:|---|---:|---:|---:|"]
-    for model in MODELS:
+    for model in models:
         for name, source in SOURCES.items():
             for method in ("logit", "generative"):
                 res = out / "eval" / model / f"{name}-{method}" / "results.jsonl"
@@ -154,13 +156,13 @@ def main(out_dir: str) -> None:
                 lines.append(f"| {model} | {name} | {method} | {g['n']} | {fmt(g['accuracy'])} "
                              f"[{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}] | {fmt(g.get('position_consistency'))} | "
                              f"{fmt(g.get('tie_rate'))} | {fmt(g['parse_failure_rate'])} |")
-    auc_lines = [f"| {m} | {fmt(table[m]['gsm8k-logit'].get('auc'))} |" for m in MODELS
+    auc_lines = [f"| {m} | {fmt(table[m]['gsm8k-logit'].get('auc'))} |" for m in models
                  if "gsm8k-logit" in table.get(m, {})]
     if auc_lines:
         lines += ["", "| model | GSM8K logit: AUC of P(correct), correct vs incorrect candidates |", "|---|---:|",
                   *auc_lines]
     lines += ["", "| model | master keys | mode | key items | FPR [95% CI] | worst key |", "|---|---|---|---:|---|---|"]
-    for model in MODELS:
+    for model in models:
         for method in ("logit", "generative"):
             probe = out / "eval" / model / f"master-keys-{method}" / "probe.json"
             if not probe.is_file():
@@ -171,7 +173,7 @@ def main(out_dir: str) -> None:
             lines.append(f"| {model} | 10 bundled | {method} | {mk['n']} | {fmt(mk['fpr'])} "
                          f"[{mk['ci95'][0]:.3f}, {mk['ci95'][1]:.3f}] | {worst[0]!r} {worst[1]:.2f} |")
     diag_lines = []
-    for model in MODELS:
+    for model in models:
         res = out / "eval" / model / "gsm8k-generative" / "results.jsonl"
         diag = trace_diagnosis(res, out / "data" / "heldout_gsm8k.jsonl") if res.is_file() else None
         if diag:
@@ -182,7 +184,7 @@ def main(out_dir: str) -> None:
         lines += ["", "| model | GSM8K generative rule traces | candidate answer read correctly | "
                   "stated match/mismatch correct |", "|---|---:|---:|---:|", *diag_lines]
     pos_lines = []
-    for model in MODELS:
+    for model in models:
         for name, source in SOURCES.items():
             res = out / "eval" / model / f"{name}-logit" / "results.jsonl"
             if source.task != "pairwise" or not res.is_file():
@@ -207,4 +209,8 @@ def main(out_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description="held-out table of a recipe (or ablation) output directory")
+    parser.add_argument("out_dir")
+    parser.add_argument("--models", default=",".join(MODELS), help="model names under OUT/eval/, in table order")
+    ns = parser.parse_args()
+    main(ns.out_dir, tuple(m for m in ns.models.split(",") if m))

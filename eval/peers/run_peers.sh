@@ -75,11 +75,14 @@ GGUF="$("$PEERS_TMP/venv-llama/bin/python" -c "import importlib.util,os;print(os
 
 THREADS="${PEERS_THREADS:-2}"
 if [ "${PEERS_SERVER:-llama-cpp-python}" = llama-server ]; then
-  # llama.cpp's C++ server: PARALLEL slots of 4096 tokens each, continuous batching, prompt cache.
+  # llama.cpp's C++ server: PARALLEL slots of 4096 tokens each, continuous batching. --cache-ram 0 turns off
+  # the host-memory prompt cache (8 GiB by default), which would serve a tool the prompts an earlier tool (or
+  # configuration) already sent: the tools judge the same items one after another. Each slot still reuses the
+  # prefix of the prompt it served last (what judgekit's order chains rely on). PEERS_CACHE_RAM=N overrides.
   BIN="${PEERS_LLAMA_SERVER_BIN:?set PEERS_LLAMA_SERVER_BIN to a llama-server binary (scripts/build_llama_server.sh)}"
   PARALLEL="${PEERS_PARALLEL:-4}"
   SERVER_OPTS=(--alias "$ALIAS" --host 127.0.0.1 --port "$PORT" --ctx-size $(( 4096 * PARALLEL )) --parallel "$PARALLEL"
-               --threads "$THREADS" --threads-batch "$THREADS" --no-webui)
+               --threads "$THREADS" --threads-batch "$THREADS" --cache-ram "${PEERS_CACHE_RAM:-0}" --no-webui)
   echo "llama-server --model SmolLM2-135M-Instruct.Q4_1.gguf ${SERVER_OPTS[*]}  ($("$BIN" --version 2>&1 | grep -m1 version))" > "$OUT/server_cmd.txt"
   "$BIN" --model "$GGUF" "${SERVER_OPTS[@]}" > "$LOG/server.log" 2>&1 &
 else
@@ -112,6 +115,7 @@ run() {  # run NAME TIMEOUT CMD...  (failures are recorded, not fatal; PEERS_TOO
   local name=$1 to=$2; shift 2
   case "$TOOLS" in *",$name,"*) ;; *) echo "[skip] $name (not in PEERS_TOOLS)"; return 0 ;; esac
   echo "[run] $name"
+  rm -f "$OUT/$name"*.json "$OUT/$name.failed"   # this tool's old results only: a subset run keeps the others'
   local t0 rc=0
   t0=$(date +%s)
   timeout "$to" "$@" > "$LOG/$name.log" 2>&1 || rc=$?
@@ -119,7 +123,6 @@ run() {  # run NAME TIMEOUT CMD...  (failures are recorded, not fatal; PEERS_TOO
   else echo "  FAILED rc=$rc ($(( $(date +%s) - t0 )) s), see logs/$name.log"; echo "rc=$rc" > "$OUT/$name.failed"; fi
 }
 
-rm -f "$OUT"/*.json "$OUT"/*.failed
 run warmup 120 "$PEERS_TMP/venv-naive/bin/python" -c "
 from openai import OpenAI; import os
 c=OpenAI(base_url=os.environ['PEERS_BASE_URL'],api_key='x'); print(c.chat.completions.create(model='$ALIAS',messages=[{'role':'user','content':'hi'}],max_tokens=8,temperature=0).choices[0].message.content)"

@@ -26,7 +26,8 @@ _OPTS = [
     ("method", Annotated[str, typer.Option(help="generative (reason, then verdict) or logit (one forward pass).")]),
     ("constrain", Annotated[bool, typer.Option("--constrain/--no-constrain", help="Constrain the verdict format.")]),
     ("backend", Annotated[str, typer.Option(help="transformers, openai or vllm.")]),
-    ("model", Annotated[str | None, typer.Option(help="Model path or name; default: embedded SmolLM2-135M.")]),
+    ("model", Annotated[str | None, typer.Option(
+        help="Model path or name; default: judgekit-135m (the shipped trained judge); smollm2: the raw base.")]),
     ("base_url", Annotated[str | None, typer.Option(help="Server URL for --backend openai.")]),
     ("api_mode", Annotated[str, typer.Option(help="--backend openai: chat or completions (needed for logit mode).")]),
     ("chat_template", Annotated[str | None, typer.Option(

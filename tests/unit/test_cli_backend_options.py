@@ -91,3 +91,9 @@ def test_cli_reports_a_missing_chat_template(tmp_path: Path) -> None:
                                       "--model", "m", "--api-mode", "completions", "-o", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert "--chat-template" in result.output
+
+
+def test_the_default_judge_is_the_shipped_trained_one_and_smollm2_the_raw_base() -> None:
+    assert backend_kwargs(JudgeOptions())["model"] == "judgekit-135m"
+    assert backend_kwargs(JudgeOptions(model="smollm2"))["model"] == "smollm2"
+    assert backend_kwargs(JudgeOptions(model="/models/x"))["model"] == "/models/x"

@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.prefix import common_prefix, prefill_savings, prefix_groups
-from judgekit.core.cpus import available_cpus, cgroup_cpu_limit, default_threads, parse_cfs, parse_cpu_max
+from judgekit.core.cpus import (
+    available_cpus,
+    busy_fraction,
+    cgroup_cpu_limit,
+    cpu_jiffies,
+    default_threads,
+    machine_load,
+    parse_cfs,
+    parse_cpu_max,
+)
 
 
 def test_parse_quota_files() -> None:
@@ -46,9 +55,9 @@ def test_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_threads(cpus=2, load=1.4) == 1  # busy: a second thread would wait for a core
     assert default_threads(cpus=2, load=0.1) == 2  # idle: both cores
     assert default_threads(cpus=1, load=0.0) == 1
-    monkeypatch.setattr("os.getloadavg", lambda: (3.0, 2.0, 1.0))
+    monkeypatch.setattr("judgekit.core.cpus.machine_load", lambda: 1.0)
     assert default_threads(cpus=2) == 1
-    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 2.0, 1.0))
+    monkeypatch.setattr("judgekit.core.cpus.machine_load", lambda: 0.2)
     assert default_threads(cpus=2) == 2
     monkeypatch.setattr("os.cpu_count", lambda: 64)
     assert default_threads(cpus=8) == 8  # a container's quota, not the host's 64 cores
@@ -79,3 +88,29 @@ def test_prefix_groups_keep_one_own_token_and_take_identical_prompts() -> None:
     assert len(groups) == 1 and sorted(groups[0].members) == [0, 1, 2] and groups[0].shared == 19
     apart = prefix_groups([[1] * 20, [2] * 20], min_shared=4)
     assert [(g.members, g.shared) for g in apart] == [((0,), 19), ((1,), 19)]
+
+
+PROC_STAT = """cpu  300 0 100 1000 50 0 0 0 0 0
+cpu0 100 0 50 500 25 0 0 0 0 0
+cpu1 200 0 50 500 25 0 0 0 0 0
+intr 12345
+"""
+
+
+def test_cpu_jiffies_and_busy_fraction() -> None:
+    assert cpu_jiffies(PROC_STAT) == (400, 1450)  # per-CPU lines only, idle + iowait excluded
+    assert cpu_jiffies(PROC_STAT, {1}) == (250, 775)
+    assert cpu_jiffies(PROC_STAT, {7}) is None and cpu_jiffies("") is None
+    later = PROC_STAT.replace("cpu1 200 0 50 500", "cpu1 300 0 50 500")  # cpu1 busy for 100 jiffies
+    assert busy_fraction(cpu_jiffies(PROC_STAT), cpu_jiffies(later), 2) == pytest.approx(2.0)
+    assert busy_fraction((5, 10), (5, 10), 2) == 0.0  # no time passed: idle, not a division by zero
+
+
+def test_machine_load_reads_proc_stat_over_a_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    readings = iter([PROC_STAT, PROC_STAT.replace("cpu0 100 0 50 500", "cpu0 100 0 50 600")])
+    monkeypatch.setattr("judgekit.core.cpus._read", lambda path: next(readings))
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert machine_load(window=0.0) == 0.0  # only idle time passed
+    monkeypatch.setattr("judgekit.core.cpus._read", lambda path: None)
+    monkeypatch.setattr("os.getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert machine_load(window=0.0) == 1.5  # no /proc/stat: the 1-minute load average
