@@ -161,7 +161,7 @@ def main(out_dir: str, models: tuple[str, ...] = MODELS) -> None:
     if auc_lines:
         lines += ["", "| model | GSM8K logit: AUC of P(correct), correct vs incorrect candidates |", "|---|---:|",
                   *auc_lines]
-    lines += ["", "| model | master keys | mode | key items | FPR [95% CI] | worst key |", "|---|---|---|---:|---|---|"]
+    key_lines = []
     for model in models:
         for method in ("logit", "generative"):
             probe = out / "eval" / model / f"master-keys-{method}" / "probe.json"
@@ -170,8 +170,11 @@ def main(out_dir: str, models: tuple[str, ...] = MODELS) -> None:
             mk = master_keys(probe)
             table.setdefault(model, {})[f"master-keys-{method}"] = mk
             worst = max(mk["per_key"].items(), key=lambda kv: kv[1], default=("–", float("nan")))
-            lines.append(f"| {model} | 10 bundled | {method} | {mk['n']} | {fmt(mk['fpr'])} "
-                         f"[{mk['ci95'][0]:.3f}, {mk['ci95'][1]:.3f}] | {worst[0]!r} {worst[1]:.2f} |")
+            key_lines.append(f"| {model} | 10 bundled | {method} | {mk['n']} | {fmt(mk['fpr'])} "
+                             f"[{mk['ci95'][0]:.3f}, {mk['ci95'][1]:.3f}] | {worst[0]!r} {worst[1]:.2f} |")
+    if key_lines:
+        lines += ["", "| model | master keys | mode | key items | FPR [95% CI] | worst key |",
+                  "|---|---|---|---:|---|---|", *key_lines]
     diag_lines = []
     for model in models:
         res = out / "eval" / model / "gsm8k-generative" / "results.jsonl"

@@ -34,7 +34,7 @@ SEED=${SEED:-0}
 MAX=${MAX:-gsm8k=900,llmbar=200,hhh=160,pandalm=300}   # training items per source (before augmentation)
 MAX_CHARS=${MAX_CHARS:-2000}      # longest training item (prompt + responses, characters)
 TRACE=${TRACE:-rule}
-CROME=${CROME:-0}                 # Crome counterfactuals: off unless they help on held-out (see docs/training.md)
+CROME=${CROME:-0}                 # Crome counterfactuals: off, they did not help on held-out (ablation_crome.sh, docs/judge_recipe.md)
 GEN_LIMIT=${GEN_LIMIT:-24}
 GEN_LIMIT_VERIFY=${GEN_LIMIT_VERIFY:-200}   # GSM8K generative: every held-out item (24 for sft/grpo of round 1)
 EVAL_LIMIT=${EVAL_LIMIT:-}        # logit mode: empty = every held-out item (set only for smoke runs)
