@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from judgekit.train.recipe.split import read_split
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,8 +26,7 @@ def data_dir() -> Path:
 
 
 def heldout(source: str) -> set[str]:
-    split = json.loads((ROOT / "training" / "split.json").read_text(encoding="utf-8"))
-    return set(split["sources"][source]["heldout_ids"])
+    return read_split(ROOT / "training" / "split.json")[source]
 
 
 def rows(rel: str) -> list[dict[str, object]]:

@@ -173,15 +173,15 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
 
 def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
     """Backend (loaded lazily) + call cache, as the flags ask."""
+    kwargs = backend_kwargs(opts)
     if console is not None and opts.backend == "transformers":
-        model = opts.model or DEFAULT_JUDGE
-        pending = conversion_pending(model)
+        pending = conversion_pending(kwargs["model"])
         if pending is not None:
-            console.print(f"first run: preparing {model} once "
+            console.print(f"first run: preparing {kwargs['model']} once "
                           f"(GGUF conversion / adapter merge, about a minute) into {pending} ...")
         else:
-            console.print(f"loading model {model} ...")
-    backend = get_backend(opts.backend, **backend_kwargs(opts))
+            console.print(f"loading model {kwargs['model']} ...")
+    backend = get_backend(opts.backend, **kwargs)
     path = opts.cache_dir / "calls.sqlite" if opts.cache_dir else default_call_cache_path()
     cache = CallCache(path) if opts.cache else None
     return Runner(backend=backend, cache=cache)

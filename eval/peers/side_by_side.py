@@ -23,9 +23,15 @@ ROWS = [
 ]
 
 
+def read_json(path: str):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def load(folder: str, name: str):
-    path = os.path.join(folder, name + ".json")
-    return json.load(open(path)) if os.path.exists(path) else None
+    return read_json(os.path.join(folder, name + ".json"))
 
 
 def cell(r, name: str = "") -> str:
@@ -39,16 +45,15 @@ def ratio(a, b) -> str:
 
 
 def main(lcp: str, ls: str) -> None:
-    runs = {"lcp": lcp, "ls": ls}
+    get = {k: {n: load(d, n) for n, _ in ROWS} for k, d in (("lcp", lcp), ("ls", ls))}
     print("| tool | llama-cpp-python server: judgments/s (parsed of 48) "
           "| llama-server, 4 slots: judgments/s (parsed of 48) |")
     print("|---|---:|---:|")
     for name, label in ROWS:
-        print(f"| {label} | {cell(load(lcp, name), name)} | {cell(load(ls, name), name)} |")
+        print(f"| {label} | {cell(get['lcp'][name], name)} | {cell(get['ls'][name], name)} |")
     print()
     print("| target (same server, same items) | llama-cpp-python server | llama-server |")
     print("|---|---:|---:|")
-    get = {k: {n: load(d, n) for n, _ in ROWS} for k, d in runs.items()}
     gen = "judgekit_http-generative"
     parsed = {k: (f"{g[gen]['judgments'] - g[gen]['unparsed']}/48" if g[gen] else "–") for k, g in get.items()}
     print(f"| generative over HTTP: 48/48 parsed | {parsed['lcp']} | {parsed['ls']} |")
@@ -66,10 +71,10 @@ def main(lcp: str, ls: str) -> None:
     for cfg in ("http-generative", "http-logit"):
         cells = []
         for folder in (lcp, ls):
-            path = os.path.join(folder, "judgekit-work", cfg, "manifest.json")
-            backend = json.load(open(path))["backend"] if os.path.exists(path) else {}
-            total, cached = backend.get("prompt_tokens_total"), backend.get("prompt_tokens_cached")
-            cells.append("not reported" if not total else f"{total / 48:.0f} sent, {(total - (cached or 0)) / 48:.0f} prefilled")
+            manifest = read_json(os.path.join(folder, "judgekit-work", cfg, "manifest.json")) or {}
+            backend = manifest.get("backend", {})
+            total, cached = backend.get("prompt_tokens_total"), backend.get("prompt_tokens_cached") or 0
+            cells.append(f"{total / 48:.0f} sent, {(total - cached) / 48:.0f} prefilled" if total else "not reported")
         print(f"| {cfg} | {cells[0]} | {cells[1]} |")
 
 

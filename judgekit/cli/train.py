@@ -19,7 +19,6 @@ from judgekit.cli.common import out as stdout
 from judgekit.cli.options import with_judge_options
 from judgekit.cli.reward import token_from_env
 from judgekit.core.errors import ConfigError
-from judgekit.core.models import DEFAULT_JUDGE
 from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
 from judgekit.reward.server import ServerLimits, serve_until_interrupted
 from judgekit.train.adapters import make_server
@@ -52,8 +51,7 @@ def distill_cmd(
             result = select_traces(rows, import_traces(traces), format_of(proto), max_per_prompt)
         else:
             runner = build_runner(opts, console)
-            teacher = opts.model or (DEFAULT_JUDGE if opts.backend == "transformers" else "default model")
-            console.print(f"teacher: {opts.backend} {teacher}; {proto.config.samples} sample(s) "
+            console.print(f"teacher: {opts.backend} {runner.backend.model_id}; {proto.config.samples} sample(s) "
                           f"per item and order, temperature {proto.config.temperature}")
             result = distill(samples, proto, runner, max_per_prompt)
         write_jsonl(out, result.records)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from judgekit.core.data import load_samples
+from judgekit.train.recipe.split import read_split
 
 ROOT = Path(__file__).resolve().parents[2]
-HELDOUT = {src: set(v["heldout_ids"]) for src, v in
-           json.loads((ROOT / "training" / "split.json").read_text(encoding="utf-8"))["sources"].items()}
+HELDOUT = read_split(ROOT / "training" / "split.json")
 
 
 @pytest.mark.parametrize(("name", "source", "task"), [("pairs.jsonl", "llmbar", "pairwise"),
