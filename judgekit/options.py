@@ -17,7 +17,7 @@ from rich.console import Console
 
 from judgekit.backends.http_util import check_chat_template, load_chat_template
 from judgekit.backends.openai_requests import STYLES
-from judgekit.core.backend import backend_names, get_backend
+from judgekit.core.backend import backend_names, open_backend
 from judgekit.core.cache import CallCache, default_call_cache_path
 from judgekit.core.data import Columns, load_samples
 from judgekit.core.errors import ConfigError
@@ -174,14 +174,17 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
 def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
     """Backend (loaded lazily) + call cache, as the flags ask."""
     kwargs = backend_kwargs(opts)
+    announce = None
     if console is not None and opts.backend == "transformers":
         pending = conversion_pending(kwargs["model"])
         if pending is not None:
             console.print(f"first run: preparing {kwargs['model']} once "
                           f"(GGUF conversion / adapter merge, about a minute) into {pending} ...")
-        else:
+
+        def announce() -> None:
             console.print(f"loading model {kwargs['model']} ...")
-    backend = get_backend(opts.backend, **kwargs)
+
+    backend = open_backend(opts.backend, on_load=announce, **kwargs)
     path = opts.cache_dir / "calls.sqlite" if opts.cache_dir else default_call_cache_path()
     cache = CallCache(path) if opts.cache else None
     return Runner(backend=backend, cache=cache)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from judgekit.core.lazy import BackendPlan
 from judgekit.core.types import Generation, GenerationParams, Prompt
 
 Responder = Callable[[Prompt, int, GenerationParams], str]
@@ -93,3 +94,12 @@ class FakeBackend:
     def info(self) -> dict[str, Any]:
         """Manifest entry."""
         return {"backend": self.name, "model_id": self.model_id}
+
+
+def plan(**kwargs: Any) -> BackendPlan:
+    """The fake backend's plan (:func:`judgekit.core.backend.open_backend` builds it lazily); builds nothing."""
+    model_id = str(kwargs.get("model_id", FakeBackend.model_id))
+    return BackendPlan(name=FakeBackend.name, model_id=model_id, identity={},
+                       supports_constraints=bool(kwargs.get("supports_constraints", FakeBackend.supports_constraints)),
+                       max_context=kwargs.get("max_context", FakeBackend.max_context),
+                       info={"backend": FakeBackend.name, "model_id": model_id})

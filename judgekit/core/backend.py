@@ -69,6 +69,15 @@ _REGISTRY: dict[str, str] = {
 }
 
 
+# Backends whose identity is known without building them (``"module:function"`` taking the
+# constructor's keyword arguments and returning a ``BackendPlan``): built lazily by
+# :func:`open_backend`, so a fully cached run never loads their model.
+_PLANS: dict[str, str] = {
+    "fake": "judgekit.backends.fake:plan",
+    "transformers": "judgekit.backends.plans:transformers_plan",
+}
+
+
 def register_backend(name: str, target: str) -> None:
     """Register ``"module.path:ClassName"`` under ``name`` (imported lazily)."""
     _REGISTRY[name] = target
@@ -89,6 +98,28 @@ def get_backend(name: str, **kwargs: Any) -> Backend:
     module = importlib.import_module(module_name)
     factory: BackendFactory = getattr(module, cls_name)
     return factory(**kwargs)
+
+
+def open_backend(name: str, on_load: Callable[[], None] | None = None, **kwargs: Any) -> Any:
+    """A backend by name, built only when a call first needs it where its plan is known.
+
+    Backends with a plan (:data:`_PLANS`) come back as a
+    :class:`~judgekit.core.lazy.LazyBackend` (``on_load`` runs just before the build);
+    the others are built now, as :func:`get_backend` does.
+    """
+    import importlib
+
+    from judgekit.core.lazy import LazyBackend
+
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown backend {name!r}; choose from {', '.join(backend_names())}")
+    if name not in _PLANS:
+        if on_load is not None:
+            on_load()
+        return get_backend(name, **kwargs)
+    module_name, _, fn_name = _PLANS[name].partition(":")
+    plan = getattr(importlib.import_module(module_name), fn_name)(**kwargs)
+    return LazyBackend(plan, lambda: get_backend(name, **kwargs), on_load)
 
 
 class PartialGenerationError(RuntimeError):

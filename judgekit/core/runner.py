@@ -178,17 +178,37 @@ class Runner:
 
         Backends that cannot count tokens (``count_tokens`` absent, e.g. HTTP servers)
         accept everything until the server refuses a prompt as too long; from then on
-        that prompt is reported with the server's reason.
+        that prompt is reported with the server's reason. Token counts are cached like
+        calls (they depend on the tokenizer and chat template, both in the backend's
+        identity), so a re-run of cached prompts does not build the backend to count.
         """
-        count = getattr(self.backend, "count_tokens", None)
         limit = getattr(self.backend, "max_context", None)
-        if count is None or not limit:
+        if not limit:
+            return [self.refused.get(p.key()) for p in prompts]
+        counts = self._token_counts(prompts)
+        if counts is None:
             return [self.refused.get(p.key()) for p in prompts]
         out: list[str | None] = []
-        for n in count(list(prompts)):
+        for n in counts:
             need = n + max_new_tokens
             out.append(None if need <= limit else f"prompt has {n} tokens + {max_new_tokens} new > context {limit}")
         return out
+
+    def _token_counts(self, prompts: Sequence[Prompt]) -> list[int] | None:
+        """Prompt token counts, from the cache where known; None when the backend cannot count."""
+        keys = [make_key({"kind": "tokens", "backend": self.identity(), "template": p.template_hash,
+                          "prompt": p.key()}) for p in prompts]
+        cached = self.cache.get_many(keys) if self.cache is not None else {}
+        todo = [i for i, k in enumerate(keys) if k not in cached]
+        if todo:
+            count = getattr(self.backend, "count_tokens", None)
+            if count is None:
+                return None
+            fresh = dict(zip((keys[i] for i in todo), count([prompts[i] for i in todo]), strict=True))
+            cached.update(fresh)
+            if self.cache is not None:
+                self.cache.put_many(fresh)
+        return [int(cached[k]) for k in keys]
 
 
 def backend_identity(backend: Backend) -> dict[str, Any]:

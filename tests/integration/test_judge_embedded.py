@@ -124,3 +124,36 @@ def test_cli_default_model_on_bundled_example(tmp_path) -> None:  # type: ignore
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"]["model_id"].startswith("judgekit-135m-") and manifest["versions"]["torch"]
     assert len((out / "results.jsonl").read_text().splitlines()) == 2
+
+
+def test_fully_cached_rerun_loads_no_model(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A re-run whose every call is a cache hit never builds the transformers backend (nor loads weights)."""
+    from typer.testing import CliRunner
+
+    from judgekit.backends import transformers as tf_backend
+    from judgekit.cli import app
+
+    args = ["judge", str(ROOT / "examples" / "pairs.jsonl"), "--limit", "2", "--method", "logit"]
+    first = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "first")], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+
+    def refuse(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise AssertionError("a fully cached run built the transformers backend")
+
+    monkeypatch.setattr(tf_backend.TransformersBackend, "__init__", refuse)
+    again = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "again")], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "loading model" not in again.output
+    rows = [(tmp_path / d / "results.jsonl").read_text() for d in ("first", "again")]
+    assert rows[0] == rows[1]
+    manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    assert manifest["backend"]["loaded"] is False and manifest["backend"]["model_id"].startswith("judgekit-135m-")
+
+
+def test_transformers_plan_matches_the_built_backend(embedded_backend) -> None:  # type: ignore[no-untyped-def]
+    """The lazy plan's identity, model id and context are what the built backend reports (cache keys agree)."""
+    from judgekit.backends.plans import transformers_plan
+
+    plan = transformers_plan(batch_size=8)
+    assert plan.identity == embedded_backend.identity()
+    assert plan.model_id == embedded_backend.model_id and plan.max_context == embedded_backend.max_context

@@ -214,3 +214,42 @@ def test_partial_choice_failures_keep_successes(tmp_path: Path) -> None:
     backend.calls.clear()
     run_judge(pairs(2), proto, Runner(backend, cache), tmp_path / "r")
     assert [c["prompts"] for c in backend.calls] == [1]  # only the failed prompt is re-sent
+
+
+def test_lazy_backend_is_built_only_on_a_cache_miss(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The CLI path builds the backend on the first miss; a fully cached re-run never builds it."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from judgekit.backends import fake
+    from judgekit.cli import app
+
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(_json.dumps({"prompt": f"q{i}", "response_a": "a", "response_b": "b", "label": "A"}) + "\n"
+                            for i in range(3)))
+    built: list[int] = []
+    original = fake.FakeBackend.__init__
+
+    def counting(self, *a, **k):  # type: ignore[no-untyped-def]
+        built.append(1)
+        original(self, *a, **k)
+
+    monkeypatch.setattr(fake.FakeBackend, "__init__", counting)
+    for out in ("one", "two"):
+        result = CliRunner().invoke(app, ["judge", str(data), "--backend", "fake", "-o", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    assert built == [1]
+    assert (tmp_path / "one" / "results.jsonl").read_text() == (tmp_path / "two" / "results.jsonl").read_text()
+    assert _json.loads((tmp_path / "two" / "manifest.json").read_text())["backend"]["loaded"] is False
+
+
+def test_lazy_backend_identity_matches_the_built_backend() -> None:
+    from judgekit.core.backend import open_backend
+    from judgekit.core.runner import backend_identity
+
+    lazy = open_backend("fake")
+    before = backend_identity(lazy)
+    assert not lazy.loaded
+    lazy.generate  # noqa: B018 - any other attribute builds it
+    assert lazy.loaded and backend_identity(lazy.load()) == before
