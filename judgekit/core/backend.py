@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from judgekit.core.lazy import LazyBackend
 from judgekit.core.types import Generation, GenerationParams, Prompt
 
 ProgressFn = Callable[[int], None]
@@ -108,8 +109,6 @@ def open_backend(name: str, on_load: Callable[[], None] | None = None, **kwargs:
     the others are built now, as :func:`get_backend` does.
     """
     import importlib
-
-    from judgekit.core.lazy import LazyBackend
 
     if name not in _REGISTRY:
         raise ValueError(f"unknown backend {name!r}; choose from {', '.join(backend_names())}")
