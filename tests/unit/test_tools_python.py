@@ -21,7 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from judgekit.cli import app
 from judgekit.tools import ToolError, get_tools
 from judgekit.tools import sandbox as sandbox_mod
 from judgekit.tools.pyrunner import PythonLimits, RunOutcome, run_python, sandbox_info
@@ -201,6 +203,11 @@ def test_the_tool_is_refused_without_the_sandbox(monkeypatch: pytest.MonkeyPatch
         out = run_python("print('ran')", FAST)
         assert not out.ok and out.stdout == "" and (out.error or "").startswith("refused: ")
         assert [t.name for t in get_tools(["calc"])] == ["calc"]  # the calculator needs no sandbox
+        result = CliRunner().invoke(app, ["judge", str(ROOT / "examples" / "verify.jsonl"), "--backend", "fake",
+                                          "-p", "tool-verify", "--option", "tools=calc,python",
+                                          "-o", str(tmp_path / "run")])
+        assert result.exit_code == 2 and "python refused" in result.output, result.output
+        assert not (tmp_path / "run" / "results.jsonl").exists()
     finally:
         sandbox_mod.sandbox_problem.cache_clear()
 
