@@ -92,6 +92,10 @@ def as_user(request: pytest.FixtureRequest, python_sandbox: None,
     if request.param == "root" and not root:
         pytest.skip("the suite is not running as root")
     via_setpriv = request.param == "non-root" and root
+    if via_setpriv and shutil.which("setpriv") is None:
+        if os.environ.get("CI"):
+            pytest.fail("setpriv (util-linux) is needed to run the sandbox tests as a non-root user")
+        pytest.skip("no setpriv to run the sandbox tests as a non-root user")
     nonroot_exe = _nonroot_python() if via_setpriv else None
     if via_setpriv and nonroot_exe is None:
         pytest.fail("no Python interpreter that user nobody can run (needed for the non-root sandbox test)")
