@@ -13,7 +13,10 @@ from typer.testing import CliRunner
 
 from judgekit.backends import fake
 from judgekit.cli import app
+from judgekit.core.runner import Runner
 from judgekit.core.types import GenerationParams, Prompt
+from judgekit.protocols import JudgeConfig, get_protocol
+from judgekit.reward.policy import PolicyReward, RewardItem
 from judgekit.tools import get_tools
 from judgekit.tools.calc import MAX_INPUT, CalcError, calculate
 
@@ -152,3 +155,16 @@ def test_a_judge_that_calculates_a_huge_number_finishes_and_reruns(tmp_path: Pat
         (row,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
         (call,) = row["trace"][0]["parsed"]["calls"]
         assert (call["ok"], call["output"]) == (True, "3.333333333e+999")
+
+
+def test_a_huge_number_in_one_judgment_does_not_fail_the_reward_batch() -> None:
+    """One judge transcript computes ``10^1000/3``; every item of the batch still gets its reward."""
+    def respond(prompt: Prompt, index: int, params: GenerationParams) -> str:
+        if params.constraint is not None or "<result>" in prompt.assistant_prefix:
+            return "Verdict: correct"
+        return "Check <calc>10^1000/3</calc>" if "huge" in prompt.as_text() else "Check <calc>48/2</calc>"
+
+    reward = PolicyReward(get_protocol("tool-verify", JudgeConfig()), Runner(fake.FakeBackend(responder=respond)))
+    items = [RewardItem(id=f"r{i}", prompt=q, completion="72", reference="72")
+             for i, q in enumerate(["How many clips?", "What is huge/3?", "How many pens?"])]
+    assert reward.rewards(items) == [1.0, 1.0, 1.0]
