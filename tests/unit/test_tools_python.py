@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -150,9 +151,13 @@ def test_a_0600_file_of_the_invoking_user_is_out_of_reach(as_user) -> None:  # t
 
 def test_nothing_is_written_outside_the_work_dir(as_user) -> None:  # type: ignore[no-untyped-def]
     run, home, tmp = as_user
-    for target in (home / "escaped.txt", tmp / "escaped.txt", Path("/tmp/judgekit-escaped-29.txt")):
-        out = run(GC_BYPASS + f"open({str(target)!r}, 'w').write('x')")
-        assert not out.ok and not target.exists(), out
+    shared = Path("/tmp") / f"judgekit-escaped-{uuid.uuid4().hex}.txt"
+    try:
+        for target in (home / "escaped.txt", tmp / "escaped.txt", shared):
+            out = run(GC_BYPASS + f"open({str(target)!r}, 'w').write('x')")
+            assert not out.ok and not target.exists(), out
+    finally:
+        shared.unlink(missing_ok=True)
     out = run(GC_BYPASS + f"import os\nos.mkdir({str(home / 'd')!r})")
     assert not out.ok and not (home / "d").exists(), out
 
