@@ -26,3 +26,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"shared data not found at {SHARED_DATA} (set JUDGEKIT_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def python_sandbox() -> None:
+    """The ``<python>`` tool's OS sandbox (bubblewrap): skip without it on a developer machine,
+    fail under ``CI`` (``scripts/install_sandbox.sh`` installs it)."""
+    from judgekit.tools.sandbox import sandbox_problem
+
+    problem = sandbox_problem()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem} (CI must run scripts/install_sandbox.sh)")
+        pytest.skip(problem)

@@ -16,7 +16,8 @@ turn continuing the same assistant text, constrained to one verdict line
 next-token distribution (``--method logit``). Options:
 
 * ``tools=calc`` (default) or ``tools=calc,python``: which tools the judge may call;
-  ``python`` runs model-written code in the sandbox of :mod:`judgekit.tools.pyrunner`;
+  ``python`` runs model-written code in the OS sandbox of :mod:`judgekit.tools.sandbox`
+  (bubblewrap + seccomp) and is refused, as a configuration error, where it cannot run;
 * ``python_cpu=S``, ``python_wall=S``, ``python_mem_mb=M``: the program limits.
 
 Each segment may use ``max_new_tokens`` tokens. Every call, its result and each

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from judgekit.tools.calc import CalcError, calculate
-from judgekit.tools.pyrunner import PythonLimits, run_python
+from judgekit.tools.pyrunner import PythonLimits, SandboxUnavailable, require_sandbox, run_python
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,22 @@ TOOL_NAMES = ("calc", "python")
 
 
 class ToolError(ValueError):
-    """An unknown tool name in the configuration."""
+    """An unknown tool name in the configuration, or the python tool without its OS sandbox."""
 
 
 def get_tools(names: Sequence[str], limits: PythonLimits | None = None) -> tuple[Tool, ...]:
-    """The tools called ``names`` (from :data:`TOOL_NAMES`), in that order."""
+    """The tools called ``names`` (from :data:`TOOL_NAMES`), in that order.
+
+    ``python`` is refused (:class:`ToolError`, one line saying why) where its OS sandbox cannot run.
+    """
     unknown = [n for n in names if n not in TOOL_NAMES]
     if unknown or not names:
         raise ToolError(f"unknown tool(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(TOOL_NAMES)}")
+    if "python" in names:
+        try:
+            require_sandbox()
+        except SandboxUnavailable as exc:
+            raise ToolError(f"python refused: {exc}") from exc
     made = {"calc": Tool("calc", CALC_USAGE, _calc),
             "python": Tool("python", PYTHON_USAGE, _python(limits or PythonLimits()))}
     return tuple(made[n] for n in dict.fromkeys(names))

@@ -1,29 +1,24 @@
-"""Child side of the ``<python>`` tool: set limits, drop privileges, guard, then run the code.
+"""Child side of the ``<python>`` tool: set limits, add the audit hook, then run the code.
 
-Run by :mod:`judgekit.tools.pyrunner` as ``python -I -S _sandbox_child.py CODE_FILE CPU AS FSIZE``
-with a clean environment and its working directory in a fresh temp dir. Standalone:
-it imports nothing from judgekit (``-I -S`` puts neither the project nor site-packages
-on ``sys.path``). The order matters:
+Started by :mod:`judgekit.tools.pyrunner` inside the bubblewrap sandbox of
+:mod:`judgekit.tools.sandbox` (already ``nobody`` in its own namespaces, no capabilities,
+read-only root, seccomp filter) as ``python -I -S /sandbox/child.py CODE_FILE CPU AS FSIZE``,
+with ``/work`` (a private tmpfs) as its working directory. Standalone: it imports nothing
+from judgekit (``-I -S`` puts neither the project nor site-packages on ``sys.path``).
 
-1. resource limits: CPU seconds, address space, file size, open files, no core dumps;
-2. the stdlib modules a calculation needs are imported (a dropped user may not be
-   able to read the Python installation afterwards), the code is read into memory;
-3. when started as root: drop to ``nobody`` (no supplementary groups), so the kernel's
-   file permissions apply and ``RLIMIT_NPROC`` is enforced (root is exempt from it);
-4. ``RLIMIT_NPROC`` = 0: no new process or thread can be created;
-5. an audit hook refuses, at the Python level, sockets, subprocesses, ``fork``/``exec``,
-   ``ctypes``, signals to other processes, reads outside the working directory and the
-   Python installation, and any write or file-system change outside the working directory.
+1. resource limits: CPU seconds, address space, file size, 32 open files, no core dumps,
+   and ``RLIMIT_NPROC`` = 0 (no new process or thread, on top of the seccomp filter);
+2. an audit hook refuses, at the Python level, sockets, subprocesses, ``fork``/``exec``,
+   ``ctypes``, signals to other processes, reads outside ``/work`` and the Python
+   installation, and any write or file-system change outside ``/work``. It is a second
+   layer only: code in the same interpreter can reach it (CPython documents audit hooks
+   as unsuitable for sandboxing); the kernel enforces everything that matters.
 """
 
 import os
 import resource
 import sys
 
-PRELOAD = (
-    "math", "cmath", "fractions", "decimal", "statistics", "itertools", "functools", "collections",
-    "re", "json", "datetime", "random", "heapq", "bisect", "string", "operator", "numbers",
-)
 BLOCKED_PREFIXES = ("socket.", "ctypes.", "subprocess.", "os.exec", "os.spawn", "os.posix_spawn", "pty.")
 BLOCKED_EVENTS = {"os.system", "os.fork", "os.forkpty", "os.kill", "os.killpg", "_posixsubprocess.fork_exec"}
 BLOCKED_IMPORTS = {"socket", "_socket", "ctypes", "_ctypes", "subprocess", "_posixsubprocess", "multiprocessing",
@@ -31,7 +26,6 @@ BLOCKED_IMPORTS = {"socket", "_socket", "ctypes", "_ctypes", "subprocess", "_pos
 PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink", "os.link",
                "os.truncate", "os.utime", "os.chflags", "os.lchflags", "os.mkfifo", "os.mknod", "shutil.rmtree"}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-NOBODY = 65534
 
 
 def main() -> None:
@@ -41,15 +35,8 @@ def main() -> None:
     for limit, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_FSIZE, fsize),
                          (resource.RLIMIT_NOFILE, 32), (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(limit, (value, value))
-    for name in PRELOAD:
-        __import__(name)
     with open(code_file, encoding="utf-8") as fh:
         source = fh.read()
-    os.remove(code_file)
-    if os.geteuid() == 0:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     work = os.path.realpath(os.getcwd())
     readable = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})

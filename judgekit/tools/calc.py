@@ -10,17 +10,27 @@ Grammar (``^`` and ``**`` are powers, right-associative; ``x``/``×`` multiply, 
 
 Numbers may carry thousands separators (``1,000``), a decimal part and an exponent
 (``2.5e3``). Arithmetic is exact (:class:`fractions.Fraction`) except ``sqrt`` and
-non-integer powers, which are floats. Every size is bounded so no input can make it
-slow or large: the input length, the digits of a literal, the nesting depth, the
-power's exponent and every intermediate result's size. Each violation, like a
-syntax error or a division by zero, raises :class:`CalcError` with a short reason.
+non-integer powers, which are floats (a float meeting an exact number is computed in
+floating point; a value beyond the float range is an error, never ``inf`` or a crash).
+Every size is bounded so no input can make it slow or large: the input length, the
+digits of a literal, the nesting depth, the power's exponent and every intermediate
+result's size. Each violation, like a syntax error or a division by zero, raises
+:class:`CalcError` with a short reason; :func:`calculate` is the boundary that turns
+any arithmetic exception Python raises into a :class:`CalcError` too, so nothing a
+model writes can crash a run. Decimal digits of any script (``٣``, ``３``) read as ASCII.
+Results print exactly where short (integers up to :data:`MAX_SHOWN_DIGITS` digits,
+terminating decimals) and otherwise to 10 significant digits, computed from the exact
+value (``(1/3)**1000`` prints ``7.563891323e-478``, not ``0``).
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import re
+import unicodedata
 from collections.abc import Callable
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 MAX_INPUT = 256
@@ -28,6 +38,9 @@ MAX_LITERAL_DIGITS = 40
 MAX_DEPTH = 32
 MAX_EXPONENT = 1000
 MAX_BITS = 4096  # numerator and denominator of every intermediate result
+MAX_SHOWN_DIGITS = 120  # longer exact integers print in scientific notation
+SIGNIFICANT = 10
+FLOAT_TINY, FLOAT_HUGE = Decimal("1e-300"), Decimal("1e300")
 
 Number = Fraction | float
 
@@ -41,6 +54,29 @@ _TOKEN = re.compile(
     r"|(?P<name>[a-z]+)|(?P<op>\*\*|//|[-+*/%^(),x×÷]))"
 )
 _ALIASES = {"x": "*", "×": "*", "÷": "/", "^": "**"}
+
+
+def _float(value: Number) -> float:
+    """``value`` as a float, or :class:`CalcError` when it lies beyond the float range."""
+    try:
+        result = float(value)
+    except OverflowError as exc:
+        raise CalcError("result too large for a floating-point number (over 1.8e308)") from exc
+    if not math.isfinite(result):
+        raise CalcError("result is not a finite number")
+    if result == 0 and value != 0:
+        raise CalcError("result too small for a floating-point number (under 1e-308)")
+    return result
+
+
+def _arith(op: Callable[[Number, Number], Number], a: Number, b: Number) -> Number:
+    """``op(a, b)``, in floating point when either side is a float (checked conversion)."""
+    if isinstance(a, float) or isinstance(b, float):
+        a, b = _float(a), _float(b)
+    try:
+        return _check(op(a, b))
+    except OverflowError as exc:
+        raise CalcError("result too large for a floating-point number (over 1.8e308)") from exc
 
 
 def _check(value: Number) -> Number:
@@ -60,7 +96,7 @@ def _sqrt(x: Number) -> Number:
         n, d = math.isqrt(x.numerator), math.isqrt(x.denominator)
         if n * n == x.numerator and d * d == x.denominator:
             return Fraction(n, d)
-    return math.sqrt(x)
+    return _power(x, Fraction(1, 2))
 
 
 def _round(x: Number, places: Number = Fraction(0)) -> Number:
@@ -71,14 +107,18 @@ def _round(x: Number, places: Number = Fraction(0)) -> Number:
     return Fraction(round(x, int(places)))
 
 
+_BINARY: dict[str, Callable[[Number, Number], Number]] = {
+    "*": operator.mul, "/": operator.truediv, "//": operator.floordiv, "%": operator.mod,
+}
+
 _FUNCS: dict[str, tuple[Callable[..., Number], int, int]] = {
     "sqrt": (_sqrt, 1, 1),
     "abs": (abs, 1, 1),
     "round": (_round, 1, 2),
     "floor": (lambda x: Fraction(math.floor(x)), 1, 1),
     "ceil": (lambda x: Fraction(math.ceil(x)), 1, 1),
-    "min": (min, 1, 16),
-    "max": (max, 1, 16),
+    "min": (lambda *args: min(args), 1, 16),
+    "max": (lambda *args: max(args), 1, 16),
 }
 
 
@@ -137,9 +177,9 @@ class _Parser:
         value = self.term()
         while True:
             if self.take("+"):
-                value = _check(value + self.term())
+                value = _arith(operator.add, value, self.term())
             elif self.take("-"):
-                value = _check(value - self.term())
+                value = _arith(operator.sub, value, self.term())
             else:
                 self.depth -= 1
                 return value
@@ -152,13 +192,10 @@ class _Parser:
                 return value
             self.i += 1
             rhs = self.unary()
-            if tok[1] == "*":
-                value = _check(value * rhs)
-                continue
-            if rhs == 0:
+            if tok[1] != "*" and rhs == 0:
                 raise CalcError("division by zero")
-            result = value / rhs if tok[1] == "/" else value // rhs if tok[1] == "//" else value % rhs
-            value = _check(Fraction(result) if isinstance(result, int) else result)
+            result = _arith(_BINARY[tok[1]], value, rhs)
+            value = Fraction(result) if isinstance(result, int) else result
 
     def unary(self) -> Number:
         if self.take("-"):
@@ -206,6 +243,8 @@ class _Parser:
                 raise CalcError(f"{tok[1]}() takes {lo} to {hi} arguments, got {len(args)}")
             try:
                 return _check(fn(*args))
+            except CalcError:
+                raise
             except (ValueError, OverflowError, TypeError) as exc:
                 raise CalcError(f"{tok[1]}(): {exc}") from exc
         raise CalcError(f"unexpected {tok[1]!r}")
@@ -223,19 +262,34 @@ def _power(base: Number, exponent: Number) -> Number:
             if bits * abs(e) > MAX_BITS:
                 raise CalcError(f"power larger than {MAX_BITS} bits")
             return _check(base**e)
-    if abs(float(exponent)) > MAX_EXPONENT:
+    if not -MAX_EXPONENT <= exponent <= MAX_EXPONENT:
         raise CalcError(f"exponent larger than {MAX_EXPONENT}")
     if base < 0:
         raise CalcError("fractional power of a negative number")
+    fe = _float(exponent)
     try:
-        return _check(float(base) ** float(exponent))
+        b = float(base)
+    except OverflowError:  # a huge exact base: through logarithms (math.log takes big integers)
+        assert isinstance(base, Fraction)
+        log = math.log(base.numerator) - math.log(base.denominator)
+        try:
+            return _check(math.exp(log * fe))
+        except OverflowError as exc:
+            raise CalcError("result too large for a floating-point number (over 1.8e308)") from exc
+    try:
+        return _check(b**fe)
     except (OverflowError, ZeroDivisionError) as exc:
         raise CalcError(f"power: {exc}") from exc
 
 
+def _ascii_digits(text: str) -> str:
+    """Decimal digits of any script as ASCII digits (other characters unchanged)."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+
+
 def evaluate(text: str) -> Number:
     """Evaluate an arithmetic expression; raise :class:`CalcError` on anything else."""
-    text = text.replace("$", " ").strip().rstrip("=").strip()
+    text = _ascii_digits(text.replace("$", " ").strip().rstrip("=").strip())
     if not text:
         raise CalcError("empty expression")
     if len(text) > MAX_INPUT:
@@ -248,26 +302,46 @@ def evaluate(text: str) -> Number:
 
 
 def format_number(value: Number) -> str:
-    """Exact integers as integers; terminating fractions exactly; others to 10 significant digits."""
-    if isinstance(value, Fraction):
-        if value.denominator == 1:
-            return str(value.numerator)
-        d = value.denominator
-        while d % 2 == 0:
-            d //= 2
-        while d % 5 == 0:
-            d //= 5
-        if d == 1 and value.denominator < 10**12:  # terminating: print every digit exactly
-            places = 0
-            while (value * 10**places).denominator != 1:
-                places += 1
-            scaled = abs(value.numerator * 10**places // value.denominator)
-            whole, frac = divmod(scaled, 10**places)
+    """Exact where short, else 10 significant digits rounded from the exact value.
+
+    Exact: integers up to :data:`MAX_SHOWN_DIGITS` digits and terminating fractions. Never
+    through a float that would overflow or underflow to ``0``.
+    """
+    if isinstance(value, float):
+        return f"{value:.{SIGNIFICANT}g}"
+    if value.denominator == 1 and len(str(abs(value.numerator))) <= MAX_SHOWN_DIGITS:
+        return str(value.numerator)
+    d = value.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1 and value.denominator < 10**12:  # terminating: print every digit exactly
+        places = 0
+        while (value * 10**places).denominator != 1:
+            places += 1
+        scaled = abs(value.numerator * 10**places // value.denominator)
+        whole, frac = divmod(scaled, 10**places)
+        if len(str(whole)) <= MAX_SHOWN_DIGITS:
             return f"{'-' if value < 0 else ''}{whole}.{frac:0{places}d}"
-        value = float(value)
-    return f"{value:.10g}"
+    with localcontext() as ctx:
+        ctx.prec = SIGNIFICANT
+        ctx.Emax, ctx.Emin = 10**6, -(10**6)
+        shown = Decimal(value.numerator) / Decimal(value.denominator)
+    if FLOAT_TINY < abs(shown) < FLOAT_HUGE:  # the digits are already rounded: print them as a float would
+        return f"{float(shown):.{SIGNIFICANT}g}"
+    return f"{shown.normalize():.{SIGNIFICANT}g}"
 
 
 def calculate(text: str) -> str:
-    """Evaluate and format: the ``<calc>`` tool's answer (raises :class:`CalcError`)."""
-    return format_number(evaluate(text))
+    """Evaluate and format: the ``<calc>`` tool's answer.
+
+    The boundary of the tool: raises :class:`CalcError` and nothing else, whatever ``text`` is
+    (an arithmetic exception that slipped past the bounds becomes a calculator error too).
+    """
+    try:
+        return format_number(evaluate(text))
+    except CalcError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, MemoryError, RecursionError) as exc:
+        raise CalcError(f"cannot evaluate: {type(exc).__name__}") from exc

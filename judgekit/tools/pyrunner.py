@@ -1,24 +1,21 @@
-"""The ``<python>`` tool: run a short program in a separate, limited process.
+"""The ``<python>`` tool: run a short program in an operating-system sandbox, with limits.
 
-Layers, from the outside in (see ``docs/protocols.md`` for what they do *not* cover):
+The security boundary is the kernel, not the interpreter. Each program runs in a fresh
+``python -I -S`` process started by bubblewrap (:mod:`judgekit.tools.sandbox`): its own
+user, mount, PID and network namespaces as ``nobody`` without capabilities, a read-only
+root holding only the system and Python directories, a private ``/work`` tmpfs of fixed
+size, and a seccomp filter that refuses fork, clone, sockets and the escape system calls.
+Inside, the child script (``_sandbox_child.py``) sets CPU, address-space, file-size,
+open-file and process limits and installs an audit hook as a second layer. The parent
+kills the whole sandbox after a wall-clock limit.
 
-* a fresh process ``python -I -S`` (isolated mode: no environment variables, no user
-  site, no site-packages) with a clean environment, stdin closed, its working
-  directory a fresh temp dir that is deleted afterwards, in its own session so the
-  wall-time kill reaches everything it started;
-* a network namespace with no interfaces but a down loopback (``unshare --net``,
-  or ``unshare --user --map-current-user --net`` without root) when the system allows
-  it, probed once; otherwise nothing at the OS level (recorded as ``network: "audit-hook"``);
-* inside the child (``_sandbox_child.py``): CPU, address-space, file-size, open-file
-  limits, privilege drop to ``nobody`` when started as root, no new processes
-  (``RLIMIT_NPROC`` = 0), and a Python audit hook (sockets, subprocesses, fork/exec,
-  ctypes, reads outside the temp dir and the Python installation, writes outside the temp dir);
-* a wall-clock timeout in the parent that kills the child's whole session.
+Where the sandbox cannot run (no ``bwrap``, user namespaces disabled, not x86-64) the tool
+is refused (:func:`require_sandbox`); a program is never run unisolated.
 
-stdout and stderr go to files under the size limit, so a program that prints forever
-is stopped by the limit, not by this process's memory. Every failure comes back as a
-:class:`~judgekit.tools.ToolResult` with ``ok=False`` and one clear line: the tool
-never raises on what the program does.
+stdout and stderr go to files the parent opened, under the file-size limit, so a program
+that prints forever is stopped by the limit, not by this process's memory. Every failure
+comes back as a :class:`RunOutcome` with ``ok=False`` and one clear line: the tool never
+raises on what the program does.
 """
 
 from __future__ import annotations
@@ -27,15 +24,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+
+from judgekit.tools.sandbox import SANDBOX_DIR, bwrap_version, python_paths, sandbox_problem, sandboxed_popen
 
 CHILD = Path(__file__).with_name("_sandbox_child.py")
 MAX_CODE = 4000
-NOBODY = 65534
 
 
 @dataclass(frozen=True)
@@ -46,6 +42,7 @@ class PythonLimits:
     wall_seconds: float = 5.0
     memory_mb: int = 256
     file_kb: int = 256
+    disk_kb: int = 4096
     output_chars: int = 400
 
 
@@ -58,32 +55,21 @@ class RunOutcome:
     error: str | None
 
 
-@lru_cache(maxsize=1)
-def network_isolation() -> tuple[str, ...]:
-    """The command prefix that gives the child an empty network namespace, or ``()``.
+class SandboxUnavailable(RuntimeError):
+    """The OS sandbox cannot run on this machine (the message says why and what to install)."""
 
-    Probed once per process: ``unshare --net`` as root, ``unshare --user
-    --map-current-user --net`` otherwise; ``()`` when neither works (no ``unshare``,
-    user namespaces disabled, a seccomp profile that forbids them).
-    """
-    exe = shutil.which("unshare")
-    if exe is None:
-        return ()
-    prefix = [exe, "--net"] if os.geteuid() == 0 else [exe, "--user", "--map-current-user", "--net"]
-    try:
-        probe = subprocess.run([*prefix, "--", sys.executable, "-I", "-S", "-c", "pass"],
-                               capture_output=True, timeout=20, env={}, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return (*prefix, "--") if probe.returncode == 0 else ()
+
+def require_sandbox() -> None:
+    """Raise :class:`SandboxUnavailable` unless programs can run in the sandbox here."""
+    problem = sandbox_problem()
+    if problem is not None:
+        raise SandboxUnavailable(problem)
 
 
 def sandbox_info() -> dict[str, str]:
     """How the runner isolates programs on this machine (recorded in each judgment)."""
-    return {
-        "network": "namespace" if network_isolation() else "audit-hook",
-        "user": "nobody" if os.geteuid() == 0 else "self",
-    }
+    return {"isolation": "bubblewrap+seccomp", "bwrap": bwrap_version(), "network": "namespace",
+            "user": "nobody (user namespace)"}
 
 
 _SIGNALS = {
@@ -94,30 +80,29 @@ _SIGNALS = {
 
 
 def run_python(code: str, limits: PythonLimits | None = None) -> RunOutcome:
-    """Run ``code`` under every limit; report stdout, or why it failed, in one line."""
+    """Run ``code`` in the sandbox under every limit; report stdout, or why it failed, in one line."""
     limits = limits or PythonLimits()
     if len(code) > MAX_CODE:
         return RunOutcome(False, "", f"program longer than {MAX_CODE} characters")
+    problem = sandbox_problem()
+    if problem is not None:
+        return RunOutcome(False, "", f"refused: {problem}")
     base = Path(tempfile.mkdtemp(prefix="judgekit-py-"))
     try:
-        work = base / "work"
-        work.mkdir()
         code_file = base / "program.py"
         code_file.write_text(code, encoding="utf-8")
-        if os.geteuid() == 0:
-            os.chown(work, NOBODY, NOBODY)
-        cmd = [*network_isolation(), sys.executable, "-I", "-S", str(CHILD), str(code_file),
-               str(limits.cpu_seconds), str(limits.memory_mb << 20), str(limits.file_kb << 10)]
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(work), "PYTHONHASHSEED": "0"}
+        argv = [python_paths()[0], "-I", "-S", f"{SANDBOX_DIR}/child.py", f"{SANDBOX_DIR}/program.py",
+                str(limits.cpu_seconds), str(limits.memory_mb << 20), str(limits.file_kb << 10)]
+        binds = {str(CHILD): f"{SANDBOX_DIR}/child.py", str(code_file): f"{SANDBOX_DIR}/program.py"}
         with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
-            proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    start_new_session=True)
+            proc = sandboxed_popen(argv, limits.disk_kb << 10, binds, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=err, start_new_session=True, env={"PATH": "/usr/bin:/bin"})
             timed_out = False
             try:
                 proc.wait(timeout=limits.wall_seconds)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)  # bwrap dies; --die-with-parent and the PID namespace end the rest
                 proc.wait()
         stdout = _head(base / "stdout", limits.output_chars)
         if timed_out:
@@ -129,6 +114,9 @@ def run_python(code: str, limits: PythonLimits | None = None) -> RunOutcome:
         shutil.rmtree(base, ignore_errors=True)
 
 
+_SIGNAL_NUMBERS = {int(s) for s in signal.Signals}
+
+
 def _head(path: Path, chars: int) -> str:
     with open(path, "rb") as fh:
         data = fh.read(chars * 4 + 4)
@@ -137,6 +125,8 @@ def _head(path: Path, chars: int) -> str:
 
 
 def _failure(code: int, stderr: str, limits: PythonLimits) -> str:
+    if code > 128 and code - 128 in _SIGNAL_NUMBERS:  # bwrap reports a signal death as 128 + signal
+        code = 128 - code
     if code < 0:
         sig = signal.Signals(-code)
         template = _SIGNALS.get(sig, "killed by {name}")

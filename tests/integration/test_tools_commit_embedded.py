@@ -28,7 +28,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_protocol_end_to_end(name: str, embedded_backend, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_protocol_end_to_end(name: str, embedded_backend, shared_data: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                             request: pytest.FixtureRequest) -> None:
+    if name == "tool-verify":
+        request.getfixturevalue("python_sandbox")  # tools=calc,python needs the OS sandbox
     options, names, regex = CASES[name]
     samples = load_samples(shared_data / "gsm8k_verification" / "gsm8k_verification.jsonl", "verify", limit=2)
     config = JudgeConfig(max_new_tokens=48, options=options)

@@ -84,13 +84,14 @@ def test_a_segment_out_of_tokens_ends_the_loop_and_a_bad_verdict_is_a_recorded_f
     assert len(backend.calls) == 2
 
 
+@pytest.mark.usefixtures("python_sandbox")
 def test_python_tool_runs_in_the_sandbox_when_enabled() -> None:
     segs = ["Compute <python>print(48 + 48 // 2)</python>", "Done.\n"]
     judgments, backend = run("tool-verify", scripted(segs), samples=SAMPLES[:1], options=(("tools", "calc,python"),))
     j = judgments[0]
     assert "<python>print(48 + 48 // 2)</python>\n<result>72</result>" in j.trace[0].output
     assert backend.calls[0]["params"].stop == ("</calc>", "</python>", "Verdict:")
-    assert j.extra["sandbox"]["network"] in ("namespace", "audit-hook")
+    assert j.extra["sandbox"]["isolation"] == "bubblewrap+seccomp"
 
 
 def test_rerun_on_the_same_cache_replays_every_round_without_the_model(tmp_path: Path) -> None:
@@ -138,6 +139,7 @@ def test_bad_tool_options_are_errors(options, message) -> None:  # type: ignore[
         get_protocol("tool-verify", JudgeConfig(options=options))
 
 
+@pytest.mark.usefixtures("python_sandbox")
 def test_open_call_finds_only_the_unclosed_call_at_the_end() -> None:
     tools = get_tools(["calc", "python"])
     assert open_call("a <calc>1+1</calc> b <python>print(2)", tools)[1] == "print(2)"  # type: ignore[index]
