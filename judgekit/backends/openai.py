@@ -24,7 +24,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -36,8 +35,10 @@ from judgekit.backends.http_util import (
     ServerUnreachable,
     check_chat_template,
     choice_probs,
+    endpoint,
     parse_choices,
     post_json,
+    public_url,
 )
 from judgekit.backends.openai_requests import (
     GRAMMAR_STYLES,
@@ -61,11 +62,8 @@ PROBE_PROMPT = Prompt(messages=(Message("user", "Say hello."),), template="const
 
 
 def _public_url(url: str) -> str:
-    """``url`` without user:password, for manifests."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """``url`` without user:password or query values, for manifests and error lines."""
+    return public_url(url)
 
 
 def _split_tokens(total: int, k: int) -> list[int]:
@@ -178,7 +176,7 @@ class OpenAIBackend:
     # ------------------------------------------------------------ capabilities
     def _detect_style(self) -> tuple[str, str]:
         try:
-            models = self._client.get(f"{self.base_url}/models").json()
+            models = self._client.get(endpoint(self.base_url, "/models")).json()
         except (httpx.HTTPError, ValueError) as exc:
             return "openai", f"detection failed ({type(exc).__name__}); assumed openai"
         data = models.get("data") if isinstance(models, dict) else None
@@ -386,7 +384,7 @@ class OpenAIBackend:
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         path = "/chat/completions" if self.mode == "chat" else "/completions"
         kwargs: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
-        return post_json(self._client, self.base_url + path, body, self.policy, rng=random.Random(),
+        return post_json(self._client, endpoint(self.base_url, path), body, self.policy, rng=random.Random(),
                          deadline=self.timeout, **kwargs)
 
     def _request(self, prompt: Prompt, params: GenerationParams, style: str, n: int, seed: int) -> list[Generation]:

@@ -35,7 +35,8 @@ def reward_cmd(
                                   id_col=opts.id_col or "id", limit=opts.limit)
         run_dir = opts.output or Path("runs") / f"{file.stem}-reward-{opts.protocol}-{opts.method}"
         with progress_bar(f"rewarding ({opts.protocol}, {opts.method})") as update:
-            summary = run_reward_file(items, reward, run_dir, input_path=file, progress=update)
+            summary = run_reward_file(items, reward, run_dir, input_path=file, progress=update,
+                                      resume=opts.resume)
     out.print(summary_table(summary, title="judgekit reward"))
     out.print(f"mean reward {summary['mean_reward']}, failures {summary['failures']} of {summary['items']}")
     console.print(f"rewards: {run_dir / 'rewards.jsonl'}  manifest: {run_dir / 'manifest.json'}")
