@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 import httpx
 
 from judgekit.core.models import default_model_path
+from judgekit.core.special_tokens import neutralise_messages
 from judgekit.core.types import Message
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -311,6 +312,8 @@ def render_chat_template(
 
     Used in completions mode, where the client builds the raw prompt. ``bos_token``
     defaults to empty because servers add BOS when they tokenize a completion prompt.
+    Special-token strings inside message contents are neutralised (the server parses
+    specials in the raw prompt; only the template's own must count).
     """
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -320,7 +323,7 @@ def render_chat_template(
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.filters["tojson"] = lambda x, **kw: json.dumps(x, ensure_ascii=False, **kw)
     rendered = env.from_string(template).render(
-        messages=[{"role": m.role, "content": m.content} for m in messages],
+        messages=neutralise_messages([(m.role, m.content) for m in messages]),
         add_generation_prompt=True,
         bos_token=bos_token,
         eos_token=eos_token,

@@ -40,6 +40,7 @@ from judgekit.backends.http_util import (
     post_json,
     public_url,
 )
+from judgekit.core.special_tokens import POLICY
 from judgekit.backends.openai_requests import (
     GRAMMAR_STYLES,
     STYLES,
@@ -246,7 +247,7 @@ class OpenAIBackend:
         return {
             "backend": self.name, "base_url": _public_url(self.base_url), "model": self.model, "mode": self.mode,
             "chat_template_sha256": template, "constraint_style": self.constraint_style,
-            "top_logprobs": self.top_logprobs,
+            "top_logprobs": self.top_logprobs, "data_special_tokens": POLICY,
         }
 
     def info(self) -> dict[str, Any]:
@@ -258,6 +259,7 @@ class OpenAIBackend:
             "model": self.model,
             "base_url": _public_url(self.base_url),
             "mode": self.mode,
+            "data_special_tokens": POLICY,
             "constraint_style": style,
             "constraint_style_source": self._style_note,
             "constraint_kinds": sorted(constraint_kinds(style, self.mode)),

@@ -19,6 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from judgekit.core.special_tokens import POLICY, neutralise_messages, tokenizer_special_tokens
 from judgekit.core.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
 
 
@@ -73,7 +74,8 @@ def structured_outputs_spec(constraint: Constraint | None) -> dict[str, Any] | N
 
 def render_prompt_text(prompt: Prompt, tokenizer: ChatTokenizer) -> str:
     """Apply the model's chat template to ``prompt`` and append its assistant prefix."""
-    messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+    messages = neutralise_messages([(m.role, m.content) for m in prompt.messages],
+                                   tokenizer_special_tokens(tokenizer))
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return str(text) + prompt.assistant_prefix
 
@@ -378,7 +380,7 @@ class VLLMBackend:
     def identity(self) -> dict[str, Any]:
         """Output-affecting settings, part of every cache key and the run fingerprint."""
         keep = ("tokenizer", "revision", "dtype", "max_model_len", "quantization")
-        return {"backend": self.name, "top_logprobs": self.top_logprobs,
+        return {"backend": self.name, "top_logprobs": self.top_logprobs, "data_special_tokens": POLICY,
                 **{k: self.engine_kwargs[k] for k in keep if k in self.engine_kwargs}}
 
     def info(self) -> dict[str, Any]:
