@@ -27,6 +27,22 @@ CHATML = (
 WORDS = ["[PAD]", "[UNK]", "<|im_start|>", "<|im_end|>", "user", "assistant", "A", "B", "is", "better", "which"]
 
 
+def _unsampled_matrix(path: Path) -> str:
+    """An MLP matrix lying wholly outside the first, middle and last MiB of a safetensors file."""
+    raw = path.read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + header_len])
+    size, mib = len(raw), 1 << 20
+    windows = [(0, mib), (size // 2 - mib // 2, size // 2 + mib // 2), (size - mib, size)]
+    for name, meta in sorted(header.items()):
+        if "mlp" not in name:
+            continue
+        start, end = (8 + header_len + o for o in meta["data_offsets"])
+        if all(end <= lo or start >= hi for lo, hi in windows):
+            return str(name)
+    raise AssertionError("no MLP matrix outside the sampled windows; make the model larger")
+
+
 @pytest.fixture(scope="module")
 def tiny_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch = pytest.importorskip("torch")
@@ -35,7 +51,7 @@ def tiny_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     root = tmp_path_factory.mktemp("identity")
-    base = root / "judge"
+    base = root / "a" / "judge"  # the copies share the directory name, as copies do
     tok = Tokenizer(tok_models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="<|im_end|>",
@@ -50,13 +66,14 @@ def tiny_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                          num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=64, pad_token_id=0)
     LlamaForCausalLM(config).save_pretrained(str(base))
     dirs = {"judge": base}
-    zeroed = root / "zeroed"
+    zeroed = root / "b" / "judge"
     shutil.copytree(base, zeroed)
     weights = load_file(str(zeroed / "model.safetensors"))
-    weights["model.layers.0.mlp.up_proj.weight"] = torch.zeros_like(weights["model.layers.0.mlp.up_proj.weight"])
+    name = _unsampled_matrix(zeroed / "model.safetensors")
+    weights[name] = torch.zeros_like(weights[name])
     save_file(weights, str(zeroed / "model.safetensors"), metadata={"format": "pt"})
     dirs["zeroed"] = zeroed
-    template = root / "template"
+    template = root / "c" / "judge"
     shutil.copytree(base, template)
     (template / "chat_template.jinja").write_text(CHATML.replace("assistant\n", "assistant\nVerdict: "))
     dirs["template"] = template
