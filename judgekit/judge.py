@@ -31,8 +31,8 @@ from judgekit.core.backend import PartialChoicesError, PartialGenerationError
 from judgekit.core.cache import make_key
 from judgekit.core.metrics import summarize
 from judgekit.core.prompts import template_hash
-from judgekit.core.rundir import (  # RunDirError: re-exported
-    RunDirError,
+from judgekit.core.rundir import RunDirError as RunDirError  # re-exported: callers catch it from here
+from judgekit.core.rundir import (
     locked,
     open_append,
     open_fresh,

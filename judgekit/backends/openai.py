@@ -40,7 +40,6 @@ from judgekit.backends.http_util import (
     post_json,
     public_url,
 )
-from judgekit.core.special_tokens import POLICY
 from judgekit.backends.openai_requests import (
     GRAMMAR_STYLES,
     STYLES,
@@ -52,6 +51,8 @@ from judgekit.backends.openai_requests import (
 )
 from judgekit.backends.prefix import prompt_chains
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError, ProgressFn
+from judgekit.core.errors import ConfigError
+from judgekit.core.special_tokens import POLICY
 from judgekit.core.types import Constraint, Generation, GenerationParams, Message, Prompt, sample_seed
 
 T = TypeVar("T")
@@ -287,9 +288,11 @@ class OpenAIBackend:
         if any(p.assistant_prefix for p in prompts) and not prefill_supported(
             self.constraint_style, self.mode, self.chat_template
         ):
-            raise ValueError(
-                f"prompts carry an assistant_prefix, which {self.constraint_style!r} servers cannot continue in "
-                "chat mode; use mode='completions' with chat_template (the model's Jinja chat template)"
+            raise ConfigError(
+                f"prompts carry an assistant_prefix (logit mode and prefilled verdicts), which "
+                f"--constraint-style {self.constraint_style} servers cannot continue in chat mode; use "
+                "--api-mode completions with --chat-template (the model's Jinja chat template), or a server "
+                "that continues a final assistant message (vllm, llama-server)"
             )
 
     def _probe_constraint(self) -> None:

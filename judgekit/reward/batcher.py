@@ -19,10 +19,14 @@ from typing import Any, Protocol
 class BatchLimits(Protocol):
     """The limits the batcher reads (``ServerLimits`` has them)."""
 
-    deadline_s: float
-    batch_window_s: float
-    max_batch_requests: int
-    max_batch_items: int
+    @property
+    def deadline_s(self) -> float: ...  # noqa: D102
+    @property
+    def batch_window_s(self) -> float: ...  # noqa: D102
+    @property
+    def max_batch_requests(self) -> int: ...  # noqa: D102
+    @property
+    def max_batch_items(self) -> int: ...  # noqa: D102
 
 
 class RewardService(Protocol):
@@ -112,7 +116,7 @@ class Batcher:
             self._active.append(nxt)
 
     def _round(self) -> list[tuple[_Pending, int, int]]:
-        """This round's slices: (request, start, end), at most max_batch_items items in all."""
+        """Slices of the next round: (request, start, end), at most max_batch_items items in all."""
         now = time.monotonic()
         for p in [p for p in self._active if now >= p.deadline]:
             self._active.remove(p)

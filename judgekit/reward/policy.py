@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.cache import make_key
 from judgekit.core.data import DataError, read_rows
 from judgekit.core.errors import ConfigError
-from judgekit.core.cache import make_key
 from judgekit.core.prompts import render
 from judgekit.core.rundir import (
     locked,
@@ -271,7 +271,8 @@ def _run_reward_locked(
     rows = read_resume_rows(partial) if resume else None
     previous: dict[str, RewardResult] = {}
     if rows and isinstance(rows[0], dict) and rows[0].get("fingerprint") == fingerprint:
-        previous = {r["id"]: result_from_dict(r) for r in rows[1:] if isinstance(r, dict) and isinstance(r.get("id"), str)}
+        previous = {r["id"]: result_from_dict(r) for r in rows[1:]
+                    if isinstance(r, dict) and isinstance(r.get("id"), str)}
     started = time.perf_counter()
     todo = [it for it in items if it.id not in previous]
     done = len(items) - len(todo)

@@ -1,4 +1,4 @@
-"""Checking a reward request's JSON body before and while decoding it (pure functions).
+r"""Checking a reward request's JSON body before and while decoding it (pure functions).
 
 A body is checked in three steps, each bounded by the step before:
 
@@ -9,7 +9,7 @@ A body is checked in three steps, each bounded by the step before:
    Python objects from it;
 2. decode: UTF-8, then JSON into a Python object (bounded by step 1);
 3. contents: nesting depth, and every string: at most ``max_field`` characters and
-   encodable as UTF-8 (a lone surrogate such as ``"\\ud800"`` decodes as JSON but
+   encodable as UTF-8 (a lone surrogate such as ``"\ud800"`` decodes as JSON but
    breaks every later step that encodes text, e.g. a cache key).
 
 Every refusal is a :class:`ConfigError` naming what is wrong (the server answers 400).

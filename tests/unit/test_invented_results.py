@@ -21,8 +21,8 @@ from judgekit.cli import app
 from judgekit.core.cache import CallCache
 from judgekit.core.data import load_samples
 from judgekit.core.formats import PAIRWISE, VERIFY, Format
-from judgekit.core.special_tokens import POLICY
 from judgekit.core.runner import Runner
+from judgekit.core.special_tokens import POLICY
 from judgekit.core.types import GenerationParams, Message, ParseFailure, Prompt, Sample, Verdict
 from judgekit.judge import judge_samples, run_fingerprint, run_judge
 from judgekit.protocols import JudgeConfig, get_protocol

@@ -49,7 +49,8 @@ def test_a_complete_line_of_bad_bytes_is_skipped_too(tmp_path: Path) -> None:  #
     full = (tmp_path / "full" / "results.jsonl").read_text(encoding="utf-8").splitlines()
     part = tmp_path / "r" / "results.partial.jsonl"
     part.parent.mkdir()
-    part.write_bytes((json.dumps({"fingerprint": fingerprint}) + "\n").encode() + b"\xe6\xbc\n" + (full[1] + "\n").encode())
+    header = (json.dumps({"fingerprint": fingerprint}) + "\n").encode()
+    part.write_bytes(header + b"\xe6\xbc\n" + (full[1] + "\n").encode())
     result = run_judge(pairs(2), proto, Runner(FakeBackend()), tmp_path / "r")
     assert result.resumed == 1
     assert (tmp_path / "r" / "results.jsonl").read_text(encoding="utf-8").splitlines() == full
@@ -80,7 +81,8 @@ def test_empty_out_is_a_usage_error(tmp_path: Path) -> None:  # item 10
 
 
 def reward(backend: FakeBackend | None = None) -> PolicyReward:
-    return PolicyReward(judge_protocol("verify", JudgeConfig(method="logit")), Runner(backend=backend or fake_verifier()))
+    protocol = judge_protocol("verify", JudgeConfig(method="logit"))
+    return PolicyReward(protocol, Runner(backend=backend or fake_verifier()))
 
 
 ITEMS = [RewardItem(f"i{i}", f"What is {i}+1?", f"It is {i + 1}.", str(i + 1)) for i in range(6)]
