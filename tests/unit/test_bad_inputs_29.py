@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -71,3 +72,30 @@ def test_constraint_style_none_cannot_continue_a_prefix_in_chat_mode() -> None:
     prompt = Prompt((Message("user", "q"),), template="t", template_hash="h", assistant_prefix="Verdict: [[")
     with pytest.raises(ConfigError, match="--api-mode completions"):
         backend.score_choices([prompt], ["A", "B"])
+
+
+def test_a_full_disk_under_the_cache_ends_a_judge_run_with_one_line(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = CallCache._open
+
+    class FullDisk:  # the connection as SQLite behaves once the disk is full: reads work, writes fail
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def executemany(self, *args: object) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.conn, name)
+
+    def full_after_open(self: CallCache) -> None:
+        opened(self)
+        self._conn = FullDisk(self._conn)  # type: ignore[assignment]
+
+    monkeypatch.setattr(CallCache, "_open", full_after_open)
+    monkeypatch.setenv("JUDGEKIT_FAKE_BACKEND", "1")
+    pairs = Path(__file__).resolve().parents[2] / "examples" / "pairs.jsonl"
+    result = CliRunner().invoke(app, ["judge", str(pairs), "--backend", "fake", "--cache-dir", str(tmp_path / "c"),
+                                      "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "call cache failed" in result.output and "Traceback" not in result.output
