@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
+from judgekit.core.models import weights_hash
 from judgekit.core.special_tokens import POLICY, neutralise_messages, tokenizer_special_tokens
 from judgekit.core.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
 
@@ -70,6 +72,26 @@ def structured_outputs_spec(constraint: Constraint | None) -> dict[str, Any] | N
     if constraint.kind == "regex":
         return {"regex": constraint.pattern}
     return {"json": json.loads(constraint.pattern)}
+
+
+def vllm_model_id(model: str, revision: str | None = None, tokenizer: str | None = None) -> str:
+    """The cache identity of a vLLM model: a hub name (+ revision), or a local directory's content hash.
+
+    A local directory (and a local tokenizer directory beside it) is identified by
+    :func:`judgekit.core.models.weights_hash` - every byte of every model file - so two
+    directories with the same name but different weights or chat templates never
+    share cached outputs.
+    """
+    local = Path(model).expanduser()
+    if local.is_dir():
+        out = f"vllm:{local.name}-{weights_hash(local)}"
+    else:
+        out = f"vllm:{model}" + (f"@{revision}" if revision else "")
+    if tokenizer and Path(tokenizer).expanduser().is_dir():
+        out += f"+tokenizer-{weights_hash(Path(tokenizer).expanduser())}"
+    elif tokenizer:
+        out += f"+tokenizer:{tokenizer}"
+    return out
 
 
 def render_prompt_text(prompt: Prompt, tokenizer: ChatTokenizer) -> str:
@@ -310,7 +332,7 @@ class VLLMBackend:
             gpu_memory_utilization=gpu_memory_utilization, dtype=dtype, seed=seed,
             max_logprobs=max(top_logprobs, 1), extra=engine_extra,
         )
-        self.model_id = f"vllm:{model}" + (f"@{revision}" if revision else "")
+        self.model_id = vllm_model_id(model, revision, tokenizer)
         self._llm = vllm.LLM(**self.engine_kwargs)
         self._tokenizer: ChatTokenizer = self._llm.get_tokenizer()
         # Without a limit the runner's length guard is off, and one over-long prompt

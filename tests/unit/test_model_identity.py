@@ -151,3 +151,13 @@ def test_the_digest_is_computed_once_per_file_version(tmp_path: Path, monkeypatc
     assert file_digest(f) == digest and len(reads) == 1
     f.write_bytes(b"y" * 1000)  # same size, new content: a new version
     assert file_digest(f) != digest and len(reads) == 2
+
+
+def test_vllm_identity_of_a_local_directory_is_its_content(tiny_dirs: dict[str, Path]) -> None:
+    from judgekit.backends.vllm import vllm_model_id
+
+    ids = {vllm_model_id(str(path)) for path in tiny_dirs.values()}
+    assert len(ids) == 3  # same directory name, different weights / chat template
+    assert vllm_model_id("Org/Model", "abc") == "vllm:Org/Model@abc"
+    assert vllm_model_id(str(tiny_dirs["judge"]), tokenizer=str(tiny_dirs["template"])) != vllm_model_id(
+        str(tiny_dirs["judge"]), tokenizer=str(tiny_dirs["judge"]))
