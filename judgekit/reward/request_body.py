@@ -2,9 +2,9 @@ r"""Checking a reward request's JSON body before and while decoding it (pure fun
 
 A body is checked in three steps, each bounded by the step before:
 
-1. shape, on the raw bytes: every string literal is blanked with one regular
-   expression (C speed), then the JSON values left are counted from the commas and
-   brackets. A body with more values than ``max_values`` (``[[],[],...]``, or
+1. shape, on the raw bytes: the JSON values are counted from the commas and
+   brackets outside string literals (found with one linear-time regular expression,
+   see :func:`json_value_bound`). A body with more values than ``max_values`` (``[[],[],...]``, or
    100,000 nested brackets) is refused *before* ``json.loads`` builds millions of
    Python objects from it;
 2. decode: UTF-8, then JSON into a Python object (bounded by step 1);
@@ -24,7 +24,7 @@ from typing import Any
 
 from judgekit.core.errors import ConfigError
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)  # an unclosed string runs to the end: no retries
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,29 @@ class BodyLimits:
     max_field: int = 1 << 20
 
 
-def json_value_bound(raw: bytes) -> int:
-    """An upper bound on the number of JSON values in ``raw`` (computed without decoding it)."""
-    skeleton = _STRING.sub(b'""', raw)
-    return skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{") + 1
+def json_value_bound(raw: bytes, limit: int | None = None) -> int:
+    """An upper bound on the number of JSON values in ``raw`` (computed without decoding it).
+
+    Commas and opening brackets outside string literals, plus one; at least the number
+    of string literals. Linear time whatever the bytes (an unclosed string runs to the
+    end, so the scan never retries), and with ``limit`` it stops as soon as the bound
+    passes it: at most ``limit`` string literals are visited.
+    """
+
+    def structural(start: int, end: int) -> int:
+        return raw.count(b",", start, end) + raw.count(b"[", start, end) + raw.count(b"{", start, end)
+
+    rough = structural(0, len(raw)) + 1  # counts brackets inside strings too: an upper bound
+    if limit is not None and rough <= limit:
+        return rough
+    total, strings, pos = 1, 0, 0
+    for match in _STRING.finditer(raw):
+        total += structural(pos, match.start())
+        strings += 1
+        pos = match.end()
+        if limit is not None and max(total, strings) > limit:
+            return max(total, strings)
+    return max(total + structural(pos, len(raw)), strings)
 
 
 def json_depth(value: Any, limit: int) -> int:
@@ -87,7 +106,7 @@ def decode_body(raw: bytes, limits: BodyLimits | int = BodyLimits()) -> dict[str
     """
     if isinstance(limits, int):
         limits = BodyLimits(max_depth=limits)
-    values = json_value_bound(raw)
+    values = json_value_bound(raw, limits.max_values)
     if values > limits.max_values:
         raise ConfigError(f"body holds up to {values} JSON values (at most {limits.max_values}); "
                           "send fewer items per request")

@@ -197,3 +197,17 @@ def test_the_whole_request_is_bounded_in_time() -> None:  # item 5
                 sock.setblocking(True)
                 sock.settimeout(TIMEOUT)
         assert dropped_after is not None and dropped_after < len(head) - 1
+
+
+def test_the_shape_check_is_linear_on_hostile_bytes() -> None:  # item 6: no ReDoS in the pre-decode scan
+    import subprocess
+    import sys
+
+    code = ("from judgekit.reward.request_body import json_value_bound\n"
+            "for raw in (b'\"' + b'\\\\\"' * 2_000_000, b'\"\\\\' * 2_000_000, b'\"a\",' * 2_000_000):\n"
+            "    json_value_bound(raw, 65536)\n"
+            "print('done')\n")
+    # a quadratic scan of these 4-8 MB takes hours; the linear one a fraction of a second (the timeout
+    # only stops a regression from hanging the suite)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "done", done.stderr[-2000:]
