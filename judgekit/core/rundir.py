@@ -135,15 +135,17 @@ def read_resume_rows(path: Path) -> list[Any] | None:
         fd = _open_fd(path, os.O_RDWR)
     except FileNotFoundError:
         return None
-    with os.fdopen(fd, "r+b") as fh:
-        data = fh.read()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            fh.truncate(end)
     rows: list[Any] = []
-    for line in data[:end].split(b"\n")[:-1]:
-        try:
-            rows.append(json.loads(line.decode("utf-8")))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            rows.append(None)
+    with os.fdopen(fd, "r+b") as fh:
+        complete = 0
+        for line in fh:  # binary lines: split at b"\n" only
+            if not line.endswith(b"\n"):
+                break  # the torn tail
+            complete += len(line)
+            try:
+                rows.append(json.loads(line.decode("utf-8")))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                rows.append(None)
+        if fh.seek(0, os.SEEK_END) > complete:
+            fh.truncate(complete)
     return rows
