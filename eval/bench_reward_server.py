@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import threading
@@ -33,12 +34,27 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DATA = ROOT.parent / "shared" / "data" / "gsm8k_verification" / "gsm8k_verification.jsonl"
+
+
+def data_file() -> Path:
+    """The GSM8K verification rows under ``$JUDGEKIT_SHARED_DATA`` (else ``../shared/data``)."""
+    shared = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    return shared / "gsm8k_verification" / "gsm8k_verification.jsonl"
+
+
+HEADER = ("| clients | batching | judgments/s | p50 latency (s) | p95 latency (s) | judge batches |",
+          "|---|---|---|---|---|---|")
+
+
+def table(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The markdown table this script prints (docs/reward_server.md holds its output verbatim)."""
+    return [*HEADER, *(f"| {r['clients']} | {'on' if r['batching'] else 'off'} | {r['judgments_per_s']} | "
+                       f"{r['p50_s']} | {r['p95_s']} | {r['batches']} / {r['requests']} requests |" for r in rows)]
 
 
 def payloads(n_requests: int, items: int) -> list[dict[str, Any]]:
     """Distinct OpenRLHF payloads from GSM8K candidate solutions."""
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()[: n_requests * items]]
+    rows = [json.loads(line) for line in data_file().read_text(encoding="utf-8").splitlines()[: n_requests * items]]
     out = []
     for start in range(0, len(rows), items):
         chunk = rows[start : start + items]
@@ -128,11 +144,7 @@ def main() -> None:
     rows = [measure(backend, c, b, work, ns.requests_per_client) for c in counts for b in (False, True)]
     print(f"judge: {label}; {ns.items} items/request, {ns.requests_per_client} requests/client; "
           f"{platform.processor() or platform.machine()}")
-    print("| clients | batching | judgments/s | p50 latency (s) | p95 latency (s) | judge batches |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['clients']} | {'on' if r['batching'] else 'off'} | {r['judgments_per_s']} | {r['p50_s']} | "
-              f"{r['p95_s']} | {r['batches']} / {r['requests']} requests |")
+    print("\n".join(table(rows)))
     if ns.json:
         ns.json.write_text(json.dumps({"judge": label, "rows": rows}, indent=2) + "\n", encoding="utf-8")
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -41,7 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_data() -> Path:
+    """``$JUDGEKIT_SHARED_DATA``, else ``../shared/data`` beside the repository (as training/recipe_data.py)."""
+    return Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 INSTRUCTION = "Solve the problem. End your answer with a line '#### N' where N is the final number."
 
@@ -125,9 +132,10 @@ def logged_reward(reward_fn: Callable[..., list[float | None]], log: Path, keys:
 
 
 def build_trainer(judge: str, out: Path, steps: int, questions: int, generations: int, prompts_per_step: int,
-                  max_completion: int, learning_rate: float, data: Path = DATA, seed: int = 0,
+                  max_completion: int, learning_rate: float, data: Path | None = None, seed: int = 0,
                   device: str = "cpu") -> Any:
-    """A GRPOTrainer for the embedded policy with the named judge as its only reward."""
+    """A GRPOTrainer for the embedded policy with the named judge as its only reward (data: :func:`shared_data`)."""
+    data = shared_data() if data is None else data
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 

@@ -14,14 +14,13 @@ never leaves a stale complete-looking ``results.jsonl`` beside its partial file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -30,9 +29,19 @@ from typing import Any
 from judgekit.core.aggregate import annotate
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError
 from judgekit.core.cache import make_key
-from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
 from judgekit.core.prompts import template_hash
+from judgekit.core.rundir import RunDirError as RunDirError  # re-exported: callers catch it from here
+from judgekit.core.rundir import (
+    locked,
+    open_append,
+    open_fresh,
+    prepare_dir,
+    read_resume_rows,
+    supersede_finals,
+    write_atomic,
+    write_json,
+)
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Sample, Turn
 from judgekit.protocols.base import Protocol
@@ -40,10 +49,6 @@ from judgekit.protocols.base import Protocol
 FINALS = ("results.jsonl", "manifest.json", "summary.json")
 PACKAGES = ("judgekit", "torch", "transformers", "outlines", "outlines_core", "jinja2", "datasets", "trl", "httpx")
 Progress = Callable[[int, int], None]
-
-
-class RunDirError(ConfigError):
-    """The run directory cannot be used: not a directory, not writable, or in use by another run."""
 
 
 @dataclass(frozen=True)
@@ -134,75 +139,17 @@ def _load_partial(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
 
     The first line must be the header carrying ``fingerprint``: a file whose header is
     torn, missing or different is discarded whole (its rows may come from another
-    input). Later torn lines (a row cut by ``kill -9``) are skipped.
+    input). Later torn lines (a row cut by ``kill -9``, even inside a UTF-8 character)
+    are skipped (:func:`judgekit.core.rundir.read_resume_rows`).
     """
-    if not path.exists():
+    rows = read_resume_rows(path)
+    if not rows:
         return {}
-    done: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8", newline="\n") as fh:
-        for i, line in enumerate(fh):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                row = None
-            if i == 0:
-                if not isinstance(row, dict) or row.get("fingerprint") != fingerprint:
-                    return {}
-                continue
-            if isinstance(row, dict) and isinstance(row.get("sample_id"), str):
-                done[row["sample_id"]] = row
-    return done
-
-
-@contextlib.contextmanager
-def _locked(run_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``run_dir/.lock`` (fail fast if another run holds it)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no lock
-        yield
-        return
-    with (run_dir / ".lock").open("a") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise RunDirError(f"{run_dir}: another judgekit run is writing to this directory") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _prepare_dir(run_dir: Path) -> None:
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirError(f"{run_dir}: exists and is not a directory (-o names a run directory)")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunDirError(f"{run_dir}: cannot create the run directory ({exc.strerror or exc})") from exc
-    if not os.access(run_dir, os.W_OK | os.X_OK):
-        raise RunDirError(f"{run_dir}: run directory is not writable")
-
-
-def _supersede_finals(run_dir: Path) -> Path | None:
-    """Move an earlier run's final files into ``run_dir/superseded/N/``; return that folder."""
-    finals = [run_dir / name for name in FINALS if (run_dir / name).exists()]
-    if not finals:
-        return None
-    n = 1
-    while (run_dir / "superseded" / str(n)).exists():
-        n += 1
-    dest = run_dir / "superseded" / str(n)
-    dest.mkdir(parents=True)
-    for f in finals:
-        os.replace(f, dest / f.name)
-    return dest
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    header = rows[0]
+    if not isinstance(header, dict) or header.get("fingerprint") != fingerprint:
+        return {}
+    return {row["sample_id"]: row for row in rows[1:]
+            if isinstance(row, dict) and isinstance(row.get("sample_id"), str)}
 
 
 def run_judge(
@@ -221,8 +168,8 @@ def run_judge(
     Raises :class:`RunDirError` when ``run_dir`` is not a writable directory or
     another run holds it.
     """
-    _prepare_dir(run_dir)
-    with _locked(run_dir):
+    prepare_dir(run_dir)
+    with locked(run_dir):
         return _run_locked(samples, protocol, runner, run_dir, input_path, progress, resume, chunk_size,
                            extra_manifest)
 
@@ -239,7 +186,7 @@ def _run_locked(
     extra_manifest: dict[str, Any] | None,
 ) -> RunResult:
     warnings = protocol.check_samples(samples)  # refuses unsound inputs before any work
-    superseded = _supersede_finals(run_dir)
+    superseded = supersede_finals(run_dir, FINALS)
     digest = file_digest(input_path) if input_path else make_key({"ids": [s.id for s in samples]})
     fingerprint = run_fingerprint(protocol, runner, digest)
     partial_path = run_dir / "results.partial.jsonl"
@@ -250,10 +197,7 @@ def _run_locked(
     if progress:
         progress(done_count, len(samples))
     write_header = not previous
-    if not write_header and not partial_path.read_bytes().endswith(b"\n"):
-        with partial_path.open("ab") as raw:  # a row torn by kill -9: start the next one on its own line
-            raw.write(b"\n")
-    with partial_path.open("w" if write_header else "a", encoding="utf-8") as fh:
+    with (open_fresh(partial_path) if write_header else open_append(partial_path)) as fh:
         if write_header:
             fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
             fh.flush()
@@ -273,11 +217,7 @@ def _run_locked(
     by_id = {j.sample_id: j.to_dict() for j in fresh}
     by_id.update({k: v for k, v in previous.items() if k not in by_id})
     rows = [by_id[s.id] for s in samples]
-    tmp = run_dir / "results.jsonl.tmp"
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, run_dir / "results.jsonl")
+    write_atomic(run_dir / "results.jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     partial_path.unlink()
     judgments = [judgment_from_dict(r) for r in rows]
     summary = summarize(samples, judgments, elapsed if fresh else None)
@@ -295,8 +235,8 @@ def _run_locked(
     if warnings:
         extra["warnings"] = warnings
     manifest = build_manifest(protocol, runner, input_path, digest, fingerprint, elapsed, extra)
-    _write_json(run_dir / "manifest.json", manifest)
-    _write_json(run_dir / "summary.json", summary)
+    write_json(run_dir / "manifest.json", manifest)
+    write_json(run_dir / "summary.json", summary)
     return RunResult(run_dir, judgments, summary, manifest, resumed=len(previous))
 
 

@@ -11,7 +11,6 @@ like any run. ``arena.json`` holds the leaderboards, agreement and jury statisti
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from judgekit.arena.plots import save_plots
 from judgekit.core.aggregate import pairwise_reward
 from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
+from judgekit.core.rundir import write_atomic, write_json
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment
 from judgekit.judge import build_manifest, run_judge
@@ -69,9 +69,7 @@ def _panel_judgment(sample_id: str, votes: Sequence[Vote], verdict: PanelVerdict
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, data)  # through a .tmp file that never follows a planted link
 
 
 def judge_pairs(
@@ -107,10 +105,8 @@ def judge_pairs(
         votes = [Vote(n, per_judge[n][k].verdict, per_judge[n][k].probs, per_judge[n][k].failure_reason)
                  for n in names]
         final.append(_panel_judgment(s.id, votes, combine_votes(votes, settings.jury, weights, settings.split)))
-    with (run_dir / "results.jsonl.tmp").open("w", encoding="utf-8") as fh:
-        for j_ in final:
-            fh.write(json.dumps(j_.to_dict(), ensure_ascii=False) + "\n")
-    os.replace(run_dir / "results.jsonl.tmp", run_dir / "results.jsonl")
+    write_atomic(run_dir / "results.jsonl", "".join(json.dumps(j_.to_dict(), ensure_ascii=False) + "\n"
+                                                    for j_ in final))
     first = judges[0]
     manifest = build_manifest(first.protocol, runners[first.name], input_path, manifests[first.name]["input"]["sha256"],
                               "panel", 0.0, extra_manifest)

@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import httpx
 
 from judgekit.core.models import default_model_path
+from judgekit.core.special_tokens import neutralise_messages
 from judgekit.core.types import Message
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -73,6 +75,33 @@ def redact(text: str, secrets: Sequence[str] = ()) -> str:
         if secret:
             text = text.replace(secret, "[redacted]")
     return _SECRET.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+
+
+def public_url(url: str) -> str:
+    """``url`` fit for manifests and error lines: no user:password, every query value ``[redacted]``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    query = "&".join(f"{quote(k, safe='')}=[redacted]" if v else quote(k, safe='')
+                     for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets a URL may carry: its password and its query values (raw and decoded)."""
+    parts = urlsplit(url)
+    out = [parts.password or ""]
+    for raw in parts.query.split("&"):
+        value = raw.partition("=")[2]
+        out.append(value)
+    out += [v for _, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return sorted({v for v in out if v}, key=len, reverse=True)
+
+
+def endpoint(base_url: str, path: str) -> str:
+    """``path`` appended to ``base_url``'s path, keeping its query string after it."""
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, parts.query, ""))
 
 
 class ServerUnreachable(RequestFailure):
@@ -152,7 +181,7 @@ def post_json(
     error bodies are quoted with credentials redacted.
     """
     rng = rng or random.Random()
-    secrets = _client_secrets(client)
+    secrets = _client_secrets(client) + url_secrets(url)
     reason = "no attempt made"
     refused = False
     for attempt in range(policy.max_retries + 1):
@@ -283,6 +312,8 @@ def render_chat_template(
 
     Used in completions mode, where the client builds the raw prompt. ``bos_token``
     defaults to empty because servers add BOS when they tokenize a completion prompt.
+    Special-token strings inside message contents are neutralised (the server parses
+    specials in the raw prompt; only the template's own must count).
     """
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -292,7 +323,7 @@ def render_chat_template(
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.filters["tojson"] = lambda x, **kw: json.dumps(x, ensure_ascii=False, **kw)
     rendered = env.from_string(template).render(
-        messages=[{"role": m.role, "content": m.content} for m in messages],
+        messages=neutralise_messages([(m.role, m.content) for m in messages]),
         add_generation_prompt=True,
         bos_token=bos_token,
         eos_token=eos_token,

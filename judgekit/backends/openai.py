@@ -24,7 +24,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -36,8 +35,10 @@ from judgekit.backends.http_util import (
     ServerUnreachable,
     check_chat_template,
     choice_probs,
+    endpoint,
     parse_choices,
     post_json,
+    public_url,
 )
 from judgekit.backends.openai_requests import (
     GRAMMAR_STYLES,
@@ -50,6 +51,8 @@ from judgekit.backends.openai_requests import (
 )
 from judgekit.backends.prefix import prompt_chains
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError, ProgressFn
+from judgekit.core.errors import ConfigError
+from judgekit.core.special_tokens import POLICY
 from judgekit.core.types import Constraint, Generation, GenerationParams, Message, Prompt, sample_seed
 
 T = TypeVar("T")
@@ -61,11 +64,8 @@ PROBE_PROMPT = Prompt(messages=(Message("user", "Say hello."),), template="const
 
 
 def _public_url(url: str) -> str:
-    """``url`` without user:password, for manifests."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """``url`` without user:password or query values, for manifests and error lines."""
+    return public_url(url)
 
 
 def _split_tokens(total: int, k: int) -> list[int]:
@@ -178,7 +178,7 @@ class OpenAIBackend:
     # ------------------------------------------------------------ capabilities
     def _detect_style(self) -> tuple[str, str]:
         try:
-            models = self._client.get(f"{self.base_url}/models").json()
+            models = self._client.get(endpoint(self.base_url, "/models")).json()
         except (httpx.HTTPError, ValueError) as exc:
             return "openai", f"detection failed ({type(exc).__name__}); assumed openai"
         data = models.get("data") if isinstance(models, dict) else None
@@ -248,7 +248,7 @@ class OpenAIBackend:
         return {
             "backend": self.name, "base_url": _public_url(self.base_url), "model": self.model, "mode": self.mode,
             "chat_template_sha256": template, "constraint_style": self.constraint_style,
-            "top_logprobs": self.top_logprobs,
+            "top_logprobs": self.top_logprobs, "data_special_tokens": POLICY,
         }
 
     def info(self) -> dict[str, Any]:
@@ -260,6 +260,7 @@ class OpenAIBackend:
             "model": self.model,
             "base_url": _public_url(self.base_url),
             "mode": self.mode,
+            "data_special_tokens": POLICY,
             "constraint_style": style,
             "constraint_style_source": self._style_note,
             "constraint_kinds": sorted(constraint_kinds(style, self.mode)),
@@ -287,9 +288,11 @@ class OpenAIBackend:
         if any(p.assistant_prefix for p in prompts) and not prefill_supported(
             self.constraint_style, self.mode, self.chat_template
         ):
-            raise ValueError(
-                f"prompts carry an assistant_prefix, which {self.constraint_style!r} servers cannot continue in "
-                "chat mode; use mode='completions' with chat_template (the model's Jinja chat template)"
+            raise ConfigError(
+                f"prompts carry an assistant_prefix (logit mode and prefilled verdicts), which "
+                f"--constraint-style {self.constraint_style} servers cannot continue in chat mode; use "
+                "--api-mode completions with --chat-template (the model's Jinja chat template), or a server "
+                "that continues a final assistant message (vllm, llama-server)"
             )
 
     def _probe_constraint(self) -> None:
@@ -386,7 +389,7 @@ class OpenAIBackend:
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         path = "/chat/completions" if self.mode == "chat" else "/completions"
         kwargs: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
-        return post_json(self._client, self.base_url + path, body, self.policy, rng=random.Random(),
+        return post_json(self._client, endpoint(self.base_url, path), body, self.policy, rng=random.Random(),
                          deadline=self.timeout, **kwargs)
 
     def _request(self, prompt: Prompt, params: GenerationParams, style: str, n: int, seed: int) -> list[Generation]:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from judgekit.backends.gbnf import regex_to_gbnf
 from judgekit.backends.http_util import render_chat_template
+from judgekit.core.special_tokens import neutralise_messages
 from judgekit.core.types import Constraint, GenerationParams, Message, Prompt
 
 Mode = Literal["chat", "completions"]
@@ -105,7 +106,8 @@ def prefill_supported(style: str, mode: str, chat_template: str | None) -> bool:
 
 
 def _messages(messages: Sequence[Message]) -> list[dict[str, str]]:
-    return [{"role": m.role, "content": m.content} for m in messages]
+    """Chat messages with special-token strings in their contents neutralised (:mod:`judgekit.core.special_tokens`)."""
+    return neutralise_messages([(m.role, m.content) for m in messages])
 
 
 def prompt_fields(prompt: Prompt, style: str, mode: str, chat_template: str | None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from judgekit.backends.prefix import PrefixGroup, prefill_savings, prefix_groups
 from judgekit.core.backend import PromptTooLongError
 from judgekit.core.cpus import available_cpus, default_threads
 from judgekit.core.models import models_cache_dir, resolve_model
+from judgekit.core.special_tokens import POLICY, neutralise_messages, tokenizer_special_tokens
 from judgekit.core.types import Generation, GenerationParams, Prompt, sample_seed
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -143,12 +144,15 @@ class TransformersBackend:
         self._vocab: Any = None
         self._outlines_dir = models_cache_dir(Path(cache_dir) if cache_dir else None).parent / "outlines"
         self._index_cache: Any = None
+        self._specials: tuple[str, ...] | None = None
 
     # -- prompt rendering -------------------------------------------------------------
 
     def render(self, prompt: Prompt) -> str:
         """Chat template with the generation prompt, followed by the assistant prefix."""
-        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        if self._specials is None:
+            self._specials = tokenizer_special_tokens(self.tokenizer)
+        messages = neutralise_messages([(m.role, m.content) for m in prompt.messages], self._specials)
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return str(text) + prompt.assistant_prefix
 
@@ -446,7 +450,7 @@ class TransformersBackend:
 
     def identity(self) -> dict[str, Any]:
         """Output-affecting settings, part of every cache key and the run fingerprint."""
-        return {"backend": self.name, "dtype": self.dtype, "device": self.device}
+        return {"backend": self.name, "dtype": self.dtype, "device": self.device, "data_special_tokens": POLICY}
 
     def info(self) -> dict[str, Any]:
         """Model path and id, dtype, device, limits and library versions (no secrets)."""
@@ -469,6 +473,7 @@ class TransformersBackend:
             "share_prefix": self.share_prefix,
             "static_cache": self.static_cache,
             "max_context": self.max_context,
+            "data_special_tokens": POLICY,
             "constraint_engine": "outlines-core",
             "max_repeat_bound": _max_repeat_bound(),
             "versions": {p: version(p) for p in ("torch", "transformers", "outlines", "outlines-core")},

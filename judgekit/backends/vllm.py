@@ -17,8 +17,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
+from judgekit.core.models import weights_hash
+from judgekit.core.special_tokens import POLICY, neutralise_messages, tokenizer_special_tokens
 from judgekit.core.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
 
 
@@ -71,9 +74,30 @@ def structured_outputs_spec(constraint: Constraint | None) -> dict[str, Any] | N
     return {"json": json.loads(constraint.pattern)}
 
 
+def vllm_model_id(model: str, revision: str | None = None, tokenizer: str | None = None) -> str:
+    """The cache identity of a vLLM model: a hub name (+ revision), or a local directory's content hash.
+
+    A local directory (and a local tokenizer directory beside it) is identified by
+    :func:`judgekit.core.models.weights_hash` - every byte of every model file - so two
+    directories with the same name but different weights or chat templates never
+    share cached outputs.
+    """
+    local = Path(model).expanduser()
+    if local.is_dir():
+        out = f"vllm:{local.name}-{weights_hash(local)}"
+    else:
+        out = f"vllm:{model}" + (f"@{revision}" if revision else "")
+    if tokenizer and Path(tokenizer).expanduser().is_dir():
+        out += f"+tokenizer-{weights_hash(Path(tokenizer).expanduser())}"
+    elif tokenizer:
+        out += f"+tokenizer:{tokenizer}"
+    return out
+
+
 def render_prompt_text(prompt: Prompt, tokenizer: ChatTokenizer) -> str:
     """Apply the model's chat template to ``prompt`` and append its assistant prefix."""
-    messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+    messages = neutralise_messages([(m.role, m.content) for m in prompt.messages],
+                                   tokenizer_special_tokens(tokenizer))
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return str(text) + prompt.assistant_prefix
 
@@ -308,7 +332,7 @@ class VLLMBackend:
             gpu_memory_utilization=gpu_memory_utilization, dtype=dtype, seed=seed,
             max_logprobs=max(top_logprobs, 1), extra=engine_extra,
         )
-        self.model_id = f"vllm:{model}" + (f"@{revision}" if revision else "")
+        self.model_id = vllm_model_id(model, revision, tokenizer)
         self._llm = vllm.LLM(**self.engine_kwargs)
         self._tokenizer: ChatTokenizer = self._llm.get_tokenizer()
         # Without a limit the runner's length guard is off, and one over-long prompt
@@ -378,7 +402,7 @@ class VLLMBackend:
     def identity(self) -> dict[str, Any]:
         """Output-affecting settings, part of every cache key and the run fingerprint."""
         keep = ("tokenizer", "revision", "dtype", "max_model_len", "quantization")
-        return {"backend": self.name, "top_logprobs": self.top_logprobs,
+        return {"backend": self.name, "top_logprobs": self.top_logprobs, "data_special_tokens": POLICY,
                 **{k: self.engine_kwargs[k] for k in keep if k in self.engine_kwargs}}
 
     def info(self) -> dict[str, Any]:

@@ -21,6 +21,13 @@ from judgekit.options import JudgeOptions
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _out_path(text: str) -> Path:
+    """``-o`` as a path; an empty value is a usage error (it would silently mean the current directory)."""
+    if not text.strip():
+        raise typer.BadParameter("is empty: name where to write")
+    return Path(text)
+
+
 _OPTS = [
     ("protocol", Annotated[str, typer.Option("--protocol", "-p", help="Judging protocol (see `judgekit protocols`).")]),
     ("method", Annotated[str, typer.Option(help="generative (reason, then verdict) or logit (one forward pass).")]),
@@ -58,7 +65,8 @@ _OPTS = [
     ("principles", Annotated[Path | None, typer.Option(help="File of principles (one per line, or YAML list).")]),
     ("option", Annotated[list[str] | None, typer.Option(help="Protocol option key=value (repeatable).")]),
     ("output", Annotated[Path | None, typer.Option(
-        "--out", "-o", "--output", help="Where to write (each command names its default under runs/).")]),
+        "--out", "-o", "--output", parser=_out_path,
+        help="Where to write (each command names its default under runs/).")]),
     ("cache", Annotated[bool, typer.Option("--cache/--no-cache", help="Use the on-disk call cache.")]),
     ("cache_dir", Annotated[Path | None, typer.Option(help="Cache directory (default $JUDGEKIT_CACHE).")]),
     ("resume", Annotated[bool, typer.Option("--resume/--restart", help="Continue an interrupted run.")]),

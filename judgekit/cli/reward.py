@@ -35,7 +35,8 @@ def reward_cmd(
                                   id_col=opts.id_col or "id", limit=opts.limit)
         run_dir = opts.output or Path("runs") / f"{file.stem}-reward-{opts.protocol}-{opts.method}"
         with progress_bar(f"rewarding ({opts.protocol}, {opts.method})") as update:
-            summary = run_reward_file(items, reward, run_dir, input_path=file, progress=update)
+            summary = run_reward_file(items, reward, run_dir, input_path=file, progress=update,
+                                      resume=opts.resume)
     out.print(summary_table(summary, title="judgekit reward"))
     out.print(f"mean reward {summary['mean_reward']}, failures {summary['failures']} of {summary['items']}")
     console.print(f"rewards: {run_dir / 'rewards.jsonl'}  manifest: {run_dir / 'manifest.json'}")
@@ -51,7 +52,11 @@ def reward_serve_cmd(
     batching: Annotated[bool, typer.Option("--batching/--no-batching", help="Batch concurrent requests.")] = True,
     deadline_s: Annotated[float, typer.Option(help="Per-request deadline (504 after it).")] = 300.0,
     read_timeout_s: Annotated[float, typer.Option(help="Drop a client that stalls this long.")] = 10.0,
+    request_timeout_s: Annotated[float, typer.Option(help="Drop a client whose whole request (headers and body) "
+                                                     "takes longer.")] = 30.0,
     max_connections: Annotated[int, typer.Option(help="Connections at once (more get 503).")] = 64,
+    max_per_client: Annotated[int, typer.Option(help="Connections at once from one client address.")] = 16,
+    max_request_items: Annotated[int, typer.Option(help="Items in one request (more: 400).")] = 4096,
     max_body_mb: Annotated[float, typer.Option(help="Request body cap in MiB.")] = 16.0,
     failure_reward: Annotated[float, typer.Option(help="Reward sent for a failed judgment (flagged).")] = 0.0,
 ) -> None:
@@ -61,7 +66,9 @@ def reward_serve_cmd(
     token = token_from_env(token_env)
     with user_errors():
         limits = ServerLimits(
-            max_body=int(max_body_mb * 1024 * 1024), read_timeout_s=read_timeout_s, max_connections=max_connections,
+            max_body=int(max_body_mb * 1024 * 1024), read_timeout_s=read_timeout_s,
+            request_timeout_s=request_timeout_s, max_connections=max_connections, max_per_client=max_per_client,
+            max_request_items=max_request_items,
             deadline_s=deadline_s, batch_window_s=batch_window_ms / 1000 if batching else 0.0,
             max_batch_requests=64 if batching else 1, token=token)
         limits.check(host)

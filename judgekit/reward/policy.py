@@ -33,9 +33,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.cache import make_key
 from judgekit.core.data import DataError, read_rows
 from judgekit.core.errors import ConfigError
 from judgekit.core.prompts import render
+from judgekit.core.rundir import (
+    locked,
+    open_append,
+    open_fresh,
+    prepare_dir,
+    read_resume_rows,
+    supersede_finals,
+    write_atomic,
+    write_json,
+)
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Sample
 from judgekit.judge import file_digest, package_versions
@@ -216,40 +227,83 @@ def load_reward_items(
     return items
 
 
+REWARD_FINALS = ("rewards.jsonl", "manifest.json", "summary.json")
+
+
+def result_from_dict(row: dict[str, Any]) -> RewardResult:
+    """A :class:`RewardResult` back from its ``to_dict`` row."""
+    return RewardResult(str(row["id"]), row.get("reward"), row.get("verdict"), row.get("failure_reason"),
+                        row.get("probs"), row.get("extra") or {})
+
+
+def reward_fingerprint(reward: PolicyReward, input_digest: str) -> str:
+    """What a resumed ``judgekit reward`` run must share with the interrupted one."""
+    return make_key({"kind": "reward-run", "judge": reward.describe(), "backend": reward.runner.identity(),
+                     "input": input_digest})
+
+
 def run_reward_file(
     items: Sequence[RewardItem], reward: PolicyReward, out_dir: Path, input_path: Path | None = None,
-    chunk_size: int = 64, progress: Callable[[int, int], None] | None = None,
+    chunk_size: int = 64, progress: Callable[[int, int], None] | None = None, resume: bool = True,
 ) -> dict[str, Any]:
     """Score ``items`` into ``out_dir``: ``rewards.jsonl`` (input order), ``manifest.json``, ``summary.json``.
 
-    Rows are appended chunk by chunk to ``rewards.partial.jsonl``; an interrupted run
-    re-run with the same settings takes finished chunks from the call cache.
+    The same run-directory rules as ``judgekit judge`` (:mod:`judgekit.core.rundir`):
+    an exclusive lock (a second run into ``out_dir`` fails at once), an earlier run's
+    final files moved to ``superseded/N/``, rows appended chunk by chunk to
+    ``rewards.partial.jsonl`` under a fingerprint header; a re-run with the same
+    judge and input (``resume``) keeps the finished rows and scores only the rest.
     Returns the summary.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    prepare_dir(out_dir)
+    with locked(out_dir):
+        return _run_reward_locked(items, reward, out_dir, input_path, chunk_size, progress, resume)
+
+
+def _run_reward_locked(
+    items: Sequence[RewardItem], reward: PolicyReward, out_dir: Path, input_path: Path | None,
+    chunk_size: int, progress: Callable[[int, int], None] | None, resume: bool,
+) -> dict[str, Any]:
+    superseded = supersede_finals(out_dir, REWARD_FINALS)
+    digest = file_digest(input_path) if input_path else make_key({"ids": [it.id for it in items]})
+    fingerprint = reward_fingerprint(reward, digest)
     partial = out_dir / "rewards.partial.jsonl"
-    results: list[RewardResult] = []
-    with partial.open("w", encoding="utf-8") as fh:
-        for start in range(0, len(items), chunk_size):
-            chunk = reward.score(items[start : start + chunk_size])
-            results.extend(chunk)
+    rows = read_resume_rows(partial) if resume else None
+    previous: dict[str, RewardResult] = {}
+    if rows and isinstance(rows[0], dict) and rows[0].get("fingerprint") == fingerprint:
+        previous = {r["id"]: result_from_dict(r) for r in rows[1:]
+                    if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    started = time.perf_counter()
+    todo = [it for it in items if it.id not in previous]
+    done = len(items) - len(todo)
+    with (open_append(partial) if previous else open_fresh(partial)) as fh:
+        if not previous:
+            fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+        for start in range(0, len(todo), chunk_size):
+            chunk = reward.score(todo[start : start + chunk_size])
+            previous.update((r.id, r) for r in chunk)
             fh.writelines(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in chunk)
             fh.flush()
+            os.fsync(fh.fileno())
+            done += len(chunk)
             if progress:
-                progress(len(results), len(items))
-    os.replace(partial, out_dir / "rewards.jsonl")
+                progress(done, len(items))
+    results = [previous[it.id] for it in items]
+    write_atomic(out_dir / "rewards.jsonl", "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n"
+                                                    for r in results))
+    partial.unlink()
     values = [r.reward for r in results if r.reward is not None]
     summary = {"items": len(items), "scored": len(values), "failures": len(items) - len(values),
                "mean_reward": sum(values) / len(values) if values else None,
                "min_reward": min(values, default=None), "max_reward": max(values, default=None),
+               "resumed_items": len(items) - len(todo),
                "elapsed_s": round(time.perf_counter() - started, 3), "runner": vars(reward.runner.stats)}
-    manifest = {"judgekit_reward_run": 1, "created_unix": int(time.time()),
+    manifest = {"judgekit_reward_run": 1, "created_unix": int(time.time()), "fingerprint": fingerprint,
                 "input": {"path": str(input_path) if input_path else None,
                           "sha256": file_digest(input_path) if input_path else None},
                 "judge": reward.describe(), "backend": reward.runner.backend.info(),
-                "versions": package_versions()}
-    for name, data in (("summary.json", summary), ("manifest.json", manifest)):
-        (out_dir / name).write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
-                                    encoding="utf-8")
+                "versions": package_versions(),
+                **({"superseded": str(superseded.relative_to(out_dir))} if superseded else {})}
+    write_json(out_dir / "summary.json", summary)
+    write_json(out_dir / "manifest.json", manifest)
     return summary

@@ -211,15 +211,13 @@ class OpenRLHFJudgeService:
         self.reward.check(items)
         return items
 
-    def size(self, work: list[RewardItem]) -> int:
-        """Items in one request."""
-        return len(work)
+    def score(self, items: Sequence[RewardItem]) -> list[RewardResult]:
+        """One judge call for the items of every request in a round."""
+        return self.reward.score(list(items))
 
-    def answer(self, batch: Sequence[list[RewardItem]]) -> list[dict[str, Any]]:
-        """One judge call for every item of every request in the batch."""
-        flat = [item for work in batch for item in work]
-        results = iter(self.reward.score(flat))
-        return [self._answer([next(results) for _ in work]) for work in batch]
+    def respond(self, results: Sequence[RewardResult]) -> dict[str, Any]:
+        """One request's answer."""
+        return self._answer(list(results))
 
     def _answer(self, results: list[RewardResult]) -> dict[str, Any]:
         values = [self.failure_reward if r.reward is None else r.reward for r in results]

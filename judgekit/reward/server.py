@@ -1,40 +1,57 @@
-"""A hardened JSON reward server with dynamic batching (standard library only).
+"""A hardened JSON reward server with fair dynamic batching (standard library only).
 
 Used by the OpenRLHF remote-RM adapters. A :class:`RewardService` turns one JSON
-request into checked work (:meth:`~RewardService.parse`, in the connection's
-thread; a :class:`ConfigError` there is a 400 with its reason) and answers a
-*batch* of checked requests at once (:meth:`~RewardService.answer`, in the single
-batching thread). The batcher waits up to ``batch_window_s`` after the first
-queued request for more (up to ``max_batch_items`` items), so concurrent clients
-share one judge call. ``batch_window_s=0`` and ``max_batch_requests=1`` turn
-batching off (one request per judge call).
+request into a list of checked items (:meth:`~RewardService.parse`, in the
+connection's thread; a :class:`ConfigError` there is a 400 with its reason), scores
+a list of items in one judge call (:meth:`~RewardService.score`, in the single
+batching thread) and builds one request's answer from its items' results
+(:meth:`~RewardService.respond`).
 
-Limits (:class:`ServerLimits`): a body size cap, a read timeout per connection (a
-stalled client is dropped, it cannot hold a thread), at most ``max_connections``
-connections at once (more get 503 and are closed), a per-request deadline (504
-when the answer is not ready in time), and a bearer token, required when the
-bind address is not loopback. Every malformed request - no or bad
-``Content-Length``, chunked body, invalid UTF-8 or JSON, a body nested deeper
-than ``max_depth``, wrong types - gets a 400 with the reason, and the server
-keeps serving.
+Batching is fair: every judge call (a *round*) takes at most ``max_batch_items``
+items, shared out between at most ``max_batch_requests`` waiting requests, and a
+request that still has items left goes to the back of the line. So a 1-item request
+waits for at most one round, never behind the whole of a 4,096-item request.
+After an idle spell the batcher waits ``batch_window_s`` for more requests;
+``batch_window_s=0`` and ``max_batch_requests=1`` turn batching off. When a round
+fails, each request in it is retried alone, so one poisoned request fails alone
+(500 with the exception's type, never its text) and its neighbours are answered.
+
+Limits (:class:`ServerLimits`): a body size cap; a shape check on the raw bytes
+before decoding and caps on JSON values, string length and items per request
+(:mod:`judgekit.reward.request_body`); a time bound on the *whole* request
+(request line, headers and body: a client dripping one byte at a time is dropped
+when it runs out) on top of a per-read timeout; the bearer token checked as soon as
+the headers are in, before any body is read; at most ``max_connections``
+connections at once and ``max_per_client`` from one client address (more get 503
+and are closed); a per-request deadline (504 when the answer is not ready in time);
+a token is required when the bind address is not loopback. Every malformed request -
+no, repeated or bad ``Content-Length``, chunked body, invalid UTF-8 or JSON, a lone
+surrogate, too deep, too many values or items, a field too long, wrong types - gets a
+400 with the reason, and the server keeps serving.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
+import io
 import ipaddress
 import json
-import queue
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 
 from judgekit.core.errors import ConfigError
+from judgekit.reward.batcher import Batcher, RewardService
+from judgekit.reward.request_body import BodyLimits, decode_body, json_depth
+
+__all__ = ["RewardHTTPServer", "RewardService", "ServerLimits", "decode_body", "is_loopback", "json_depth",
+           "make_reward_server", "serve_until_interrupted"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +60,13 @@ class ServerLimits:
 
     max_body: int = 16 * 1024 * 1024
     max_depth: int = 32
+    max_values: int = 65536
+    max_field: int = 1 << 20
+    max_request_items: int = 4096
     read_timeout_s: float = 10.0
+    request_timeout_s: float = 30.0
     max_connections: int = 64
+    max_per_client: int = 16
     deadline_s: float = 300.0
     batch_window_s: float = 0.01
     max_batch_requests: int = 64
@@ -53,29 +75,18 @@ class ServerLimits:
 
     def check(self, host: str) -> None:
         """Raise :class:`ConfigError` for settings that cannot work or are unsafe."""
-        if min(self.max_body, self.max_depth, self.max_connections, self.max_batch_requests,
-               self.max_batch_items) < 1:
+        if min(self.max_body, self.max_depth, self.max_values, self.max_field, self.max_request_items,
+               self.max_connections, self.max_per_client, self.max_batch_requests, self.max_batch_items) < 1:
             raise ConfigError("server limits must be >= 1")
-        if self.read_timeout_s <= 0 or self.deadline_s <= 0 or self.batch_window_s < 0:
-            raise ConfigError("read timeout and deadline must be > 0, batch window >= 0")
+        if min(self.read_timeout_s, self.request_timeout_s, self.deadline_s) <= 0 or self.batch_window_s < 0:
+            raise ConfigError("read/request timeouts and deadline must be > 0, batch window >= 0")
         if not is_loopback(host) and not self.token:
             raise ConfigError(f"binding {host!r} (not loopback) needs a token (--token-env)")
 
-
-class RewardService(Protocol):
-    """What a server serves: check one request, answer a batch of checked requests."""
-
-    def parse(self, payload: dict[str, Any]) -> Any:
-        """Checked work for one request; raise ConfigError (-> 400) when malformed."""
-
-    def size(self, work: Any) -> int:
-        """How many items a checked request holds (for the batch item cap)."""
-
-    def answer(self, batch: Sequence[Any]) -> list[dict[str, Any]]:
-        """One JSON answer per checked request, in order."""
-
-    def health(self) -> dict[str, Any]:
-        """What ``GET /health`` reports."""
+    @property
+    def body(self) -> BodyLimits:
+        """The limits on one decoded body."""
+        return BodyLimits(max_values=self.max_values, max_depth=self.max_depth, max_field=self.max_field)
 
 
 def is_loopback(host: str) -> bool:
@@ -88,116 +99,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def json_depth(value: Any, limit: int) -> int:
-    """Nesting depth of decoded JSON, stopping early once it exceeds ``limit``."""
-    depth, level = 0, [value]
-    while level:
-        depth += 1
-        if depth > limit:
-            return depth
-        nxt: list[Any] = []
-        for v in level:
-            if isinstance(v, dict):
-                nxt.extend(v.values())
-            elif isinstance(v, list):
-                nxt.extend(v)
-        level = nxt
-    return depth - 1 if depth else 0
-
-
-def decode_body(raw: bytes, max_depth: int) -> dict[str, Any]:
-    """A JSON object from a request body; :class:`ConfigError` says what is wrong."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"body is not UTF-8 (byte {exc.start})") from exc
-    try:
-        payload = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ConfigError(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise ConfigError(f"body must be a JSON object, got {type(payload).__name__}")
-    if json_depth(payload, max_depth) > max_depth:
-        raise ConfigError(f"JSON nested deeper than {max_depth} levels")
-    return payload
-
-
-@dataclass
-class _Pending:
-    work: Any
-    size: int
-    deadline: float
-    done: threading.Event = field(default_factory=threading.Event)
-    answer: dict[str, Any] | None = None
-    error: str | None = None
-
-
-class Batcher:
-    """One thread that gathers queued requests into batches and answers them."""
-
-    def __init__(self, service: RewardService, limits: ServerLimits) -> None:
-        """Start the batching thread."""
-        self.service, self.limits = service, limits
-        self.queue: queue.Queue[_Pending | None] = queue.Queue()
-        self.batches = 0
-        self._thread = threading.Thread(target=self._loop, name="judgekit-batcher", daemon=True)
-        self._thread.start()
-
-    def submit(self, work: Any) -> _Pending:
-        """Queue checked work; wait on the returned item's ``done`` until its deadline."""
-        item = _Pending(work, self.service.size(work), time.monotonic() + self.limits.deadline_s)
-        self.queue.put(item)
-        return item
-
-    def stop(self) -> None:
-        """End the batching thread after the current batch."""
-        self.queue.put(None)
-        self._thread.join(timeout=5)
-
-    def _gather(self, first: _Pending) -> tuple[list[_Pending], bool]:
-        batch, items = [first], first.size
-        until = time.monotonic() + self.limits.batch_window_s
-        while len(batch) < self.limits.max_batch_requests and items < self.limits.max_batch_items:
-            wait = until - time.monotonic()
-            try:
-                nxt = self.queue.get(timeout=wait) if wait > 0 else self.queue.get_nowait()
-            except queue.Empty:
-                break
-            if nxt is None:
-                return batch, True
-            batch.append(nxt)
-            items += nxt.size
-        return batch, False
-
-    def _loop(self) -> None:
-        stop = False
-        while not stop:
-            first = self.queue.get()
-            if first is None:
-                return
-            batch, stop = self._gather(first)
-            live = [p for p in batch if time.monotonic() < p.deadline]
-            for p in batch:
-                if p not in live:
-                    p.error = "deadline passed before the request was judged"
-                    p.done.set()
-            if not live:
-                continue
-            self.batches += 1
-            try:
-                answers = self.service.answer([p.work for p in live])
-            except Exception as exc:  # noqa: BLE001 - a failed batch must not kill the server
-                for p in live:
-                    p.error = f"judge failed: {type(exc).__name__}: {exc}"
-                    p.done.set()
-                continue
-            for p, a in zip(live, answers, strict=True):
-                p.answer = a
-                p.done.set()
-
-
 class RewardHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with a connection cap, a batcher and daemon threads."""
+    """ThreadingHTTPServer with connection caps (in all, per client), a batcher and daemon threads."""
 
     daemon_threads = True
     request_queue_size = 128
@@ -207,12 +110,30 @@ class RewardHTTPServer(ThreadingHTTPServer):
         limits.check(address[0])
         self.service, self.limits = service, limits
         self.slots = threading.BoundedSemaphore(limits.max_connections)
+        self.per_client: Counter[str] = Counter()
+        self._clients_lock = threading.Lock()
         self.batcher = Batcher(service, limits)
         super().__init__(address, _Handler)
 
+    def _admit(self, client: str) -> bool:
+        with self._clients_lock:
+            if self.per_client[client] >= self.limits.max_per_client:
+                return False
+            if not self.slots.acquire(blocking=False):
+                return False
+            self.per_client[client] += 1
+            return True
+
+    def _leave(self, client: str) -> None:
+        with self._clients_lock:
+            self.per_client[client] -= 1
+            if self.per_client[client] <= 0:
+                del self.per_client[client]
+            self.slots.release()
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Refuse (503) beyond ``max_connections`` instead of queueing unbounded threads."""
-        if not self.slots.acquire(blocking=False):
+        """Refuse (503) beyond the caps instead of queueing unbounded threads."""
+        if not self._admit(str(client_address[0])):
             with contextlib.suppress(OSError):
                 request.sendall(_raw_response(503, {"error": "too many connections; retry later"}))
             self.shutdown_request(request)
@@ -220,11 +141,11 @@ class RewardHTTPServer(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
-        """Handle one connection, then free its slot."""
+        """Handle one connection, then free its slots."""
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self._leave(str(client_address[0]))
 
     def server_close(self) -> None:
         """Stop the batcher too."""
@@ -238,14 +159,39 @@ def _raw_response(status: int, body: Mapping[str, Any]) -> bytes:
     return (head + "Connection: close\r\n\r\n").encode() + data
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads, each bounded by the per-read timeout *and* the whole request's deadline."""
+
+    def __init__(self, sock: socket.socket, per_read_s: float, whole_s: float) -> None:
+        self.sock, self.per_read_s, self.whole_s = sock, per_read_s, whole_s
+        self.restart()
+
+    def restart(self) -> None:
+        """A new request: its clock starts now."""
+        self.deadline = time.monotonic() + self.whole_s
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"request not complete within {self.whole_s} s")
+        self.sock.settimeout(min(left, self.per_read_s))
+        return self.sock.recv_into(buffer)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: RewardHTTPServer
-    server_version = "judgekit-reward/2"
+    server_version = "judgekit-reward/3"
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
         super().setup()
-        self.connection.settimeout(self.server.limits.read_timeout_s)  # every read times out
+        limits = self.server.limits
+        self.connection.settimeout(limits.read_timeout_s)
+        self._reader = _DeadlineReader(self.connection, limits.read_timeout_s, limits.request_timeout_s)
+        self.rfile = io.BufferedReader(self._reader, 65536)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - library prints nothing
         return
@@ -260,6 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
+        self._reader.restart()  # a kept-alive connection's next request gets a fresh clock
 
     def _linger(self, budget: int = 1 << 20, wait_s: float = 0.2) -> None:
         """Read (and drop) what the client still sends, so closing does not reset the answer away."""
@@ -272,6 +219,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if not chunk:
                     break
                 budget -= len(chunk)
+
+    def _refuse(self, status: int, reason: str) -> None:
+        self._send(status, {"error": reason}, close=True)
+        self._linger()
 
     def _authorised(self) -> bool:
         token = self.server.limits.token
@@ -286,12 +237,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/") in ("/health", ""):
             self._send(200, {"ok": True, **self.server.service.health()})
         else:
-            self._send(404, {"error": f"unknown path {self.path}; POST rewards to /get_reward"})
+            self._send(404, {"error": f"unknown path {self.path[:200]}; POST rewards to /get_reward"})
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding"):
             raise ConfigError("chunked bodies are not accepted; send Content-Length")
-        raw_length = self.headers.get("Content-Length")
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:
+            raise ConfigError(f"{len(lengths)} Content-Length headers; send exactly one")
+        raw_length = lengths[0] if lengths else None
         if raw_length is None or not raw_length.strip().isdigit():
             raise ConfigError("Content-Length header missing or not a number")
         length, cap = int(raw_length), self.server.limits.max_body
@@ -302,22 +256,33 @@ class _Handler(BaseHTTPRequestHandler):
             raise ConfigError(f"body ended after {len(body)} of {length} bytes")
         return body
 
+    def _checked_items(self) -> Sequence[Any]:
+        limits = self.server.limits
+        payload = decode_body(self._read_body(), limits.body)
+        try:
+            items = self.server.service.parse(payload)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a malformed request is the client's error; no raw text back
+            raise ConfigError(f"request does not have the expected shape ({type(exc).__name__})") from None
+        if len(items) > limits.max_request_items:
+            raise ConfigError(f"{len(items)} items in one request (at most {limits.max_request_items}); "
+                              "split it")
+        return items
+
     def do_POST(self) -> None:  # noqa: N802 - http.server API
-        if not self._authorised():
-            self._send(401, {"error": "missing or wrong bearer token"}, close=True)
-            self._linger()
+        if not self._authorised():  # headers are in; nothing of the body is read without the token
+            self._refuse(401, "missing or wrong bearer token")
             return
         try:
-            payload = decode_body(self._read_body(), self.server.limits.max_depth)
-            work = self.server.service.parse(payload)
+            items = self._checked_items()
         except TimeoutError:
-            self.close_connection = True  # stalled client: drop it, free the thread
+            self.close_connection = True  # stalled or dripping client: drop it, free the thread
             return
-        except (ConfigError, ValueError, TypeError, KeyError) as exc:
-            self._send(400, {"error": str(exc) or type(exc).__name__}, close=True)
-            self._linger()
+        except ConfigError as exc:
+            self._refuse(400, str(exc) or "malformed request")
             return
-        pending = self.server.batcher.submit(work)
+        pending = self.server.batcher.submit(items)
         if not pending.done.wait(max(0.0, pending.deadline - time.monotonic())):
             self._send(504, {"error": f"no reward within the {self.server.limits.deadline_s} s deadline"})
         elif pending.error is not None:

@@ -87,6 +87,8 @@ def openrlhf_rewards(payload: Mapping[str, Any], reward: JudgeReward) -> dict[st
     labels = payload.get("labels")
     if not isinstance(prompts, list) or len(prompts) != len(queries):
         raise ConfigError("'prompts' must be a list as long as 'query'")
+    if not all(p is None or isinstance(p, str) for p in prompts):
+        raise ConfigError("'prompts' must be a list of strings")
     if not isinstance(labels, list) or len(labels) != len(queries):
         raise ConfigError("'labels' must be a list as long as 'query' (start OpenRLHF with --label_key)")
     completions = [completion_from_query(q, p) for q, p in zip(queries, prompts, strict=True)]
@@ -115,20 +117,24 @@ class LabelGradingService:
         """Serve ``reward``."""
         self.reward = reward
 
-    def parse(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Grade the request now, so every malformed field is a 400."""
+    def parse(self, payload: dict[str, Any]) -> list[dict[str, float]]:
+        """Grade the request now, so every malformed field is a 400; one record per item."""
         labels = payload.get("labels")
         if isinstance(labels, list) and not all(lab is None or isinstance(lab, (str, int, bool)) for lab in labels):
             raise ConfigError("'labels' must be a list of strings, numbers or booleans")
-        return openrlhf_rewards(payload, self.reward)
+        graded = openrlhf_rewards(payload, self.reward)
+        logs = graded["extra_logs"]
+        return [{"reward": r, "score": s, "format_violation": f, "correct": c} for r, s, f, c in zip(
+            graded["rewards"], graded["scores"], logs["format_violation"], logs["correct"], strict=True)]
 
-    def size(self, work: dict[str, Any]) -> int:
-        """Items in one request."""
-        return len(work["rewards"])
+    def score(self, items: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+        """Graded while parsing: the records themselves."""
+        return list(items)
 
-    def answer(self, batch: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The answers graded while parsing."""
-        return list(batch)
+    def respond(self, results: Sequence[dict[str, float]]) -> dict[str, Any]:
+        """The OpenRLHF answer for one request."""
+        return {"rewards": [r["reward"] for r in results], "scores": [r["score"] for r in results],
+                "extra_logs": {key: [r[key] for r in results] for key in ("format_violation", "correct")}}
 
     def health(self) -> dict[str, Any]:
         """The reward settings."""

@@ -8,8 +8,9 @@ package once per run (``scripts/build_llamacpp.sh``) and a missing server there 
 ``llama-server``: llama.cpp's C++ server (parallel slots, continuous batching, prompt
 cache), built by ``scripts/build_llama_server.sh`` (pinned source, portable flags) and
 found at ``$JUDGEKIT_LLAMA_SERVER`` or ``.ci/llama-server/bin/llama-server``; served with
-4 slots. Without the binary these tests skip and say how to build it (CI does not build
-it: see docs/engines.md, "llama-server").
+4 slots. Without the binary these tests skip and say how to build it, except when ``CI``
+is set: CI builds it (see docs/engines.md, "llama-server") and a missing binary there is a
+failure.
 """
 
 from __future__ import annotations
@@ -63,14 +64,18 @@ def llama_server_binary() -> Path | None:
     return path if path.is_file() and os.access(path, os.X_OK) else None
 
 
+def _missing(why: str, build: str) -> None:
+    """Skip outside CI; under ``CI`` a missing tool is a failure (CI builds it)."""
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        pytest.fail(f"{why}, but CI is set: build it first with {build}")
+    pytest.skip(f"{why}; build it with {build} (required when CI is set)")
+
+
 def _require_server_package() -> None:
     missing = missing_server_modules()
-    if not missing:
-        return
-    why = f"llama-cpp-python[server] is not installed (missing: {', '.join(missing)})"
-    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-        pytest.fail(f"{why}, but CI is set: build it first with scripts/build_llamacpp.sh")
-    pytest.skip(f"{why}; install with scripts/build_llamacpp.sh (required when CI is set)")
+    if missing:
+        _missing(f"llama-cpp-python[server] is not installed (missing: {', '.join(missing)})",
+                 "scripts/build_llamacpp.sh")
 
 
 @pytest.fixture(scope="module", params=list(STYLES))
@@ -81,8 +86,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[Served]:
     if kind == "llama-server":
         binary = llama_server_binary()
         if binary is None:
-            pytest.skip("no llama-server binary ($JUDGEKIT_LLAMA_SERVER or .ci/llama-server/bin/llama-server): "
-                        "build it with scripts/build_llama_server.sh")
+            _missing("no llama-server binary ($JUDGEKIT_LLAMA_SERVER or .ci/llama-server/bin/llama-server)",
+                     "scripts/build_llama_server.sh")
         options = {"server_bin": binary, "parallel": SLOTS}
     else:
         _require_server_package()
@@ -320,9 +325,9 @@ def test_the_llama_server_binary_is_portable() -> None:
 
     binary = llama_server_binary()
     if binary is None:
-        pytest.skip("no llama-server binary: build it with scripts/build_llama_server.sh")
+        _missing("no llama-server binary", "scripts/build_llama_server.sh")
     if shutil.which("objdump") is None:
-        pytest.skip("objdump (binutils) is not installed")
+        _missing("objdump (binutils) is not installed", "apt-get install binutils")
     dump = subprocess.run(["objdump", "-d", str(binary)], capture_output=True, text=True, timeout=600, check=True)
     tiles = re.findall(r"\b(ldtilecfg|tileloadd|tdpb[su][su]d|tilezero)\b", dump.stdout)
     assert not tiles, f"{binary} has {len(tiles)} AMX tile instructions: rebuild with scripts/build_llama_server.sh"

@@ -22,6 +22,7 @@ from judgekit.core.cache import CallCache
 from judgekit.core.data import load_samples
 from judgekit.core.formats import PAIRWISE, VERIFY, Format
 from judgekit.core.runner import Runner
+from judgekit.core.special_tokens import POLICY
 from judgekit.core.types import GenerationParams, Message, ParseFailure, Prompt, Sample, Verdict
 from judgekit.judge import judge_samples, run_fingerprint, run_judge
 from judgekit.protocols import JudgeConfig, get_protocol
@@ -95,7 +96,8 @@ def test_transformers_and_http_backends_report_their_output_settings() -> None:
     from judgekit.backends.transformers import TransformersBackend
 
     stub = SimpleNamespace(name="transformers", dtype="bfloat16", device="cuda")
-    assert TransformersBackend.identity(stub) == {"backend": "transformers", "dtype": "bfloat16", "device": "cuda"}
+    assert TransformersBackend.identity(stub) == {"backend": "transformers", "dtype": "bfloat16", "device": "cuda",
+                                                  "data_special_tokens": POLICY}
 
     def http(**kw: Any) -> dict[str, Any]:
         args: dict[str, Any] = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key_env": "",

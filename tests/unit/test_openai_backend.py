@@ -350,7 +350,7 @@ def test_score_choices_partial_failure_keeps_successes() -> None:
 
 def test_prefix_in_llamacpp_chat_mode_is_refused_before_any_request() -> None:
     with FaultServer(owned_by="me") as server:
-        with pytest.raises(ValueError, match="mode='completions'"):
+        with pytest.raises(ValueError, match="--api-mode completions"):
             make(server).score_choices([prompt("q", "Verdict: [[")], ["A", "B"])
         assert server.bodies == []
 

@@ -295,3 +295,20 @@ def test_position_diagnosis_separates_position_pull_from_content(tmp_path):
     assert diag["n"] == 4
     assert diag["position_pull"] == pytest.approx(1.0)
     assert diag["order_averaged_accuracy"] == pytest.approx(0.5)  # x1, x2 right; x3 wrong; the tie label is wrong
+
+
+def test_focus_stage_rechecks_its_output_against_the_held_out_split(tmp_path, capsys):
+    """Issue 29 item 14c: the focus stage re-reads sft_focus.jsonl against the split (not `checked = 0`)."""
+    import recipe_data
+
+    held = sorted(read_split(SPLIT)["gsm8k"])[0]
+    row = {"source": "gsm8k", "mode": "logit", "messages": [], "target": "x"}
+    clean = [dict(row, id=f"train-{i}") for i in range(3)]
+    (tmp_path / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in clean), encoding="utf-8")
+    recipe_data.main(["focus", "--data", str(tmp_path), "--split", str(SPLIT), "--generative", "0", "--pairwise", "0"])
+    assert "3 ids checked against the split" in capsys.readouterr().out
+    leaked = [*clean, dict(row, id=f"{held}-masterrm-1")]  # a row derived from a held-out item
+    (tmp_path / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in leaked), encoding="utf-8")
+    with pytest.raises(ValueError, match="held-out id"):
+        recipe_data.main(["focus", "--data", str(tmp_path), "--split", str(SPLIT), "--generative", "0",
+                          "--pairwise", "0"])

@@ -105,19 +105,19 @@ class GatedService:
     def __init__(self) -> None:
         self.gate, self.entered, self.batches = threading.Event(), threading.Event(), []  # type: ignore[var-annotated]
 
-    def parse(self, payload: dict[str, Any]) -> int:
+    def parse(self, payload: dict[str, Any]) -> list[int]:
         if not isinstance(payload.get("n"), int):
             raise ConfigError("'n' must be an integer")
-        return int(payload["n"])
+        return [int(payload["n"])]
 
-    def size(self, work: int) -> int:
-        return 1
-
-    def answer(self, batch: Sequence[int]) -> list[dict[str, Any]]:
+    def score(self, items: Sequence[int]) -> list[int]:
         self.entered.set()
         self.gate.wait(TIMEOUT)
-        self.batches.append(len(batch))
-        return [{"n": n} for n in batch]
+        self.batches.append(len(items))
+        return list(items)
+
+    def respond(self, results: Sequence[int]) -> dict[str, Any]:
+        return {"n": results[0]}
 
     def health(self) -> dict[str, Any]:
         return {}
