@@ -13,6 +13,7 @@ from typing import Any
 
 from judgekit.core.lazy import BackendPlan
 from judgekit.core.models import resolve_model
+from judgekit.core.special_tokens import POLICY
 
 
 def _version(pkg: str) -> str | None:
@@ -42,10 +43,10 @@ def transformers_plan(
     return BackendPlan(
         name="transformers",
         model_id=resolved.model_id,
-        identity={"backend": "transformers", "dtype": dtype, "device": device},
+        identity={"backend": "transformers", "dtype": dtype, "device": device, "data_special_tokens": POLICY},
         supports_constraints=True,
         max_context=max_context or (int(limit) if limit else None),
         info={"backend": "transformers", "model_id": resolved.model_id, "model_path": str(resolved.path),
-              "dtype": dtype, "device": device,
+              "dtype": dtype, "device": device, "data_special_tokens": POLICY,
               "versions": {p: _version(p) for p in ("torch", "transformers", "outlines", "outlines-core")}},
     )
