@@ -51,17 +51,31 @@ def quiet_libraries() -> None:
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields ``update(done, total)``."""
-    with Progress(
+    """A rich progress bar; yields ``update(done, total)``.
+
+    The bar appears at the first ``update`` (when the work starts), so lines printed
+    before it (the model-preparation line) and an error in the input or the flags are
+    not preceded by an empty bar.
+    """
+    bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    )
+    task = bar.add_task(label, total=None)
+    started = False
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            bar.start()
+            started = True
+        bar.update(task, completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if started:
+            bar.stop()
 
 
 def fail(message: str, code: int = 2) -> None:
