@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from judgekit.api import judge_file
 from judgekit.cli import arena as cli_arena
 from judgekit.cli import cache as cli_cache
 from judgekit.cli import esfp as cli_esfp
@@ -25,7 +26,6 @@ from judgekit.cli import scaling as cli_scaling
 from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
-from judgekit.api import judge_file
 from judgekit.options import JudgeOptions, build_runner
 from judgekit.protocols.base import protocol_class, protocol_names
 
