@@ -151,9 +151,10 @@ def test_summary_table_says_what_the_rate_counts() -> None:
     from judgekit.cli.common import summary_table
 
     console = Console(record=True, width=120)
-    console.print(summary_table({"items": 4, "judgments_per_s": 2.0}))
+    console.print(summary_table({"items": 4, "judgments_per_s": 2.0, "tie_rate": 0.5, "position_consistency": 0.5}))
     text = console.export_text()
-    assert "items judged / s (all orders of an item = 1)" in text and "judgments_per_s" not in text
+    assert "items judged / s" in text and "all orders of an item = 1" in text and "judgments_per_s" not in text
+    assert "the judge said tie, or its two orders disagreed" in text and "what it means" in text
 
 
 def test_quiet_libraries_keeps_library_warnings_off_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
