@@ -35,7 +35,7 @@ from judgekit.core.cache import CallCache, default_call_cache_path
 from judgekit.core.data import samples_from_rows, seeded_subset
 from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
-from judgekit.core.runner import Runner
+from judgekit.core.runner import Runner, RunnerStats
 from judgekit.core.types import Judgment, Sample
 from judgekit.judge import Progress, RunResult, judge_samples, run_judge
 from judgekit.options import (
@@ -256,6 +256,7 @@ class Judge:
         """
         opts = self.options if output is None else replace(self.options, output=Path(output))
         with self._lock:
+            self.runner.stats = RunnerStats()  # this run's counts (the summary keeps this object)
             if isinstance(data, (str, Path)):
                 return Results.from_run(judge_file(data, opts, lambda _: self.runner, progress))
             proto = self.protocol

@@ -15,7 +15,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError
@@ -61,20 +69,18 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
     )
-    task = bar.add_task(label, total=None)
-    started = False
+    tasks: list[TaskID] = []
 
     def update(done: int, total: int) -> None:
-        nonlocal started
-        if not started:
+        if not tasks:  # first call: the clock starts now, not while the model loaded
+            tasks.append(bar.add_task(label, total=total))
             bar.start()
-            started = True
-        bar.update(task, completed=done, total=total)
+        bar.update(tasks[0], completed=done, total=total)
 
     try:
         yield update
     finally:
-        if started:
+        if tasks:
             bar.stop()
 
 

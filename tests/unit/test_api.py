@@ -149,6 +149,8 @@ def test_judge_samples_rows_and_the_call_cache(tmp_path: Path) -> None:
     again = FakeBackend(responder=fair)
     cached = Judge(backend=again, cache_dir=tmp_path).judge(samples)
     assert cached.verdicts == ["A", "B"] and again.calls == []  # everything answered from the cache
+    # s2 shows the model the same two prompts as s1 (orders swapped): two distinct calls in all
+    assert cached.summary["runner"]["cache_hits"] == 2 and results.summary["runner"]["cache_misses"] == 2
     rows = [{"prompt": "What is 2+2?", "response_a": RIGHT, "response_b": WRONG, "label": "A"}]
     assert Judge(backend=FakeBackend(responder=fair)).judge(rows).verdicts == ["A"]
     selected = Judge(backend=FakeBackend(responder=fair), limit=1).judge(samples)

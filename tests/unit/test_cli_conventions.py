@@ -186,3 +186,21 @@ def test_conversion_pending_names_the_first_run_folder(tmp_path: Path) -> None:
     merged = conversion_pending("judgekit-135m", tmp_path)
     assert merged is not None and merged.name.startswith("judgekit-135m-")
     assert conversion_pending(str(tmp_path), tmp_path) is None  # a directory needs no conversion
+
+
+def test_progress_bar_appears_at_the_first_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from judgekit.cli import common
+
+    sink = io.StringIO()
+    monkeypatch.setattr(common, "console", Console(file=sink, width=100, force_terminal=False))
+    with common.progress_bar("judging"):
+        pass  # an input error before any work: no empty bar
+    assert sink.getvalue() == ""
+    with common.progress_bar("judging") as update:
+        update(0, 4)
+        update(4, 4)
+    assert "judging" in sink.getvalue() and "4/4" in sink.getvalue()
