@@ -115,7 +115,7 @@ _ROWS: dict[str, tuple[str, str]] = {
     "skipped": ("skipped", "too long for the model's context: not judged"),
     "labeled": ("labeled", "judged items whose right answer the file gives"),
     "accuracy": ("accuracy", "verdict = label; unreadable answers count as wrong"),
-    "accuracy_ci95": ("accuracy 95% CI", "the range the accuracy is compatible with"),
+    "accuracy_ci95": ("accuracy 95% CI", "95% interval: few items leave it wide"),
     "accuracy_parsed": ("accuracy (readable)", "accuracy over items with a readable verdict"),
     "tie_rate": ("tie rate", "ties: the judge said tie, or its two orders disagreed"),
     "parse_failure_rate": ("unreadable rate", "no verdict could be read (reason in results.jsonl)"),
