@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
+export NO_MKDOCS_2_WARNING=1  # Material's end-of-life banner: noise in CI logs
 PINS=("mkdocs==1.6.1" "mkdocs-material==9.8.1" "mkdocstrings==1.0.8" "mkdocstrings-python==2.0.11")
 if ! "$PY" - <<'CHECK' 2>/dev/null; then
 from importlib.metadata import version
