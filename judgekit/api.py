@@ -187,9 +187,12 @@ class Judge:
         return self._runner
 
     def close(self) -> None:
-        """Close the call cache (the judge can be used again; it reopens it)."""
-        if self._runner is not None and self._runner.cache is not None:
+        """Close the call cache; the next call reopens it and keeps the loaded model."""
+        if self._runner is None:
+            return
+        if self._runner.cache is not None:
             self._runner.cache.close()
+        self._backend = self._runner.backend
         self._runner = None
 
     def __enter__(self) -> Judge:

@@ -157,6 +157,15 @@ def test_judge_samples_rows_and_the_call_cache(tmp_path: Path) -> None:
     assert [j.sample_id for j in selected] == ["s1"]
 
 
+def test_close_keeps_the_model_and_reopens_the_cache(tmp_path: Path) -> None:
+    with Judge(backend="fake", cache_dir=tmp_path) as j:
+        j.compare("What is 2+2?", RIGHT, WRONG)
+        backend = j.runner.backend
+    assert j._runner is None  # closed on leaving the block
+    again = j.compare("What is 2+2?", RIGHT, WRONG)  # same prompts: from the reopened cache
+    assert j.runner.backend is backend and j.runner.stats.cache_hits == 2 and again.verdict is not None
+
+
 def test_judge_in_memory_with_output_writes_a_run_dir(tmp_path: Path) -> None:
     samples = [Sample(id="s1", prompt="What is 2+2?", responses=(RIGHT, WRONG), label="A")]
     results = Judge(backend=FakeBackend(responder=fair)).judge(samples, output=tmp_path / "run")
