@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from judgekit.api import judge_file
 from judgekit.cli import arena as cli_arena
 from judgekit.cli import cache as cli_cache
 from judgekit.cli import esfp as cli_esfp
@@ -25,8 +26,7 @@ from judgekit.cli import scaling as cli_scaling
 from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
-from judgekit.judge import run_judge
-from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, selection
+from judgekit.options import JudgeOptions, build_runner
 from judgekit.protocols.base import protocol_class, protocol_names
 
 app = typer.Typer(
@@ -48,15 +48,10 @@ def judge(
     opts: JudgeOptions,
 ) -> None:
     """Judge every item of FILE and write results.jsonl, manifest.json and summary.json."""
-    with user_errors():
-        proto = build_protocol(opts)
-        samples = load_for_protocol(file, proto, opts)
-        runner = build_runner(opts, console)
-        run_dir = opts.output or Path("runs") / f"{file.stem}-{proto.name}-{proto.config.method}"
-        with progress_bar(f"judging ({proto.name}, {proto.config.method})") as update:
-            result = run_judge(samples, proto, runner, run_dir, input_path=file, progress=update,
-                               resume=opts.resume, extra_manifest={"selection": selection(opts, len(samples))})
+    with user_errors(), progress_bar(f"judging ({opts.protocol}, {opts.method})") as update:
+        result = judge_file(file, opts, lambda o: build_runner(o, console), progress=update)
     out.print(summary_table(result.summary))
+    run_dir = result.run_dir
     console.print(f"results: {run_dir / 'results.jsonl'}  manifest: {run_dir / 'manifest.json'}")
 
 

@@ -15,7 +15,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError
@@ -51,17 +59,29 @@ def quiet_libraries() -> None:
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields ``update(done, total)``."""
-    with Progress(
+    """A rich progress bar; yields ``update(done, total)``.
+
+    The bar appears at the first ``update`` (when the work starts), so lines printed
+    before it (the model-preparation line) and an error in the input or the flags are
+    not preceded by an empty bar.
+    """
+    bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    )
+    tasks: list[TaskID] = []
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        if not tasks:  # first call: the clock starts now, not while the model loaded
+            tasks.append(bar.add_task(label, total=total))
+            bar.start()
+        bar.update(tasks[0], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -88,26 +108,41 @@ def user_errors() -> Iterator[None]:
              "the successes are cached: run the same command again to retry the rest")
 
 
-#: Row labels that say what a number counts (the summary.json keys stay as they are).
-_LABELS = {"judgments_per_s": "items judged / s (all orders of an item = 1)"}
+#: The summary rows: summary.json key -> (row name, what the number means, for a first-time reader).
+_ROWS: dict[str, tuple[str, str]] = {
+    "items": ("items", "rows of the input that were selected"),
+    "judged": ("judged", "items the model was asked about"),
+    "skipped": ("skipped", "too long for the model's context: not judged"),
+    "labeled": ("labeled", "judged items whose right answer the file gives"),
+    "accuracy": ("accuracy", "verdict = label; unreadable answers count as wrong"),
+    "accuracy_ci95": ("accuracy 95% CI", "95% interval: few items leave it wide"),
+    "accuracy_parsed": ("accuracy (readable)", "accuracy over items with a readable verdict"),
+    "tie_rate": ("tie rate", "ties: the judge said tie, or its two orders disagreed"),
+    "parse_failure_rate": ("unreadable rate", "no verdict could be read (reason in results.jsonl)"),
+    "position_consistency": ("order agreement", "share of items whose A/B and B/A verdicts agree"),
+    "judgments_per_s": ("items judged / s", "all orders of an item = 1"),
+    "resumed_items": ("resumed", "items kept from an interrupted earlier run"),
+}
 
 
 def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> Table:
-    """The end-of-run table."""
+    """The end-of-run table: each number, and what it means."""
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("items", "judged", "skipped", "labeled", "accuracy", "accuracy_ci95", "accuracy_parsed",
-                "tie_rate", "parse_failure_rate", "position_consistency", "judgments_per_s", "resumed_items"):
+    table.add_column("what it means", style="dim")
+    for key, (name, meaning) in _ROWS.items():
         if key in summary and summary[key] is not None:
-            table.add_row(_LABELS.get(key, key), _fmt(summary[key]))
+            table.add_row(name, _fmt(summary[key]), meaning)
     runner = summary.get("runner") or {}
     if runner:
-        table.add_row("cache hits / misses", f"{runner.get('cache_hits', 0)} / {runner.get('cache_misses', 0)}")
+        table.add_row("cache hits / misses", f"{runner.get('cache_hits', 0)} / {runner.get('cache_misses', 0)}",
+                      "model calls answered from the cache / computed")
     if summary.get("items_with_sample_failures"):
-        table.add_row("items with failed samples", str(summary["items_with_sample_failures"]))
+        table.add_row("items with failed samples", str(summary["items_with_sample_failures"]),
+                      "some of the k samples were unreadable")
     for warning in summary.get("warnings") or ():
-        table.add_row("[bold yellow]WARNING[/]", warning)
+        table.add_row("[bold yellow]WARNING[/]", "", warning)
     return table
 
 

@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -324,17 +324,36 @@ def load_samples(
     ``metadata["chosen_position"]`` and ``metadata["order_seed"]``.
     """
     path = Path(path)
+    return samples_from_rows(read_rows(path), path, task, columns, limit, seed, sample)
+
+
+def samples_from_rows(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    source: Path | str,
+    task: Task = "pairwise",
+    columns: Columns | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    sample: int | None = None,
+) -> list[Sample]:
+    """:func:`load_samples` for rows already in memory: ``(line number, row)`` pairs.
+
+    ``source`` names them in errors (e.g. ``"<DataFrame>"``, whose "line" is the row
+    number counted from 1). Schema detection, validation and the selection are those of
+    :func:`load_samples`.
+    """
     samples: list[Sample] = []
     seen: dict[str, int] = {}
     cols = columns
-    for lineno, row in read_rows(path):
+    path = Path(source) if not isinstance(source, Path) else source
+    for lineno, row in rows:
         if cols is None:
-            cols = detect_columns(path, row, task)
+            cols = detect_columns(source, row, task)
         samples.append(_row_to_sample(path, lineno, row, cols, task, seen, seed, explicit=columns is not None))
         if limit is not None and len(samples) >= limit:
             break
     if not samples:
-        raise DataError(path, "no rows found")
+        raise DataError(source, "no rows found")
     return seeded_subset(samples, sample, seed) if sample is not None else samples
 
 

@@ -20,7 +20,7 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
 def test_judge_bundled_example(tmp_path: Path) -> None:
     result = invoke("judge", str(ROOT / "examples" / "pairs.jsonl"), "--backend", "fake", "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "position_consistency" in result.output and "accuracy" in result.output
+    assert "order agreement" in result.output and "accuracy" in result.output and "what it means" in result.output
     rows = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(rows) == len((ROOT / "examples" / "pairs.jsonl").read_text().splitlines())
     assert json.loads((tmp_path / "manifest.json").read_text())["protocol"] == "pairwise"

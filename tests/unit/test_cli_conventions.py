@@ -151,9 +151,10 @@ def test_summary_table_says_what_the_rate_counts() -> None:
     from judgekit.cli.common import summary_table
 
     console = Console(record=True, width=120)
-    console.print(summary_table({"items": 4, "judgments_per_s": 2.0}))
+    console.print(summary_table({"items": 4, "judgments_per_s": 2.0, "tie_rate": 0.5, "position_consistency": 0.5}))
     text = console.export_text()
-    assert "items judged / s (all orders of an item = 1)" in text and "judgments_per_s" not in text
+    assert "items judged / s" in text and "all orders of an item = 1" in text and "judgments_per_s" not in text
+    assert "the judge said tie, or its two orders disagreed" in text and "what it means" in text
 
 
 def test_quiet_libraries_keeps_library_warnings_off_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,3 +186,21 @@ def test_conversion_pending_names_the_first_run_folder(tmp_path: Path) -> None:
     merged = conversion_pending("judgekit-135m", tmp_path)
     assert merged is not None and merged.name.startswith("judgekit-135m-")
     assert conversion_pending(str(tmp_path), tmp_path) is None  # a directory needs no conversion
+
+
+def test_progress_bar_appears_at_the_first_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from judgekit.cli import common
+
+    sink = io.StringIO()
+    monkeypatch.setattr(common, "console", Console(file=sink, width=100, force_terminal=False))
+    with common.progress_bar("judging"):
+        pass  # an input error before any work: no empty bar
+    assert sink.getvalue() == ""
+    with common.progress_bar("judging") as update:
+        update(0, 4)
+        update(4, 4)
+    assert "judging" in sink.getvalue() and "4/4" in sink.getvalue()
