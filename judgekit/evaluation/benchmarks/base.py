@@ -176,6 +176,23 @@ Aggregate = Callable[[Sequence[ItemResult]], dict[str, float]]
 
 
 @dataclass(frozen=True)
+class BenchmarkInfo:
+    """What ``judgekit eval --list`` says about a benchmark.
+
+    ``source`` is where the published files live (hub name or repository path);
+    ``rows`` the published size; ``reproduces`` which upstream scorer the rule
+    follows (file and function); ``obtained`` whether the full data could be read
+    in the session that wrote the module (``full``, ``part: ...``, ``no: ...``).
+    """
+
+    source: str = ""
+    license: str = ""
+    rows: str = ""
+    reproduces: str = ""
+    obtained: str = ""
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """A benchmark: how to load it, credit items, and aggregate (upstream rules).
 
@@ -192,6 +209,7 @@ class Benchmark:
     aggregate: Aggregate
     primary: str = "overall"
     default_mode: Mode = "pairwise"
+    info: BenchmarkInfo = field(default_factory=BenchmarkInfo)
 
 
 def _get(j: Judgment | Mapping[str, Any], name: str, default: Any = None) -> Any:

@@ -14,7 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from judgekit.core.stats import MIN_N_SIGNIFICANT, bootstrap_statistic, paired_bootstrap_statistic, rate
+from judgekit.core.stats import (
+    MIN_N_SIGNIFICANT,
+    bootstrap_statistic,
+    paired_bootstrap_statistic,
+    rate,
+    wilson_interval,
+)
 from judgekit.evaluation.benchmarks.base import (
     Benchmark,
     EvalSet,
@@ -80,6 +86,9 @@ def score_benchmark(
     for key, v in stats.items():
         n = counts.get(key.split("/", 1)[1], 0) if key.startswith("subset/") else len(results)
         metrics[key] = {"value": _clean(v["value"]), "ci": v["ci"], "n": n}
+    for key, (k, n) in binary_counts(results).items():
+        if key in metrics:
+            metrics[key]["wilson"] = list(wilson_interval(k, n, level))
     judged_ids = {r.item_id for r in results}
     n_judged = sum(1 for it in evalset.items if it.id in grouped and not grouped[it.id].empty)
     return {
@@ -100,6 +109,21 @@ def score_benchmark(
         "items": [r.to_dict() for r in results],
         "unit_labels": _unit_labels(evalset, results),
     }
+
+
+def binary_counts(results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
+    """``(successes, n)`` for ``overall`` and each ``subset/NAME`` whose item credits are all 0 or 1.
+
+    These are the numbers a Wilson interval applies to (a proportion of items);
+    a subset with fractional credit (ties worth 0.5, best-of-n shares) gets none,
+    and ``overall`` gets one only when every item's credit is 0 or 1.
+    """
+    by: dict[str, list[float]] = {}
+    for r in results:
+        if r.credit is not None:
+            by.setdefault(f"subset/{r.subset}", []).append(float(r.credit))
+            by.setdefault("overall", []).append(float(r.credit))
+    return {key: (int(sum(v)), len(v)) for key, v in by.items() if all(c in (0.0, 1.0) for c in v)}
 
 
 def _unit_labels(evalset: EvalSet, results: Sequence[ItemResult]) -> dict[str, str | None]:
