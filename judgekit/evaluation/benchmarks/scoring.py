@@ -87,7 +87,8 @@ def score_benchmark(
         n = counts.get(key.split("/", 1)[1], 0) if key.startswith("subset/") else len(results)
         metrics[key] = {"value": _clean(v["value"]), "ci": v["ci"], "n": n}
     for key, (k, n) in binary_counts(results).items():
-        if key in metrics:
+        value = metrics.get(key, {}).get("value")
+        if value is not None and n and abs(value - k / n) < 1e-9:  # the metric is that proportion
             metrics[key]["wilson"] = list(wilson_interval(k, n, level))
     judged_ids = {r.item_id for r in results}
     n_judged = sum(1 for it in evalset.items if it.id in grouped and not grouped[it.id].empty)
