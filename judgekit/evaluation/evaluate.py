@@ -43,7 +43,7 @@ from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run
 from judgekit.protocols.base import Protocol, get_protocol, protocol_class
 
 GroupProgress = Callable[[str, int, int], None]
-COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise"}
+COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify"}
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,11 @@ def protocol_mode(protocol: Protocol) -> Mode:
         return "pairwise"
     if protocol.task == "pointwise":
         return "pointwise"
+    if protocol.task == "verify":
+        return "verify"
     raise ConfigError(
-        f"protocol {protocol.name!r} judges task {protocol.task!r}; benchmarks need a pairwise "
-        "or pointwise protocol (e.g. --protocol pairwise or --protocol pointwise)"
+        f"protocol {protocol.name!r} judges task {protocol.task!r}; benchmarks need a pairwise, pointwise "
+        "or verify protocol (e.g. --protocol pairwise, --protocol pointwise or --protocol verify)"
     )
 
 

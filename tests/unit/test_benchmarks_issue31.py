@@ -172,3 +172,36 @@ def test_contrast_folder_query_side_is_the_upstream_rule():
 def test_contrast_limit_counts_rows_per_file():
     es = get_benchmark("contrast").load(FIX / "contrast_instructions" / "wmt_contrast.json", 1)
     assert [it.id for it in es.items] == ["wmt:0:q", "wmt:0:r"]
+
+
+# --- VerifyBench (constructed rows in the published layout): the verify protocol end to end ----------
+
+def test_verifybench_runs_the_verify_protocol_and_scores_upstream_accuracy(tmp_path):
+    from judgekit.backends.fake import FakeBackend
+    from judgekit.core.runner import Runner
+    from judgekit.evaluation.evaluate import run_eval
+    from judgekit.protocols.base import get_protocol
+
+    def always_correct(prompt, index, params):
+        return "Reasoning: matches.\nVerdict: correct"
+
+    path = FIX / "verify_bench.jsonl"
+    es = get_benchmark("verifybench-hard").load(path, None)
+    units = es.units("pairwise")  # the items force verification whatever the run asks
+    assert [u.metadata["protocol"] for u in units] == ["verify"] * 4
+    assert units[0].reference == "12" and units[0].responses == ("7 + 5 = 12, so the answer is 12.",)
+    result = run_eval("verifybench", path, get_protocol("verify"), Runner(FakeBackend(always_correct)),
+                      tmp_path / "v", n_boot=20, report=False)
+    m = {k: v["value"] for k, v in result.scores["metrics"].items()}
+    assert m["overall"] == 0.5 and m["false_positive_rate"] == 1.0
+    assert m["subset/Numerical"] == 0.5 and m["subtype/Chemical"] == 1.0 and m["subtype/Single"] == 0.0
+    assert result.scores["metrics"]["overall"]["wilson"][1] < 1.0
+
+
+def test_verifybench_failed_verdict_is_never_right():
+    bench = get_benchmark("verifybench")
+    es = bench.load(FIX / "verify_bench.jsonl", None)
+    outs = [ScoreOutcome("v0", 0, None), ScoreOutcome("v1", 0, 0.0)]
+    s = score_benchmark(bench, es, outs, n_boot=20)
+    assert s["metrics"]["overall"]["value"] == 0.5
+    assert s["items"][0]["detail"]["pred"] is None

@@ -50,13 +50,15 @@ _MODULES: dict[str, str] = {
     "autoj": "judgekit.evaluation.benchmarks.autoj",
     "mtbench_human": "judgekit.evaluation.benchmarks.mtbench_human",
     "contrast": "judgekit.evaluation.benchmarks.contrast",
+    "verifybench": "judgekit.evaluation.benchmarks.verifybench",
     "generic": "judgekit.evaluation.benchmarks.generic",
 }
 ALIASES = {"rb2": "rewardbench2", "rewardbench-2": "rewardbench2", "rewardbench-v1": "rewardbench",
            "rb": "rewardbench", "rm-bench": "rmbench", "hhh_alignment": "hhh", "hhh-alignment": "hhh",
            "preference": "generic", "reward-math": "rewardmath", "auto-j": "autoj", "autoj-eval-p": "autoj",
            "mt-bench-human": "mtbench_human", "mt_bench_human_judgments": "mtbench_human",
-           "contrast-instructions": "contrast", "contrast_instructions": "contrast"}
+           "contrast-instructions": "contrast", "contrast_instructions": "contrast",
+           "verifybench-hard": "verifybench", "verify-bench": "verifybench"}
 
 
 def benchmark_names() -> list[str]:

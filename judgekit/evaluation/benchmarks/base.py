@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from judgekit.core.types import Judgment, Sample
 
-Mode = Literal["pairwise", "pointwise"]
+Mode = Literal["pairwise", "pointwise", "verify"]
 Winner = Literal["A", "B", "tie"]
 UNIT_SEP = "::"
 
@@ -45,6 +45,8 @@ class Item:
     ``correct`` holds the indices of the correct / chosen candidates (empty when the
     truth is a tie or unknown). ``mode`` forces how the item is judged regardless of
     the run's mode (RewardBench 2's Ties subset must be rated pointwise).
+    ``reference`` is the reference answer of a verification item (mode ``verify``:
+    one candidate, ``label`` ``correct`` / ``incorrect``).
     """
 
     id: str
@@ -56,6 +58,7 @@ class Item:
     label: str | None = None
     mode: Mode | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class EvalSet:
 
         Pairwise: one sample per comparison, id ``item::comparison``, responses
         ``(candidates[a], candidates[b])``, label the comparison's. Pointwise: one
-        sample per item (all candidates, scored independently), id = item id.
+        sample per item (all candidates, scored independently), id = item id. Verify:
+        one sample per item with its first candidate and its ``reference``.
         ``metadata["protocol"]`` says which protocol must judge the sample: an item
         whose ``mode`` is fixed keeps it whatever ``mode`` asks.
         """
@@ -87,6 +91,10 @@ class EvalSet:
         for it in self.items:
             how = it.mode or mode
             base = {"benchmark": self.benchmark, "item_id": it.id, "subset": it.subset, "protocol": how}
+            if how == "verify":
+                out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates[:1], label=it.label,
+                                  reference=it.reference, metadata=base))
+                continue
             if how == "pointwise":
                 out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates, label=None,
                                   metadata={**base, "candidates": len(it.candidates)}))
@@ -229,6 +237,9 @@ def outcomes_from_judgment(unit: Sample, judgment: Judgment | Mapping[str, Any])
     meta = unit.metadata
     item_id = str(meta.get("item_id", unit.id))
     per_order = list(_get(judgment, "per_order", ()) or ())
+    if meta.get("protocol") == "verify":
+        verdict = None if _get(judgment, "parse_failure") else _get(judgment, "verdict")
+        return [ScoreOutcome(item_id, 0, {"correct": 1.0, "incorrect": 0.0}.get(str(verdict)))]
     if meta.get("protocol") == "pointwise":
         scores: list[float | None] = [None] * len(unit.responses)
         whole = _get(judgment, "scores")
