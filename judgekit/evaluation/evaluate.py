@@ -211,6 +211,9 @@ def run_eval(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
     main_mode = protocol_mode(protocol)
+    if main_mode == "verify" and bench.default_mode != "verify":
+        raise ConfigError(f"protocol {protocol.name!r} verifies against a reference; {bench.name} holds preference "
+                          "items: judge them with a pairwise or pointwise protocol")
     evalset = bench.load(path, limit)
     units = evalset.units(main_mode)
     grouped = group_units(units)
