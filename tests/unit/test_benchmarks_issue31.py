@@ -205,3 +205,24 @@ def test_verifybench_failed_verdict_is_never_right():
     s = score_benchmark(bench, es, outs, n_boot=20)
     assert s["metrics"]["overall"]["value"] == 0.5
     assert s["items"][0]["detail"]["pred"] is None
+
+
+# --- M-RewardBench (constructed rows in the published layout) ------------------------------------
+
+def test_mrewardbench_rewardbench_rule_per_language():
+    bench = get_benchmark("m-rewardbench")
+    es = bench.load(FIX / "mrewardbench", None)
+    assert [it.id for it in es.items] == ["deu_Latn:1", "deu_Latn:2", "deu_Latn:3", "fra_Latn:1", "fra_Latn:2"]
+    verdict = {"deu_Latn:1": "win", "deu_Latn:2": "tie", "deu_Latn:3": "win", "fra_Latn:1": "lose",
+               "fra_Latn:2": None}
+    outs = []
+    for it in es.items:
+        v = verdict[it.id]
+        outs.append(PairOutcome(it.id, "ab", {"win": it.label, "lose": _lose(it.label), "tie": "tie", None: None}[v]))
+    m = _metrics(bench, es, outs)
+    # deu: Chat (alpacaeval-easy) 0.5, Safety 1.0, Reasoning (math-prm) 1.0 -> 2.5 / 3
+    # fra: Chat 0.5 (failure = 0.5), Reasoning 0.0 -> 0.25
+    assert m["lang/deu_Latn"] == pytest.approx(2.5 / 3)
+    assert m["lang/fra_Latn"] == pytest.approx(0.25)
+    assert m["overall"] == pytest.approx((2.5 / 3 + 0.25) / 2)
+    assert m["subset/math-prm"] == 0.5
