@@ -226,3 +226,23 @@ def test_mrewardbench_rewardbench_rule_per_language():
     assert m["lang/fra_Latn"] == pytest.approx(0.25)
     assert m["overall"] == pytest.approx((2.5 / 3 + 0.25) / 2)
     assert m["subset/math-prm"] == 0.5
+
+
+# --- eval/bench_baselines.py: the content-blind judges ---------------------------------------------
+
+def test_baselines_first_is_never_consistent_and_longer_picks_length():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_baselines", FIX.parents[2] / "eval" / "bench_baselines.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    es = get_benchmark("autoj").load(FIX / "autoj_testdata_pairwise.jsonl", None)
+    first = mod.baseline_outcomes(es, "first", "pairwise", both_orders=True)
+    assert all(o.consistent is False and o.winner == "tie" for o in first)
+    single = mod.baseline_outcomes(es, "first", "pairwise", both_orders=False)
+    assert all(o.winner == "A" for o in single)
+    longer = {o.item_id: o.winner for o in mod.baseline_outcomes(es, "longer", "pairwise")}
+    assert longer["1"] == "B" and longer["3"] == "tie"  # "no" vs a full sentence; x * x vs x + x: equal length
+    points = mod.baseline_outcomes(get_benchmark("rewardmath").load(FIX / "rewardmath_direct_sample.json", 1),
+                                   "constant", "pointwise")
+    assert {o.score for o in points} == {0.0} and len(points) == 10
