@@ -64,7 +64,7 @@ def scores_table(scores: Mapping[str, Any]) -> Table:
         wilson = fmt_ci(m["wilson"]) if m.get("wilson") else ""
         table.add_row(name, _fmt(m.get("value")), fmt_ci(m.get("ci")), wilson, _fmt(m.get("n")))
     diag = scores.get("diagnostics") or {}
-    for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate"):
+    for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate", "skipped"):
         if diag.get(key) is not None:
             table.add_row(f"[dim]{key}[/]", _fmt(diag[key]), "", "", "")
     return table

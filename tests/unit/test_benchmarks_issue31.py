@@ -1,5 +1,6 @@
 """RewardMATH, Auto-J Eval-P, MT-Bench human judgments, contrast instructions: hand-computed upstream rules."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,26 @@ def test_baselines_first_is_never_consistent_and_longer_picks_length():
     points = mod.baseline_outcomes(get_benchmark("rewardmath").load(FIX / "rewardmath_direct_sample.json", 1),
                                    "constant", "pointwise")
     assert {o.score for o in points} == {0.0} and len(points) == 10
+
+
+# --- too-long inputs: skipped with counts, never truncated -----------------------------------------
+
+def test_too_long_items_are_skipped_counted_and_scored_as_failures(tmp_path):
+    from judgekit.backends.fake import FakeBackend
+    from judgekit.core.runner import Runner
+    from judgekit.evaluation.evaluate import run_eval
+    from judgekit.protocols.base import get_protocol
+
+    long_row = {"scenario": "math_reasoning", "label": 0, "prompt": "Sum these numbers: " + " ".join(["7"] * 3000),
+                "response 1": "21000", "response 2": "0"}
+    path = tmp_path / "autoj.jsonl"
+    path.write_text((FIX / "autoj_testdata_pairwise.jsonl").read_text() + json.dumps(long_row) + "\n")
+    backend = FakeBackend(lambda p, i, g: "Reasoning: x.\nVerdict: [[A]]", max_context=2000)
+    result = run_eval("autoj", path, get_protocol("pairwise"), Runner(backend), tmp_path / "run", n_boot=20,
+                      report=False)
+    s = result.scores
+    assert s["items_skipped"] == 1 and s["diagnostics"]["skipped"] == 1
+    assert "context" in s["diagnostics"]["skipped_reason"]
+    assert any("never truncated" in n for n in s["notes"])
+    long_item = next(d for d in s["items"] if d["item_id"] == "4")
+    assert long_item["credit"] == 0.0  # a skipped pair is a failure under the upstream rule, not a verdict

@@ -115,7 +115,8 @@ class PairOutcome:
     ``winner`` is the final verdict (``None`` = parse failure or not judged);
     ``order_winners`` the verdict of each order judged (original order first, the
     swapped one already expressed in original terms); ``consistent`` whether the
-    two orders agreed (``None`` with one order).
+    two orders agreed (``None`` with one order); ``skipped`` the reason the unit
+    was not judged (e.g. too long for the model's context: never truncated).
     """
 
     item_id: str
@@ -124,15 +125,17 @@ class PairOutcome:
     consistent: bool | None = None
     order_winners: tuple[str | None, ...] = ()
     prob_a: float | None = None
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)
 class ScoreOutcome:
-    """A pointwise score of one candidate (``None`` = parse failure)."""
+    """A pointwise score of one candidate (``None`` = parse failure or ``skipped``, with its reason)."""
 
     item_id: str
     candidate_index: int
     score: float | None
+    skipped: str | None = None
 
 
 Outcome = PairOutcome | ScoreOutcome
@@ -237,6 +240,12 @@ def outcomes_from_judgment(unit: Sample, judgment: Judgment | Mapping[str, Any])
     meta = unit.metadata
     item_id = str(meta.get("item_id", unit.id))
     per_order = list(_get(judgment, "per_order", ()) or ())
+    extra = _get(judgment, "extra") or {}
+    skip = str(extra["skipped"]) if isinstance(extra, Mapping) and extra.get("skipped") else None
+    if skip is not None:
+        if meta.get("protocol") == "pairwise":
+            return [PairOutcome(item_id, str(meta.get("comparison_id", "ab")), None, skipped=skip)]
+        return [ScoreOutcome(item_id, i, None, skip) for i in range(len(unit.responses))]
     if meta.get("protocol") == "verify":
         verdict = None if _get(judgment, "parse_failure") else _get(judgment, "verdict")
         return [ScoreOutcome(item_id, 0, {"correct": 1.0, "incorrect": 0.0}.get(str(verdict)))]

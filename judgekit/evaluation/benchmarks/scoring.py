@@ -49,6 +49,10 @@ def diagnostics(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     parsed = [p for p in pairs if p.winner is not None]
     with_cons = [p for p in pairs if p.consistent is not None]
     out: dict[str, Any] = {"comparisons": len(pairs), "scored_candidates": len(scores)}
+    skipped = [o for o in outs if o.skipped]
+    if skipped:
+        out["skipped"] = len(skipped)
+        out["skipped_reason"] = skipped[0].skipped
     if pairs:
         out["parse_failure_rate"] = (len(pairs) - len(parsed)) / len(pairs)
         out["tie_rate"] = rate(sum(p.winner == "tie" for p in parsed), len(parsed))
@@ -91,6 +95,7 @@ def score_benchmark(
         if value is not None and n and abs(value - k / n) < 1e-9:  # the metric is that proportion
             metrics[key]["wilson"] = list(wilson_interval(k, n, level))
     judged_ids = {r.item_id for r in results}
+    skipped_items = sorted({o.item_id for o in outcomes if o.skipped})
     n_judged = sum(1 for it in evalset.items if it.id in grouped and not grouped[it.id].empty)
     return {
         "scores_version": SCORES_VERSION,
@@ -103,10 +108,13 @@ def score_benchmark(
         "items_judged": n_judged,
         "items_missing": len(evalset.items) - n_judged,
         "records": len(judged_ids),
+        "items_skipped": len(skipped_items),
         "metrics": metrics,
         "diagnostics": diagnostics(outcomes),
         "bootstrap": {"n_boot": n_boot, "seed": seed, "level": level, "stratified_by": "subset"},
-        "notes": list(evalset.notes),
+        "notes": list(evalset.notes) + ([f"{len(skipped_items)} item(s) not judged (too long for the model's context "
+                                         "or otherwise skipped, never truncated): scored as failures under the "
+                                         "upstream rule"] if skipped_items else []),
         "items": [r.to_dict() for r in results],
         "unit_labels": _unit_labels(evalset, results),
     }
