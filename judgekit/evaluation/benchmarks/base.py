@@ -221,6 +221,8 @@ class Benchmark:
     primary: str = "overall"
     default_mode: Mode = "pairwise"
     info: BenchmarkInfo = field(default_factory=BenchmarkInfo)
+    #: ``overall`` is the share of all judged items credited 1 (so a Wilson interval applies to it)
+    overall_is_proportion: bool = False
 
 
 def _get(j: Judgment | Mapping[str, Any], name: str, default: Any = None) -> Any:

@@ -55,4 +55,5 @@ BENCHMARK = Benchmark(
     info=BenchmarkInfo(source='any labelled pairwise file', license='-', rows='-',
                        reproduces='judgekit accuracy',
                        obtained='-'),
+    overall_is_proportion=True,
 )

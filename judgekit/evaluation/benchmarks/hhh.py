@@ -65,4 +65,5 @@ BENCHMARK = Benchmark(
     info=BenchmarkInfo(source='BIG-bench benchmark_tasks/hhh_alignment', license='Apache-2.0', rows='221',
                        reproduces='multiple-choice accuracy per subtask',
                        obtained='full: shared data hhh_alignment/'),
+    overall_is_proportion=True,
 )

@@ -90,4 +90,5 @@ BENCHMARK = Benchmark(
                        rows='350 (GPT-4o split)',
                        reproduces='utils/metrics.py compute_final_metrics',
                        obtained='no: tests use a fixture'),
+    overall_is_proportion=True,
 )

@@ -98,4 +98,5 @@ BENCHMARK = Benchmark(
     info=BenchmarkInfo(source='WeOpenML/PandaLM data/testset-v1.json', license='Apache-2.0', rows='999',
                        reproduces='paper Table 2 (no upstream scorer): accuracy, macro P/R/F1',
                        obtained='full: shared data pandalm/'),
+    overall_is_proportion=True,
 )

@@ -150,4 +150,5 @@ BENCHMARK = Benchmark(
                        license="MIT (repository)", rows="483 problems x 10 solutions",
                        reproduces="src/evaluation/eval.py RewardMATHEvaluation get_results / _calculate_MRR",
                        obtained="part: the repository's 2-problem sample (hub set not reachable here)"),
+    overall_is_proportion=True,
 )

@@ -91,6 +91,8 @@ def score_benchmark(
         n = counts.get(key.split("/", 1)[1], 0) if key.startswith("subset/") else len(results)
         metrics[key] = {"value": _clean(v["value"]), "ci": v["ci"], "n": n}
     for key, (k, n) in binary_counts(results).items():
+        if key == "overall" and not bench.overall_is_proportion:
+            continue
         value = metrics.get(key, {}).get("value")
         if value is not None and n and abs(value - k / n) < 1e-9:  # the metric is that proportion
             metrics[key]["wilson"] = list(wilson_interval(k, n, level))
@@ -123,7 +125,8 @@ def score_benchmark(
 def binary_counts(results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
     """``(successes, n)`` for ``overall`` and each ``subset/NAME`` whose item credits are all 0 or 1.
 
-    These are the numbers a Wilson interval applies to (a proportion of items);
+    These are the numbers a Wilson interval applies to (a proportion of items;
+    ``overall`` only where the benchmark says its overall is that proportion);
     a subset with fractional credit (ties worth 0.5, best-of-n shares) gets none,
     and ``overall`` gets one only when every item's credit is 0 or 1.
     """

@@ -87,4 +87,5 @@ BENCHMARK = Benchmark(
                        license="MIT (repository)", rows="2,000 / 1,000 (hard)",
                        reproduces="evaluate.py evaluate (accuracy, by answer_type and answer_subtype)",
                        obtained="no: the data files are too large for the GitHub snapshot here; fixture constructed"),
+    overall_is_proportion=True,
 )
