@@ -1,8 +1,9 @@
 """A benchmark run beside trivial judges: position-first, longer, shorter, constant.
 
-Reads a finished ``judgekit eval`` run (its ``scores.json``), rebuilds the same
-items with the benchmark's loader, lets four content-blind judges answer the same
-items, scores them with the same upstream rule, and prints one markdown table:
+Reads a finished ``judgekit eval`` run (its ``results.jsonl``, per protocol group),
+rebuilds the same items with the benchmark's loader, re-scores the judge's recorded
+verdicts and lets four content-blind judges answer the same items, all with the same
+upstream rule (this checkout's code), and prints one markdown table:
 each metric with the judge's value and every baseline's, Wilson or bootstrap
 interval beside the judge's value.
 
@@ -33,6 +34,7 @@ from judgekit.evaluation.benchmarks import (  # noqa: E402
     PairOutcome,
     ScoreOutcome,
     get_benchmark,
+    outcomes_from_judgments,
     score_benchmark,
 )
 
@@ -87,10 +89,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write every number here")
     args = ap.parse_args()
     bench = get_benchmark(args.benchmark)
-    judge = json.loads((args.run / "scores.json").read_text(encoding="utf-8"))
     manifest = json.loads((args.run / "manifest.json").read_text(encoding="utf-8"))
     mode = (manifest.get("eval") or {}).get("mode", bench.default_mode)
     evalset = bench.load(args.path, args.limit)
+    rows = [json.loads(line) for f in sorted(args.run.rglob("results.jsonl"))
+            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    judge = score_benchmark(bench, evalset, outcomes_from_judgments(evalset.units(mode), rows), n_boot=200)
     judged = {d["item_id"] for d in judge["items"]}
     evalset = EvalSet(evalset.benchmark, tuple(it for it in evalset.items if it.id in judged), evalset.source)
     both = any(len(d.get("detail", {}).get("orders") or ()) >= 2 for d in judge["items"])
