@@ -97,7 +97,7 @@ def main() -> None:
     judge = score_benchmark(bench, evalset, outcomes_from_judgments(evalset.units(mode), rows), n_boot=200)
     judged = {d["item_id"] for d in judge["items"]}
     evalset = EvalSet(evalset.benchmark, tuple(it for it in evalset.items if it.id in judged), evalset.source)
-    both = any(len(d.get("detail", {}).get("orders") or ()) >= 2 for d in judge["items"])
+    both = any(len(r.get("per_order") or ()) >= 2 for r in rows)
     base = {name: score_benchmark(bench, evalset, baseline_outcomes(evalset, name, mode, both), n_boot=200)["metrics"]
             for name in BASELINES}
     print(f"baselines judged {'both orders' if both else 'one order'} of each pair, as the judge was\n")
