@@ -84,7 +84,7 @@ BENCHMARK = Benchmark(
     load=load, item_results=item_results, aggregate=aggregate,
     info=BenchmarkInfo(source="CohereLabsCommunity/multilingual-reward-bench (hub), one config per language",
                        license="ODC-BY (hub card, not checked here); code MIT",
-                       rows="~2.87k pairs x 23 languages",
+                       rows="~2.87k pairs x 23 languages (paper)",
                        reproduces="scripts/run_generative.py process_shuffled + calculate_scores_per_section",
                        obtained="no: hub only; tests use a constructed fixture in the published layout"),
 )

@@ -133,8 +133,8 @@ BENCHMARK = Benchmark(
     description="MT-Bench human judgments: judge vs expert votes, agreement with and without ties, per turn",
     upstream="https://github.com/lm-sys/FastChat (fastchat/llm_judge/compute_agreement.py)",
     load=load, item_results=item_results, aggregate=aggregate,
-    info=BenchmarkInfo(source="lmsys/mt_bench_human_judgments, split human (hub)", license="CC-BY-4.0 (hub card)",
-                       rows="3,355 votes",
+    info=BenchmarkInfo(source="lmsys/mt_bench_human_judgments, split human (hub)", license="CC-BY-4.0 (hub card; not checked here)",
+                       rows="~3.3k expert votes (paper; not counted here)",
                        reproduces="compute_agreement.py get_mt_bench_votes_data + get_mt_bench_agreement",
                        obtained="no: hub only; tests use a constructed fixture in the published layout"),
 )

@@ -147,7 +147,7 @@ BENCHMARK = Benchmark(
     upstream="https://github.com/kimsh0507/RewardMATH_official (src/evaluation/eval.py RewardMATHEvaluation)",
     load=load, item_results=item_results, aggregate=aggregate, default_mode="pointwise",
     info=BenchmarkInfo(source="RewardMATH/RewardMATH (hub); sample in dataset/benchmark/RewardMATH_direct.json",
-                       license="MIT (repository)", rows="483 problems x 10 solutions",
+                       license="MIT (repository)", rows="483 problems x 10 solutions (paper)",
                        reproduces="src/evaluation/eval.py RewardMATHEvaluation get_results / _calculate_MRR",
                        obtained="part: the repository's 2-problem sample (hub set not reachable here)"),
     overall_is_proportion=True,

@@ -84,7 +84,7 @@ BENCHMARK = Benchmark(
     upstream="https://github.com/ZJU-REAL/VerifyBench (evaluate.py evaluate)",
     load=load, item_results=item_results, aggregate=aggregate, default_mode="verify",
     info=BenchmarkInfo(source="ZJU-REAL/VerifyBench data/verify_bench.jsonl, data/verify_bench_hard.jsonl",
-                       license="MIT (repository)", rows="2,000 / 1,000 (hard)",
+                       license="MIT (repository)", rows="2,000 / 1,000 hard (paper; not counted here)",
                        reproduces="evaluate.py evaluate (accuracy, by answer_type and answer_subtype)",
                        obtained="no: the data files are too large for the GitHub snapshot here; fixture constructed"),
     overall_is_proportion=True,
