@@ -22,7 +22,7 @@ from judgekit.cli.common import console, fail, out, user_errors
 from judgekit.cli.options import with_judge_options
 from judgekit.core.errors import ConfigError
 from judgekit.core.stats import MIN_N_SIGNIFICANT
-from judgekit.evaluation.benchmarks import generic, get_benchmark
+from judgekit.evaluation.benchmarks import benchmark_names, generic, get_benchmark
 from judgekit.evaluation.evaluate import run_eval
 from judgekit.evaluation.formatting import fmt, fmt_ci, significance_text
 from judgekit.evaluation.report import ReportError, compare_runs, write_report
@@ -55,16 +55,18 @@ def scores_table(scores: Mapping[str, Any]) -> Table:
     """Every aggregate number of a scored run with its interval and n."""
     table = Table(title=f"{scores['benchmark']}: {scores['items_judged']} of {scores['items_total']} items",
                   header_style="bold")
-    for col, justify in (("metric", "left"), ("value", "right"), ("95% CI", "right"), ("n", "right")):
+    for col, justify in (("metric", "left"), ("value", "right"), ("95% CI", "right"), ("Wilson 95%", "right"),
+                         ("n", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     primary = scores.get("primary")
     for key, m in scores["metrics"].items():
         name = f"[bold]{key}[/]" if key == primary else key
-        table.add_row(name, _fmt(m.get("value")), fmt_ci(m.get("ci")), _fmt(m.get("n")))
+        wilson = fmt_ci(m["wilson"]) if m.get("wilson") else ""
+        table.add_row(name, _fmt(m.get("value")), fmt_ci(m.get("ci")), wilson, _fmt(m.get("n")))
     diag = scores.get("diagnostics") or {}
-    for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate"):
+    for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate", "skipped"):
         if diag.get(key) is not None:
-            table.add_row(f"[dim]{key}[/]", _fmt(diag[key]), "", "")
+            table.add_row(f"[dim]{key}[/]", _fmt(diag[key]), "", "", "")
     return table
 
 
@@ -80,6 +82,17 @@ def comparison_table(comparison: Mapping[str, Any]) -> Table:
                 "bold red" if m.get("significant") else None
             table.add_row(bench, key, _fmt(m.get("a")), _fmt(m.get("b")), _fmt(m.get("diff")),
                           fmt_ci(m.get("ci")), _fmt(m.get("p_value")), _fmt(m.get("n")), sig, style=style)
+    return table
+
+
+def benchmarks_table() -> Table:
+    """One row per registered benchmark: source, license, rows, the rule reproduced, data obtained here."""
+    table = Table(title="judgekit eval benchmarks", header_style="bold", show_lines=True)
+    for col in ("benchmark", "source", "license", "rows", "scorer reproduces", "full data here"):
+        table.add_column(col, overflow="fold")
+    for name in benchmark_names():
+        info = get_benchmark(name).info
+        table.add_row(name, info.source, info.license, info.rows, info.reproduces, info.obtained)
     return table
 
 
@@ -101,17 +114,27 @@ def _benchmark(name: str, opts: JudgeOptions) -> Any:
 
 @with_judge_options
 def eval_command(
-    benchmark: Annotated[str, typer.Argument(help="rewardbench2, rewardbench, rmbench, judgebench, llmbar, pandalm, "
-                                                  "hhh or generic.")],
-    path: Annotated[Path, typer.Argument(help="The benchmark's published file(s): JSONL/JSON/parquet, a folder, "
-                                             "or a saved datasets directory.")],
+    benchmark: Annotated[str | None, typer.Argument(help="A benchmark name (`judgekit eval --list` shows them).",
+                                                    show_default=False)] = None,
+    path: Annotated[Path | None, typer.Argument(help="The benchmark's published file(s): JSONL/JSON/parquet, a "
+                                                    "folder, or a saved datasets directory.",
+                                                    show_default=False)] = None,
+    *,
     opts: JudgeOptions,
+    list_benchmarks: Annotated[bool, typer.Option("--list", help="List the benchmarks (source, license, rows, "
+                                                                 "scorer, data obtained) and exit.")] = False,
     n_boot: Annotated[int, typer.Option(help=N_BOOT_HELP)] = 1000,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html, summary.md and "
                                                                       "report_summary.json.")] = True,
     examples: Annotated[int, typer.Option(help="Example judgments per group in the report.")] = 12,
 ) -> None:
     """Judge a benchmark with any judge and score it with the benchmark's upstream rule."""
+    if list_benchmarks:
+        out.print(benchmarks_table())
+        return
+    if benchmark is None or path is None:
+        fail("eval needs BENCHMARK and PATH (or --list)")
+        return
     with user_errors():
         refuse_unsupported(opts, "eval", "sample")
         bench = _benchmark(benchmark, opts)

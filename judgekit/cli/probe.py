@@ -72,7 +72,8 @@ def _choose_protocol(opts: JudgeOptions, attacks: list[str]) -> tuple[JudgeOptio
 def probe(
     file: Annotated[Path | None, typer.Argument(help="Items to attack (verification or pairwise, by attack).")] = None,
     attack: Annotated[list[str] | None, typer.Option(
-        "--attack", "-a", help="master-keys, injection, position, verbosity, bias-suite (repeatable).")] = None,
+        "--attack", "-a",
+        help="master-keys, injection, position, verbosity, bias-suite, contrast (repeatable).")] = None,
     keys: Annotated[Path | None, typer.Option(help="Master keys: one per line, or JSON (default: bundled).")] = None,
     lengths: Annotated[str, typer.Option(help="verbosity: filler word counts.")] = "0,50,150,400",
     bias_data: Annotated[Path | None, typer.Option(help="bias-suite: evalbiasbench.jsonl.")] = None,

@@ -43,7 +43,7 @@ from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run
 from judgekit.protocols.base import Protocol, get_protocol, protocol_class
 
 GroupProgress = Callable[[str, int, int], None]
-COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise"}
+COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify"}
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,11 @@ def protocol_mode(protocol: Protocol) -> Mode:
         return "pairwise"
     if protocol.task == "pointwise":
         return "pointwise"
+    if protocol.task == "verify":
+        return "verify"
     raise ConfigError(
-        f"protocol {protocol.name!r} judges task {protocol.task!r}; benchmarks need a pairwise "
-        "or pointwise protocol (e.g. --protocol pairwise or --protocol pointwise)"
+        f"protocol {protocol.name!r} judges task {protocol.task!r}; benchmarks need a pairwise, pointwise "
+        "or verify protocol (e.g. --protocol pairwise, --protocol pointwise or --protocol verify)"
     )
 
 
@@ -203,6 +205,9 @@ def run_eval(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
     main_mode = protocol_mode(protocol)
+    if main_mode == "verify" and bench.default_mode != "verify":
+        raise ConfigError(f"protocol {protocol.name!r} verifies against a reference; {bench.name} holds preference "
+                          "items: judge them with a pairwise or pointwise protocol")
     evalset = bench.load(path, limit)
     units = evalset.units(main_mode)
     grouped = group_units(units)

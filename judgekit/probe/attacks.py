@@ -9,50 +9,15 @@ cache makes the shared baselines free.
 
 from __future__ import annotations
 
-import hashlib
-import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from judgekit.core.stats import Z95_ROUNDED, wilson_interval
 from judgekit.core.types import Judgment, Sample
+from judgekit.probe.items import Pairs, ProbeItem, Rate, _judged, _probe, _rate, swap_seeded
 from judgekit.probe.keys import KeySet, bundled_keys
 
 FLIP = {"A": "B", "B": "A"}
-
-
-@dataclass(frozen=True)
-class ProbeItem:
-    """One probed sample: what was judged, how it was made, what the attacker wants."""
-
-    sample: Sample
-    source_id: str
-    variant: str
-    group: str
-    target: str | None = None
-
-
-@dataclass(frozen=True)
-class Rate:
-    """``k`` of ``n`` judged items did the measured thing (with a Wilson 95% CI)."""
-
-    metric: str
-    group: str
-    name: str
-    k: int
-    n: int
-    parse_failures: int = 0
-
-    @property
-    def rate(self) -> float | None:
-        """``k / n`` (None when nothing was judged)."""
-        return self.k / self.n if self.n else None
-
-    @property
-    def ci95(self) -> tuple[float, float]:
-        """Wilson score interval."""
-        return wilson_interval(self.k, self.n, z=Z95_ROUNDED)
 
 
 @dataclass(frozen=True)
@@ -110,25 +75,6 @@ class AttackSettings:
     lengths: tuple[int, ...] = DEFAULT_LENGTHS
     injections: tuple[Injection, ...] = INJECTIONS
     seed: int = 0
-
-
-def _tag(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-
-
-_KEEP = "\x00keep"
-
-
-def _probe(sample: Sample, attack: str, variant: str, group: str, target: str | None,
-           responses: tuple[str, ...] | None = None, label: str | None = _KEEP) -> ProbeItem:
-    responses = sample.responses if responses is None else responses
-    new = replace(
-        sample, id=f"{sample.id}::{attack}::{_tag(variant + chr(0) + chr(0).join(responses))}",
-        responses=responses, label=sample.label if label == _KEEP else label,
-        metadata={**sample.metadata, "probe": {"attack": attack, "variant": variant, "group": group,
-                                               "source_id": sample.id}},
-    )
-    return ProbeItem(sample=new, source_id=sample.id, variant=variant, group=group, target=target)
 
 
 # ------------------------------------------------------------------ builders
@@ -229,11 +175,6 @@ def verbosity_items(samples: Sequence[Sample], settings: AttackSettings) -> list
     return out
 
 
-def swap_seeded(sample_id: str, seed: int) -> bool:
-    """Whether this item's order is swapped (reproducible per id and seed)."""
-    return random.Random(f"{seed}:{sample_id}").random() < 0.5
-
-
 def bias_items(samples: Sequence[Sample], settings: AttackSettings) -> list[ProbeItem]:
     """EvalBiasBench items in seeded random order (upstream always puts the better first)."""
     out = []
@@ -249,19 +190,6 @@ def bias_items(samples: Sequence[Sample], settings: AttackSettings) -> list[Prob
 
 
 # ------------------------------------------------------------------ metrics
-Pairs = Sequence[tuple[ProbeItem, Judgment]]
-
-
-def _judged(pairs: Pairs) -> list[tuple[ProbeItem, Judgment]]:
-    return [(it, j) for it, j in pairs if "skipped" not in j.extra]
-
-
-def _rate(metric: str, group: str, name: str, pairs: Pairs, hit: Callable[[ProbeItem, Judgment], bool]) -> Rate:
-    judged = _judged(pairs)
-    return Rate(metric, group, name, k=sum(1 for it, j in judged if hit(it, j)), n=len(judged),
-                parse_failures=sum(1 for _, j in judged if j.parse_failure))
-
-
 def _grouped(pairs: Pairs, key: Callable[[ProbeItem], str]) -> dict[str, list[tuple[ProbeItem, Judgment]]]:
     out: dict[str, list[tuple[ProbeItem, Judgment]]] = defaultdict(list)
     for it, j in pairs:
@@ -355,6 +283,8 @@ class Attack:
     own_data: bool = False
 
 
+from judgekit.probe.contrast import contrast_items, contrast_rates  # noqa: E402  (it needs ProbeItem, Rate above)
+
 ATTACKS: dict[str, Attack] = {
     a.name: a
     for a in (
@@ -368,5 +298,7 @@ ATTACKS: dict[str, Attack] = {
                ("pairwise", "verify"), verbosity_items, verbosity_rates),
         Attack("bias-suite", "EvalBiasBench (seeded random order): accuracy per bias type", ("pairwise",),
                bias_items, bias_rates, own_data=True),
+        Attack("contrast", "lexically similar instruction pairs: does each instruction's own answer win on both sides",
+               ("pairwise",), contrast_items, contrast_rates),
     )
 }

@@ -33,6 +33,9 @@ CASES = {
     "pandalm": (FIX / "pandalm_testset-v1.json", None),
     "hhh": (SHARED / "hhh_alignment" / "hhh_alignment.jsonl", 12),
     "generic": (ROOT / "examples" / "pairs.jsonl", None),
+    "rewardmath": (FIX / "rewardmath_direct_sample.json", None),
+    "autoj": (FIX / "autoj_testdata_pairwise.jsonl", None),
+    "contrast": (FIX / "contrast_instructions", None),
 }
 
 
@@ -87,6 +90,9 @@ PERFECT = {  # metrics a perfect judge must reach on each fixture (upstream rule
     "pandalm": ("overall", "macro_f1"),
     "hhh": ("overall", "macro"),
     "generic": ("overall",),
+    "rewardmath": ("overall", "mrr"),
+    "autoj": ("overall", "consistency", "agreement_no_tie"),
+    "contrast": ("overall", "mirror", "both"),
 }
 
 

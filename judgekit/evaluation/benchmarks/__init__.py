@@ -46,11 +46,20 @@ _MODULES: dict[str, str] = {
     "llmbar": "judgekit.evaluation.benchmarks.llmbar",
     "pandalm": "judgekit.evaluation.benchmarks.pandalm",
     "hhh": "judgekit.evaluation.benchmarks.hhh",
+    "rewardmath": "judgekit.evaluation.benchmarks.rewardmath",
+    "autoj": "judgekit.evaluation.benchmarks.autoj",
+    "mtbench_human": "judgekit.evaluation.benchmarks.mtbench_human",
+    "contrast": "judgekit.evaluation.benchmarks.contrast",
+    "verifybench": "judgekit.evaluation.benchmarks.verifybench",
+    "mrewardbench": "judgekit.evaluation.benchmarks.mrewardbench",
     "generic": "judgekit.evaluation.benchmarks.generic",
 }
 ALIASES = {"rb2": "rewardbench2", "rewardbench-2": "rewardbench2", "rewardbench-v1": "rewardbench",
            "rb": "rewardbench", "rm-bench": "rmbench", "hhh_alignment": "hhh", "hhh-alignment": "hhh",
-           "preference": "generic"}
+           "preference": "generic", "reward-math": "rewardmath", "auto-j": "autoj", "autoj-eval-p": "autoj",
+           "mt-bench-human": "mtbench_human", "mt_bench_human_judgments": "mtbench_human",
+           "contrast-instructions": "contrast", "contrast_instructions": "contrast",
+           "verifybench-hard": "verifybench", "verify-bench": "verifybench", "m-rewardbench": "mrewardbench"}
 
 
 def benchmark_names() -> list[str]:

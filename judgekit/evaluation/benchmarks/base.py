@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from judgekit.core.types import Judgment, Sample
 
-Mode = Literal["pairwise", "pointwise"]
+Mode = Literal["pairwise", "pointwise", "verify"]
 Winner = Literal["A", "B", "tie"]
 UNIT_SEP = "::"
 
@@ -45,6 +45,8 @@ class Item:
     ``correct`` holds the indices of the correct / chosen candidates (empty when the
     truth is a tie or unknown). ``mode`` forces how the item is judged regardless of
     the run's mode (RewardBench 2's Ties subset must be rated pointwise).
+    ``reference`` is the reference answer of a verification item (mode ``verify``:
+    one candidate, ``label`` ``correct`` / ``incorrect``).
     """
 
     id: str
@@ -56,6 +58,7 @@ class Item:
     label: str | None = None
     mode: Mode | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class EvalSet:
 
         Pairwise: one sample per comparison, id ``item::comparison``, responses
         ``(candidates[a], candidates[b])``, label the comparison's. Pointwise: one
-        sample per item (all candidates, scored independently), id = item id.
+        sample per item (all candidates, scored independently), id = item id. Verify:
+        one sample per item with its first candidate and its ``reference``.
         ``metadata["protocol"]`` says which protocol must judge the sample: an item
         whose ``mode`` is fixed keeps it whatever ``mode`` asks.
         """
@@ -87,6 +91,10 @@ class EvalSet:
         for it in self.items:
             how = it.mode or mode
             base = {"benchmark": self.benchmark, "item_id": it.id, "subset": it.subset, "protocol": how}
+            if how == "verify":
+                out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates[:1], label=it.label,
+                                  reference=it.reference, metadata=base))
+                continue
             if how == "pointwise":
                 out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates, label=None,
                                   metadata={**base, "candidates": len(it.candidates)}))
@@ -107,7 +115,8 @@ class PairOutcome:
     ``winner`` is the final verdict (``None`` = parse failure or not judged);
     ``order_winners`` the verdict of each order judged (original order first, the
     swapped one already expressed in original terms); ``consistent`` whether the
-    two orders agreed (``None`` with one order).
+    two orders agreed (``None`` with one order); ``skipped`` the reason the unit
+    was not judged (e.g. too long for the model's context: never truncated).
     """
 
     item_id: str
@@ -116,15 +125,17 @@ class PairOutcome:
     consistent: bool | None = None
     order_winners: tuple[str | None, ...] = ()
     prob_a: float | None = None
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)
 class ScoreOutcome:
-    """A pointwise score of one candidate (``None`` = parse failure)."""
+    """A pointwise score of one candidate (``None`` = parse failure or ``skipped``, with its reason)."""
 
     item_id: str
     candidate_index: int
     score: float | None
+    skipped: str | None = None
 
 
 Outcome = PairOutcome | ScoreOutcome
@@ -176,6 +187,23 @@ Aggregate = Callable[[Sequence[ItemResult]], dict[str, float]]
 
 
 @dataclass(frozen=True)
+class BenchmarkInfo:
+    """What ``judgekit eval --list`` says about a benchmark.
+
+    ``source`` is where the published files live (hub name or repository path);
+    ``rows`` the published size; ``reproduces`` which upstream scorer the rule
+    follows (file and function); ``obtained`` whether the full data could be read
+    in the session that wrote the module (``full``, ``part: ...``, ``no: ...``).
+    """
+
+    source: str = ""
+    license: str = ""
+    rows: str = ""
+    reproduces: str = ""
+    obtained: str = ""
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """A benchmark: how to load it, credit items, and aggregate (upstream rules).
 
@@ -192,6 +220,9 @@ class Benchmark:
     aggregate: Aggregate
     primary: str = "overall"
     default_mode: Mode = "pairwise"
+    info: BenchmarkInfo = field(default_factory=BenchmarkInfo)
+    #: ``overall`` is the share of all judged items credited 1 (so a Wilson interval applies to it)
+    overall_is_proportion: bool = False
 
 
 def _get(j: Judgment | Mapping[str, Any], name: str, default: Any = None) -> Any:
@@ -211,6 +242,15 @@ def outcomes_from_judgment(unit: Sample, judgment: Judgment | Mapping[str, Any])
     meta = unit.metadata
     item_id = str(meta.get("item_id", unit.id))
     per_order = list(_get(judgment, "per_order", ()) or ())
+    extra = _get(judgment, "extra") or {}
+    skip = str(extra["skipped"]) if isinstance(extra, Mapping) and extra.get("skipped") else None
+    if skip is not None:
+        if meta.get("protocol") == "pairwise":
+            return [PairOutcome(item_id, str(meta.get("comparison_id", "ab")), None, skipped=skip)]
+        return [ScoreOutcome(item_id, i, None, skip) for i in range(len(unit.responses))]
+    if meta.get("protocol") == "verify":
+        verdict = None if _get(judgment, "parse_failure") else _get(judgment, "verdict")
+        return [ScoreOutcome(item_id, 0, {"correct": 1.0, "incorrect": 0.0}.get(str(verdict)))]
     if meta.get("protocol") == "pointwise":
         scores: list[float | None] = [None] * len(unit.responses)
         whole = _get(judgment, "scores")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from judgekit.core.data import Columns, DataError, load_samples
 from judgekit.core.stats import cohen_kappa
-from judgekit.evaluation.benchmarks.base import Benchmark, EvalSet, ItemOutcomes, ItemResult
+from judgekit.evaluation.benchmarks.base import Benchmark, BenchmarkInfo, EvalSet, ItemOutcomes, ItemResult
 from judgekit.evaluation.benchmarks.common import exact_credit, micro_overall, pair_item, single_pair_results
 
 SUBSET_FIELDS = ("subset", "category", "source", "group")
@@ -52,4 +52,8 @@ BENCHMARK = Benchmark(
     description="Any labelled pairwise preference file (A/B/tie labels)",
     upstream="judgekit",
     load=load, item_results=item_results, aggregate=aggregate,
+    info=BenchmarkInfo(source='any labelled pairwise file', license='-', rows='-',
+                       reproduces='judgekit accuracy',
+                       obtained='-'),
+    overall_is_proportion=True,
 )

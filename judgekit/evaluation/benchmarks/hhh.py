@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from judgekit.evaluation.benchmarks.base import Benchmark, EvalSet, ItemOutcomes, ItemResult, chosen_rejected_item
+from judgekit.evaluation.benchmarks.base import (
+    Benchmark,
+    BenchmarkInfo,
+    EvalSet,
+    ItemOutcomes,
+    ItemResult,
+    chosen_rejected_item,
+)
 from judgekit.evaluation.benchmarks.common import (
     check_unique,
     exact_credit,
@@ -55,4 +62,8 @@ BENCHMARK = Benchmark(
     description="HHH alignment (BIG-bench): helpful / honest / harmless / other pairs",
     upstream="https://github.com/google/BIG-bench (benchmark_tasks/hhh_alignment)",
     load=load, item_results=item_results, aggregate=aggregate,
+    info=BenchmarkInfo(source='BIG-bench benchmark_tasks/hhh_alignment', license='Apache-2.0', rows='221',
+                       reproduces='multiple-choice accuracy per subtask',
+                       obtained='full: shared data hhh_alignment/'),
+    overall_is_proportion=True,
 )

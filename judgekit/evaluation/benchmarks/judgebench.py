@@ -16,7 +16,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from judgekit.core.data import DataError
-from judgekit.evaluation.benchmarks.base import Benchmark, EvalSet, Item, ItemOutcomes, ItemResult, PairOutcome
+from judgekit.evaluation.benchmarks.base import (
+    Benchmark,
+    BenchmarkInfo,
+    EvalSet,
+    Item,
+    ItemOutcomes,
+    ItemResult,
+    PairOutcome,
+)
 from judgekit.evaluation.benchmarks.common import (
     check_unique,
     limited,
@@ -78,4 +86,9 @@ BENCHMARK = Benchmark(
     description="JudgeBench: A>B / B>A labelled pairs, both orders, per category",
     upstream="https://github.com/ScalerLab/JudgeBench (utils/metrics.py compute_final_metrics)",
     load=load, item_results=item_results, aggregate=aggregate,
+    info=BenchmarkInfo(source='ScalerLab/JudgeBench data/*.jsonl', license='not checked here',
+                       rows='350 (GPT-4o split)',
+                       reproduces='utils/metrics.py compute_final_metrics',
+                       obtained='no: tests use a fixture'),
+    overall_is_proportion=True,
 )

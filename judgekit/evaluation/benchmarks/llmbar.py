@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.core.data import DataError, read_rows
-from judgekit.evaluation.benchmarks.base import Benchmark, EvalSet, Item, ItemOutcomes, ItemResult, PairOutcome
+from judgekit.evaluation.benchmarks.base import (
+    Benchmark,
+    BenchmarkInfo,
+    EvalSet,
+    Item,
+    ItemOutcomes,
+    ItemResult,
+    PairOutcome,
+)
 from judgekit.evaluation.benchmarks.common import (
     check_unique,
     limited,
@@ -113,4 +121,8 @@ BENCHMARK = Benchmark(
     description="LLMBar: instruction-following pairs (Natural, Adversarial), average accuracy over both orders",
     upstream="https://github.com/princeton-nlp/LLMBar (LLMEvaluator/evaluate.py)",
     load=load, item_results=item_results, aggregate=aggregate,
+    info=BenchmarkInfo(source='princeton-nlp/LLMBar Dataset/**/dataset.json', license='MIT',
+                       rows='419 (+462 processed)',
+                       reproduces='LLMEvaluator/evaluate.py accuracy per subset',
+                       obtained='full: shared data llmbar/'),
 )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from judgekit.core.data import DataError
 from judgekit.core.stats import classification_report, cohen_kappa
-from judgekit.evaluation.benchmarks.base import Benchmark, EvalSet, ItemOutcomes, ItemResult
+from judgekit.evaluation.benchmarks.base import Benchmark, BenchmarkInfo, EvalSet, ItemOutcomes, ItemResult
 from judgekit.evaluation.benchmarks.common import (
     check_unique,
     exact_credit,
@@ -95,4 +95,8 @@ BENCHMARK = Benchmark(
     description="PandaLM test set: three-way (tie allowed) vs the human majority; accuracy, macro-F1, kappa",
     upstream="https://github.com/WeOpenML/PandaLM (README, data/testset-v1.json; paper Table 2)",
     load=load, item_results=item_results, aggregate=aggregate,
+    info=BenchmarkInfo(source='WeOpenML/PandaLM data/testset-v1.json', license='Apache-2.0', rows='999',
+                       reproduces='paper Table 2 (no upstream scorer): accuracy, macro P/R/F1',
+                       obtained='full: shared data pandalm/'),
+    overall_is_proportion=True,
 )

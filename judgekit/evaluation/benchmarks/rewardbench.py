@@ -17,6 +17,7 @@ from pathlib import Path
 
 from judgekit.evaluation.benchmarks.base import (
     Benchmark,
+    BenchmarkInfo,
     EvalSet,
     Item,
     ItemOutcomes,
@@ -113,4 +114,7 @@ BENCHMARK = Benchmark(
     description="RewardBench v1: Chat, Chat Hard, Safety, Reasoning (example-count weighted)",
     upstream="https://github.com/allenai/reward-bench (rewardbench/constants.py, scripts/run_generative.py)",
     load=load, item_results=item_results, aggregate=aggregate,
+    info=BenchmarkInfo(source='allenai/reward-bench filtered split (hub)', license='ODC-BY', rows='2,985',
+                       reproduces='rewardbench/constants.py EXAMPLE_COUNTS + calculate_scores_per_section',
+                       obtained='no: hub only, tests use a fixture'),
 )

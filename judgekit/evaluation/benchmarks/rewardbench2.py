@@ -29,6 +29,7 @@ import numpy as np
 from judgekit.core.data import DataError
 from judgekit.evaluation.benchmarks.base import (
     Benchmark,
+    BenchmarkInfo,
     Comparison,
     EvalSet,
     Item,
@@ -197,4 +198,8 @@ BENCHMARK = Benchmark(
     description="RewardBench 2: best-of-4 (Factuality, Precise IF, Math, Safety, Focus) and Ties",
     upstream="https://github.com/allenai/reward-bench (scripts/run_generative_v2.py, rewardbench/utils.py)",
     load=load, item_results=item_results, aggregate=aggregate, default_mode="pointwise",
+    info=BenchmarkInfo(source='allenai/reward-bench-2 (hub)', license='ODC-BY', rows='1,865',
+                       reproduces='scripts/run_generative_v2.py ratings rule; rewardbench/utils.py '
+                                  'process_single_model (Ties)',
+                       obtained='no: hub only, tests use a fixture'),
 )

@@ -25,6 +25,7 @@ import numpy as np
 from judgekit.core.data import DataError
 from judgekit.evaluation.benchmarks.base import (
     Benchmark,
+    BenchmarkInfo,
     Comparison,
     EvalSet,
     Item,
@@ -135,4 +136,7 @@ BENCHMARK = Benchmark(
     description="RM-Bench: style-controlled chosen/rejected, 3x3 matrix, easy/normal/hard per domain",
     upstream="https://github.com/THU-KEG/RM-Bench (scripts/utils.py compute_accuracy)",
     load=load, item_results=item_results, aggregate=aggregate, default_mode="pointwise",
+    info=BenchmarkInfo(source='THU-KEG/RM-Bench data/total_dataset.json', license='not checked here', rows='1,327',
+                       reproduces='scripts/utils.py compute_accuracy (3x3 style matrix)',
+                       obtained='no: tests use a fixture'),
 )

@@ -14,7 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from judgekit.core.stats import MIN_N_SIGNIFICANT, bootstrap_statistic, paired_bootstrap_statistic, rate
+from judgekit.core.stats import (
+    MIN_N_SIGNIFICANT,
+    bootstrap_statistic,
+    paired_bootstrap_statistic,
+    rate,
+    wilson_interval,
+)
 from judgekit.evaluation.benchmarks.base import (
     Benchmark,
     EvalSet,
@@ -43,6 +49,10 @@ def diagnostics(outcomes: Iterable[Outcome]) -> dict[str, Any]:
     parsed = [p for p in pairs if p.winner is not None]
     with_cons = [p for p in pairs if p.consistent is not None]
     out: dict[str, Any] = {"comparisons": len(pairs), "scored_candidates": len(scores)}
+    skipped = [o for o in outs if o.skipped]
+    if skipped:
+        out["skipped"] = len(skipped)
+        out["skipped_reason"] = skipped[0].skipped
     if pairs:
         out["parse_failure_rate"] = (len(pairs) - len(parsed)) / len(pairs)
         out["tie_rate"] = rate(sum(p.winner == "tie" for p in parsed), len(parsed))
@@ -80,7 +90,14 @@ def score_benchmark(
     for key, v in stats.items():
         n = counts.get(key.split("/", 1)[1], 0) if key.startswith("subset/") else len(results)
         metrics[key] = {"value": _clean(v["value"]), "ci": v["ci"], "n": n}
+    for key, (k, n) in binary_counts(results).items():
+        if key == "overall" and not bench.overall_is_proportion:
+            continue
+        value = metrics.get(key, {}).get("value")
+        if value is not None and n and abs(value - k / n) < 1e-9:  # the metric is that proportion
+            metrics[key]["wilson"] = list(wilson_interval(k, n, level))
     judged_ids = {r.item_id for r in results}
+    skipped_items = sorted({o.item_id for o in outcomes if o.skipped})
     n_judged = sum(1 for it in evalset.items if it.id in grouped and not grouped[it.id].empty)
     return {
         "scores_version": SCORES_VERSION,
@@ -93,13 +110,32 @@ def score_benchmark(
         "items_judged": n_judged,
         "items_missing": len(evalset.items) - n_judged,
         "records": len(judged_ids),
+        "items_skipped": len(skipped_items),
         "metrics": metrics,
         "diagnostics": diagnostics(outcomes),
         "bootstrap": {"n_boot": n_boot, "seed": seed, "level": level, "stratified_by": "subset"},
-        "notes": list(evalset.notes),
+        "notes": list(evalset.notes) + ([f"{len(skipped_items)} item(s) not judged (too long for the model's context "
+                                         "or otherwise skipped, never truncated): scored as failures under the "
+                                         "upstream rule"] if skipped_items else []),
         "items": [r.to_dict() for r in results],
         "unit_labels": _unit_labels(evalset, results),
     }
+
+
+def binary_counts(results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
+    """``(successes, n)`` for ``overall`` and each ``subset/NAME`` whose item credits are all 0 or 1.
+
+    These are the numbers a Wilson interval applies to (a proportion of items;
+    ``overall`` only where the benchmark says its overall is that proportion);
+    a subset with fractional credit (ties worth 0.5, best-of-n shares) gets none,
+    and ``overall`` gets one only when every item's credit is 0 or 1.
+    """
+    by: dict[str, list[float]] = {}
+    for r in results:
+        if r.credit is not None:
+            by.setdefault(f"subset/{r.subset}", []).append(float(r.credit))
+            by.setdefault("overall", []).append(float(r.credit))
+    return {key: (int(sum(v)), len(v)) for key, v in by.items() if all(c in (0.0, 1.0) for c in v)}
 
 
 def _unit_labels(evalset: EvalSet, results: Sequence[ItemResult]) -> dict[str, str | None]:
