@@ -158,9 +158,14 @@ def length_strata(samples: Sequence[Sample], verdicts: Sequence[str | None]) -> 
                         Score("preferred-shorter", sum(shorter), len(shorter)))
 
 
+def best_baseline(found: Sequence[Score]) -> Score | None:
+    """The best deterministic baseline (``random`` is left out: its draw on a small set is noise around 0.5)."""
+    return max((b for b in found if b.name != "random"), key=lambda b: b.accuracy or 0.0, default=None)
+
+
 def below_baseline(judge: Score, found: Sequence[Score]) -> Score | None:
     """The best baseline when the judge does not beat it (equal counts as not beating), else None."""
-    best = max(found, key=lambda b: b.accuracy or 0.0, default=None)
+    best = best_baseline(found)
     if best is None or judge.accuracy is None or best.accuracy is None:
         return None
     return best if judge.accuracy <= best.accuracy else None
@@ -193,8 +198,9 @@ def baseline_summary(samples: Sequence[Sample], judgments: Sequence[Judgment], s
     judge = score("judge", verdicts, [s.label for s in kept])
     found = baselines(kept, task, seed)
     below = below_baseline(judge, found)
+    best = best_baseline(found)
     out: dict[str, Any] = {"judge": judge.to_dict(), "baselines": {b.name: b.to_dict() for b in found},
-                           "best_baseline": found[0].name if found else None,
+                           "best_baseline": None if best is None else best.name,
                            "below_baseline": None if below is None else below.name}
     if task == "pairwise":
         out["length_strata"] = length_strata(kept, verdicts).to_dict()
