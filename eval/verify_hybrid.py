@@ -56,19 +56,24 @@ def write_sets(data: Path, out: Path) -> dict[str, Path]:
     return paths
 
 
-def cell(path: Path, mode: str, opts: JudgeOptions, out: Path) -> dict[str, Any]:
-    """Judge one set in one mode; accuracy with its Wilson interval and how many items reached the model."""
+def cell(path: Path, mode: str, opts: JudgeOptions, out: Path, sample: int | None = None) -> dict[str, Any]:
+    """Judge one set in one mode; accuracy with its Wilson interval and how many items reached the model.
+
+    ``sample``: judge a seeded random sample of that many items (``--sample N --seed 0``).
+    """
     opts = replace(opts, verify_mode=mode)
     proto = build_protocol(opts)
-    samples = load_samples(path, task="verify")
-    result = run_judge(samples, proto, build_runner(opts), out / f"{path.stem}-{mode}", input_path=path)
+    samples = load_samples(path, task="verify", sample=sample, seed=0)
+    name = f"{path.stem}-{mode}" + (f"-sample{sample}" if sample else "")
+    result = run_judge(samples, proto, build_runner(opts), out / name, input_path=path)
     labels = {s.id: s.label for s in samples}
     right = sum(1 for j in result.judgments if j.verdict == labels[j.sample_id])
     n = len(samples)
     lo, hi = wilson_interval(right, n, z=Z95_ROUNDED)
     to_model = sum(1 for j in result.judgments if j.extra.get("decided_by") == "model")
     failures = sum(1 for j in result.judgments if j.parse_failure or "skipped" in j.extra)
-    return {"set": path.stem, "mode": mode, "n": n, "accuracy": right / n, "ci95": [lo, hi],
+    label = path.stem + (f" (sample of {sample})" if sample else "")
+    return {"set": label, "mode": mode, "n": n, "accuracy": right / n, "ci95": [lo, hi],
             "to_model": to_model, "failures": failures, "baselines": result.summary.get("baselines")}
 
 
@@ -80,8 +85,8 @@ def table(cells: list[dict[str, Any]]) -> str:
     for name in dict.fromkeys(c["set"] for c in cells):
         row = [name, str(by[(name, "rule")]["n"])]
         for mode in MODES:
-            c = by[(name, mode)]
-            row.append(f"{c['accuracy']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]")
+            c = by.get((name, mode))
+            row.append("not run" if c is None else f"{c['accuracy']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]")
         row.append(str(by[(name, "hybrid")]["to_model"]))
         base = by[(name, "rule")]["baselines"] or {}
         row += [f"{base[k]['accuracy']:.3f}" for k in ("always-incorrect", "always-correct")]
@@ -96,16 +101,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "verify_hybrid")
     ap.add_argument("--model", default=None)
     ap.add_argument("--method", default="logit")
-    ap.add_argument("--sets", default="gsm8k-heldout,forms-test-answer-only,forms-test")
+    ap.add_argument("--sets", default="forms-test-answer-only,gsm8k-heldout,forms-test")
+    ap.add_argument("--model-sample", type=int, default=None,
+                    help="also judge a seeded sample of N items per set in all three modes (model-only on a "
+                         "2-core CPU is the slow part: a full model-only column takes hours there)")
+    ap.add_argument("--full-model", action="store_true", help="model-only on every item of every set")
     args = ap.parse_args(argv)
     paths = write_sets(args.data, args.out)
     opts = JudgeOptions(protocol="verify", method=args.method, model=args.model)
     cells = []
-    for name in args.sets.split(","):
-        for mode in ("model", "hybrid", "rule"):  # model first: the hybrid reuses its cached calls
-            cells.append(cell(paths[name], mode, opts, args.out))
-            print(json.dumps({k: v for k, v in cells[-1].items() if k != "baselines"}), flush=True)
-    (args.out / "cells.json").write_text(json.dumps(cells, indent=1) + "\n", encoding="utf-8")
+    plan = [(name, mode, None) for name in args.sets.split(",") for mode in ("hybrid", "rule")
+            + (("model",) if args.full_model else ())]
+    if args.model_sample:
+        plan += [(name, mode, args.model_sample) for name in args.sets.split(",") for mode in MODES]
+    for name, mode, sample in plan:
+        cells.append(cell(paths[name], mode, opts, args.out, sample))
+        print(json.dumps({k: v for k, v in cells[-1].items() if k != "baselines"}), flush=True)
+        (args.out / "cells.json").write_text(json.dumps(cells, indent=1) + "\n", encoding="utf-8")
     print(f"model: {opts.model or 'judgekit-135m (default)'}, method: {args.method}")
     print(table(cells))
     return 0

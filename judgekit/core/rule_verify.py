@@ -177,6 +177,14 @@ def math_verify_rule(response: str, reference: str) -> tuple[bool, bool]:
     return bool(verify(gold, pred, timeout_seconds=RULE_TIMEOUT_S if in_main else None)), True
 
 
+def _show(value: Fraction | None) -> str | None:
+    """A number for the record, kept short (a runaway ``0.333...`` has thousands of digits)."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= 40 else f"{float(value):.6g}"
+
+
 def rule_verify(response: str, reference: str) -> RuleVerdict:
     """Both rules, and whether their verdict is confident (see the module docstring)."""
     mv_match, mv_parsed = math_verify_rule(response, reference)
@@ -184,8 +192,7 @@ def rule_verify(response: str, reference: str) -> RuleVerdict:
     if mv_match:
         return RuleVerdict("correct", True, "math-verify", explicit, "math-verify: the answer equals the reference")
     if last_number_rule(response, reference):
-        got = last_number(response)
-        return RuleVerdict("correct", True, "last-number", None if got is None else str(got),
+        return RuleVerdict("correct", True, "last-number", _show(last_number(response)),
                            "last number equals the reference")
     if not has_answer_content(response):
         return RuleVerdict("incorrect", True, "no-answer", None,
@@ -195,9 +202,9 @@ def rule_verify(response: str, reference: str) -> RuleVerdict:
         stated = numbers(explicit)
         value = to_number(stated[-1]) if stated else None
         if value is not None and value != ref_value:
-            return RuleVerdict("incorrect", True, "explicit-answer", explicit,
+            return RuleVerdict("incorrect", True, "explicit-answer", explicit[:200],
                                f"explicit final answer {explicit!r} differs from the reference")
     got = last_number(response)
     why = "the rules read no number" if got is None and not mv_parsed else "no explicit numeric final answer"
-    return RuleVerdict("incorrect", False, "unsure", None if got is None else str(got),
+    return RuleVerdict("incorrect", False, "unsure", _show(got),
                        f"unsure: {why}; the rules' guess is incorrect")

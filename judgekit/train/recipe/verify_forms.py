@@ -205,3 +205,11 @@ def split_file_payload(parts: Mapping[str, Sequence[int]], source_sha256: str, s
             "source": "gsm8k_verification/gsm8k_verification.jsonl", "sha256": source_sha256, "seed": seed,
             "parts": {p: list(parts[p]) for p in PARTS}}
     return json.dumps(data, indent=1) + "\n"
+
+
+def hard_case_target(item: FormItem, value_text: str) -> str:
+    """The generative target for an item the rules cannot read: name the answer, its value, the verdict."""
+    relation = "matches" if item.label == "correct" else "does not match"
+    return (f"Reasoning: The candidate's final answer is {value_text}, which {relation} the reference answer "
+            f"{item.reference}.\nVerdict: {item.label}")
+
