@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     records = records[: args.limit]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    print(f"{len(records)} rows ({sum(r['completion'][0]['content'].endswith('correct') and 'Verdict: correct' in r['completion'][0]['content'] for r in records)} correct) -> {args.out}")
+    n_correct = sum(r["completion"][0]["content"].endswith("Verdict: correct") for r in records)
+    print(f"{len(records)} rows ({n_correct} correct) -> {args.out}")
     return 0
 
 
