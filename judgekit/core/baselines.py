@@ -9,8 +9,9 @@ This module scores, on exactly the labelled items a judge saw:
   lengths give ``tie``), ``random`` (seeded per item id);
 * verification (labels ``correct``/``incorrect``): ``always-correct``,
   ``always-incorrect``, ``random``, and the rule verifiers of
-  :mod:`judgekit.core.rule_verify`: ``last-number``, ``math-verify`` and ``rules``
-  (both, as the hybrid verifier's rule stage reads them).
+  :mod:`judgekit.core.rule_verify`: ``last-number``, ``math-verify``,
+  ``math-verify-or-last-number`` (the issue's rule baseline) and ``rules`` (the hybrid
+  verifier's rule stage: both, plus final answers in number words).
 
 Every score carries a Wilson 95% interval. :func:`length_strata` splits pairwise
 accuracy by whether the preferred response is the longer or the shorter one; their
@@ -119,6 +120,7 @@ VERIFY_RULES: dict[str, Callable[[Sample, int], str]] = {
     "random": lambda s, seed: "correct" if _coin(seed, s.id) else "incorrect",
     "last-number": _rule(last_number_rule),
     "math-verify": _rule(lambda r, ref: math_verify_rule(r, ref)[0]),
+    "math-verify-or-last-number": _rule(lambda r, ref: math_verify_rule(r, ref)[0] or last_number_rule(r, ref)),
     "rules": lambda s, seed: rule_verify(s.responses[0], s.reference).label if s.reference else "incorrect",
 }
 

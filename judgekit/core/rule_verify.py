@@ -131,6 +131,67 @@ def explicit_answer(response: str) -> str | None:
     return None
 
 
+_UNIT_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+)
+_UNITS = {w: i for i, w in enumerate(_UNIT_WORDS.split())}
+_TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+               "ninety": 90}
+_SCALE_WORDS = {"thousand": 1000, "million": 10**6, "billion": 10**9}
+_FILLER = frozenset({"and", "a", "dollars", "dollar", "only", "exactly"})
+
+
+def words_to_number(text: str) -> Fraction | None:
+    """The value of an answer written in English number words (``three hundred twenty``, ``two point five``).
+
+    None unless every word is a number word (or ``and``, ``a``, ``dollars``...): a sentence
+    that merely contains ``one`` is not a number.
+    """
+    words = [w for w in re.split(r"[\s\-]+", text.lower().strip().rstrip(".!").replace(",", " ")) if w]
+    sign = 1
+    if words and words[0] in ("minus", "negative"):
+        sign, words = -1, words[1:]
+    decimals: list[int] = []
+    if "point" in words:
+        i = words.index("point")
+        tail = words[i + 1:]
+        if not tail or any(w not in _UNITS or _UNITS[w] > 9 for w in tail):
+            return None
+        decimals, words = [_UNITS[w] for w in tail], words[:i]
+    words = [w for w in words if w not in _FILLER]
+    if not words:
+        return None
+    total, current = 0, 0
+    for w in words:
+        if w in _UNITS:
+            current += _UNITS[w]
+        elif w in _TENS_WORDS:
+            current += _TENS_WORDS[w]
+        elif w == "hundred":
+            current = (current or 1) * 100
+        elif w in _SCALE_WORDS:
+            total += (current or 1) * _SCALE_WORDS[w]
+            current = 0
+        else:
+            return None
+    value = Fraction(total + current)
+    for k, d in enumerate(decimals, start=1):
+        value += Fraction(d, 10**k)
+    return sign * value
+
+
+def stated_in_words(response: str) -> Fraction | None:
+    """The value of a final answer given in number words: the explicit answer, or the whole (short) response."""
+    explicit = explicit_answer(response)
+    for candidate in (explicit, response if len(response) <= 120 else None):
+        if candidate:
+            value = words_to_number(candidate)
+            if value is not None:
+                return value
+    return None
+
+
 def has_answer_content(response: str) -> bool:
     """Whether the response holds anything that could be an answer: a digit, a number word or a marked answer."""
     if any(ch.isdigit() for ch in response):
@@ -194,10 +255,16 @@ def rule_verify(response: str, reference: str) -> RuleVerdict:
     if last_number_rule(response, reference):
         return RuleVerdict("correct", True, "last-number", _show(last_number(response)),
                            "last number equals the reference")
+    ref_value = last_number(reference)
+    in_words = stated_in_words(response)
+    if in_words is not None and ref_value is not None:
+        same = in_words == ref_value
+        return RuleVerdict("correct" if same else "incorrect", True, "number-words", _show(in_words),
+                           f"the final answer in words is {_show(in_words)}, "
+                           f"{'equal to' if same else 'not'} the reference")
     if not has_answer_content(response):
         return RuleVerdict("incorrect", True, "no-answer", None,
                            "no answer: no digit, number word or answer marker in the candidate")
-    ref_value = last_number(reference)
     if explicit is not None and ref_value is not None:
         stated = numbers(explicit)
         value = to_number(stated[-1]) if stated else None

@@ -77,7 +77,8 @@ def test_verification_baselines_include_the_rules() -> None:
     ]
     assert task_of(samples) == "verify"
     scores = {b.name: b.correct for b in baselines(samples, "verify")}
-    assert scores["rules"] == 2 and scores["last-number"] == 2 and scores["math-verify"] == 2
+    assert scores["rules"] == 3 and scores["last-number"] == 2 and scores["math-verify"] == 2  # rules read words
+    assert scores["math-verify-or-last-number"] == 2
     assert scores["always-correct"] == 2 and scores["always-incorrect"] == 1
     assert task_of([Sample(id="x", prompt="q", responses=("r",))]) is None
     assert baseline_summary([Sample(id="x", prompt="q", responses=("r",))], []) == {}

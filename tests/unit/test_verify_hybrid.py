@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from judgekit.backends.fake import FakeBackend
 from judgekit.cli import app
 from judgekit.core.errors import ConfigError
 from judgekit.core.formats import VERIFY
-from judgekit.core.rule_verify import explicit_answer, last_number, rule_verify
+from judgekit.core.rule_verify import explicit_answer, last_number, rule_verify, words_to_number
 from judgekit.core.runner import Runner
 from judgekit.core.types import GenerationParams, Prompt, Sample
 from judgekit.options import JudgeOptions, judge_config
@@ -34,7 +35,9 @@ WRONG = "She has 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26
     ("26", "incorrect", True, "explicit-answer"),
     (":", "incorrect", True, "no-answer"),
     ("Thought process:", "incorrect", True, "no-answer"),
-    ("eighteen", "incorrect", False, "unsure"),
+    ("eighteen", "correct", True, "number-words"),
+    ("So the answer is twenty-six.", "incorrect", True, "number-words"),
+    ("one of them", "incorrect", False, "unsure"),
     ("She sells 9 eggs at 2 dollars each, so eighteen.", "incorrect", False, "unsure"),
 ])
 def test_rule_verdicts_and_their_confidence(response: str, label: str, confident: bool, rule: str) -> None:
@@ -47,6 +50,8 @@ def test_number_reading() -> None:
     assert last_number("a 45% cut") == 45
     assert last_number("<<3*4=12>>12 then 7") == 7
     assert last_number("no digits") is None
+    assert words_to_number("three hundred twenty") == 320 and words_to_number("two point five") == Fraction(5, 2)
+    assert words_to_number("a hundred and five dollars") == 105 and words_to_number("one of them") is None
     assert explicit_answer("work 12\n#### 3,000") == "3,000"
     assert explicit_answer("We get 5 apples.") is None
 
@@ -67,7 +72,8 @@ SAMPLES = [
     Sample(id="right", prompt=Q, responses=(SOLUTION,), reference="18", label="correct"),
     Sample(id="wrong", prompt=Q, responses=(WRONG,), reference="18", label="incorrect"),
     Sample(id="key", prompt=Q, responses=(":",), reference="18", label="incorrect"),
-    Sample(id="words", prompt=Q, responses=("eighteen",), reference="18", label="correct"),
+    Sample(id="words", prompt=Q, responses=("She sells 9 eggs at 2 dollars each, so eighteen.",), reference="18",
+           label="correct"),
 ]
 
 
@@ -79,7 +85,7 @@ def test_hybrid_is_the_default_and_asks_the_model_only_where_the_rules_are_unsur
     judgments = proto.judge(SAMPLES, Runner(backend))
     assert [j.verdict for j in judgments] == ["correct", "incorrect", "incorrect", "correct"]
     assert [j.extra["decided_by"] for j in judgments] == ["rule", "rule", "rule", "model"]
-    assert [c["prompts"] for c in backend.calls] == [1]  # only "eighteen" reached the model
+    assert [c["prompts"] for c in backend.calls] == [1]  # only the unreadable answer reached the model
     assert judgments[3].extra["rule"]["rule"] == "unsure"
     assert judgments[2].trace[0].name == "rule" and judgments[2].reward == 0.0
 
