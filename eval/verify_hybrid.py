@@ -79,11 +79,15 @@ def cell(path: Path, mode: str, opts: JudgeOptions, out: Path, sample: int | Non
 
 def table(cells: list[dict[str, Any]]) -> str:
     """Markdown: one row per set, rule / model / hybrid side by side, plus the constant baselines."""
-    lines = ["| set | n | rule only | model only | hybrid | items sent to the model (hybrid) | "
-             "always incorrect | always correct |", "|---|---:|---|---|---|---:|---:|---:|"]
+    lines = ["| set | n | math-verify or last number (the issue's rule) | rule stage only (`--verify-mode rule`) | "
+             "model only | hybrid (default) | items sent to the model (hybrid) | always incorrect | always correct |",
+             "|---|---:|---|---|---|---|---:|---:|---:|"]
     by = {(c["set"], c["mode"]): c for c in cells}
     for name in dict.fromkeys(c["set"] for c in cells):
         row = [name, str(by[(name, "rule")]["n"])]
+        plain = (by[(name, "rule")]["baselines"] or {}).get("math-verify-or-last-number")
+        row.append("-" if plain is None else
+                   f"{plain['accuracy']:.3f} [{plain['ci95'][0]:.3f}, {plain['ci95'][1]:.3f}]")
         for mode in MODES:
             c = by.get((name, mode))
             row.append("not run" if c is None else f"{c['accuracy']:.3f} [{c['ci95'][0]:.3f}, {c['ci95'][1]:.3f}]")
