@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-sample", type=int, default=None,
                     help="also judge a seeded sample of N items per set in all three modes (model-only on a "
                          "2-core CPU is the slow part: a full model-only column takes hours there)")
+    ap.add_argument("--sample-sets", default=None, help="sets that get the --model-sample rows (default: all)")
     ap.add_argument("--full-model", action="store_true", help="model-only on every item of every set")
     args = ap.parse_args(argv)
     paths = write_sets(args.data, args.out)
@@ -117,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = [(name, mode, None) for name in args.sets.split(",") for mode in ("hybrid", "rule")
             + (("model",) if args.full_model else ())]
     if args.model_sample:
-        plan += [(name, mode, args.model_sample) for name in args.sets.split(",") for mode in MODES]
+        plan += [(name, mode, args.model_sample) for name in (args.sample_sets or args.sets).split(",")
+                 for mode in MODES]
     for name, mode, sample in plan:
         cells.append(cell(paths[name], mode, opts, args.out, sample))
         print(json.dumps({k: v for k, v in cells[-1].items() if k != "baselines"}), flush=True)
