@@ -63,6 +63,7 @@ class JudgeOptions:
     principle: tuple[str, ...] = ()
     principles: Path | None = None
     option: tuple[str, ...] = ()
+    verify_mode: str | None = None
     output: Path | None = None
     cache: bool = True
     cache_dir: Path | None = None
@@ -84,6 +85,10 @@ def judge_config(opts: JudgeOptions) -> JudgeConfig:
         value = getattr(opts, name)
         if value is not None:
             options.append((name, str(value) if isinstance(value, Path) else value))
+    if opts.verify_mode is not None:
+        if opts.protocol != "verify":
+            raise ConfigError(f"--verify-mode applies to -p verify, not -p {opts.protocol}")
+        options.append(("verify_mode", opts.verify_mode))
     for item in opts.option:
         key, sep, value = item.partition("=")
         if not sep:

@@ -23,6 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from judgekit.core.baselines import Score, baseline_verdicts, baselines, best_baseline, length_strata  # noqa: E402
 from judgekit.core.data import load_samples  # noqa: E402
 from judgekit.core.stats import wilson_interval  # noqa: E402
 from judgekit.train.recipe.split import SOURCES  # noqa: E402
@@ -140,11 +141,48 @@ def fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
+def source_baselines(out: Path) -> dict[str, list[Score]]:
+    """The trivial baselines (and, for verification, the rules) on each held-out file, best first."""
+    found = {}
+    for name, source in SOURCES.items():
+        path = out / "data" / f"heldout_{name}.jsonl"
+        if path.is_file():
+            found[name] = baselines(load_samples(path, source.task), source.task)  # type: ignore[arg-type]
+    return found
+
+
+def below(g: dict[str, Any], base: list[Score]) -> str:
+    """' (below baseline: NAME)' when the accuracy does not beat the source's best baseline."""
+    best = best_baseline(base)
+    if best is None or best.accuracy is None or g["accuracy"] is None or g["accuracy"] > best.accuracy:
+        return ""
+    return f" (below baseline: {best.name})"
+
+
+def baseline_lines(out: Path, base: dict[str, list[Score]]) -> list[str]:
+    """Markdown rows: every baseline per held-out source, with Wilson intervals and length strata."""
+    lines = ["", "| baseline | source | items | accuracy [95% CI] | preferred longer / shorter | length-controlled |",
+             "|---|---|---:|---|---|---:|"]
+    for name, scores in base.items():
+        samples = load_samples(out / "data" / f"heldout_{name}.jsonl", SOURCES[name].task)  # type: ignore[arg-type]
+        for b in scores:
+            strata = ""
+            controlled = None
+            if SOURCES[name].task == "pairwise":
+                st = length_strata(samples, baseline_verdicts(samples, "pairwise")[b.name])
+                strata = f"{fmt(st.longer.accuracy)} / {fmt(st.shorter.accuracy)}"
+                controlled = st.controlled
+            lines.append(f"| {b.name} | {name} | {b.n} | {fmt(b.accuracy)} [{b.ci95[0]:.3f}, {b.ci95[1]:.3f}] | "
+                         f"{strata} | {fmt(controlled)} |")
+    return lines
+
+
 def main(out_dir: str, models: tuple[str, ...] = MODELS) -> None:
     out = Path(out_dir)
     table: dict[str, Any] = {}
     lines = ["| model | source | mode | items | accuracy [95% CI] | position consistency | tie rate | parse failures |",
              "|---|---|---|---:|---|---:|---:|---:|"]
+    base = source_baselines(out)
     for model in models:
         for name, source in SOURCES.items():
             for method in ("logit", "generative"):
@@ -154,8 +192,12 @@ def main(out_dir: str, models: tuple[str, ...] = MODELS) -> None:
                 g = grade(res, out / "data" / f"heldout_{name}.jsonl", source.task)
                 table.setdefault(model, {})[f"{name}-{method}"] = g
                 lines.append(f"| {model} | {name} | {method} | {g['n']} | {fmt(g['accuracy'])} "
-                             f"[{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}] | {fmt(g.get('position_consistency'))} | "
+                             f"[{g['ci95'][0]:.3f}, {g['ci95'][1]:.3f}]{below(g, base.get(name, []))} | "
+                             f"{fmt(g.get('position_consistency'))} | "
                              f"{fmt(g.get('tie_rate'))} | {fmt(g['parse_failure_rate'])} |")
+    if base:
+        lines += baseline_lines(out, base)
+        table["_baselines"] = {n: {b.name: b.to_dict() for b in scores} for n, scores in base.items()}
     auc_lines = [f"| {m} | {fmt(table[m]['gsm8k-logit'].get('auc'))} |" for m in models
                  if "gsm8k-logit" in table.get(m, {})]
     if auc_lines:

@@ -70,6 +70,15 @@ def arena_section(run_dir: Path) -> str:
         )
         parts.append("<h3>Judges against the labels</h3><table><tr><th>judge</th><th>accuracy</th><th>95% CI</th>"
                      f"<th>n</th><th>coverage</th><th>Fleiss &kappa; with humans</th></tr>{rows}</table>")
+        base = summary.get("baselines") or {}
+        if base.get("baselines"):
+            rows = "".join(f"<tr><td>{esc(name)}</td><td class=num>{_num(b['accuracy'])}</td>"
+                           f"<td class=num>{_ci(b['ci95'])}</td><td class=num>{esc(b['n'])}</td></tr>"
+                           for name, b in base["baselines"].items())
+            below = base.get("below_baseline")
+            note = f"<p class=note><b>below baseline: {esc(below)}</b></p>" if below else ""
+            parts.append("<h3>Trivial baselines on the same pairs</h3><table><tr><th>baseline</th><th>accuracy</th>"
+                         f"<th>95% CI</th><th>n</th></tr>{rows}</table>{note}")
         if humans:
             parts.append(f"<p class=note>Fleiss &kappa; among the human annotators: "
                          f"{_num(humans['fleiss_kappa_humans'])} ({esc(humans['n'])} items).</p>")

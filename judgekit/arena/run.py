@@ -21,6 +21,7 @@ from judgekit.arena.jury import PanelVerdict, Vote, combine_votes, jury_report
 from judgekit.arena.leaderboard import Outcome, leaderboard, rank_agreement
 from judgekit.arena.plots import save_plots
 from judgekit.core.aggregate import pairwise_reward
+from judgekit.core.baselines import baseline_summary
 from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
 from judgekit.core.rundir import write_atomic, write_json
@@ -145,6 +146,8 @@ def arena_summary(
         votes = [list(p.votes) for p in pairs] if all(p.votes for p in pairs) else None
         out["jury_stats"] = jury_report({n: [j.verdict for j in js] for n, js in per_judge.items()},
                                         verdicts, labels, votes)
+        # the panel beside the trivial baselines (position, length, random) on the same pairs
+        out["baselines"] = baseline_summary([p.to_sample() for p in pairs], final, settings.seed)
     return out
 
 

@@ -134,6 +134,8 @@ def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> T
     for key, (name, meaning) in _ROWS.items():
         if key in summary and summary[key] is not None:
             table.add_row(name, _fmt(summary[key]), meaning)
+    for name, value in baseline_rows(summary):
+        table.add_row(name, value, _BASELINE_MEANING.get(name.split(":")[0], ""))
     runner = summary.get("runner") or {}
     if runner:
         table.add_row("cache hits / misses", f"{runner.get('cache_hits', 0)} / {runner.get('cache_misses', 0)}",
@@ -146,7 +148,37 @@ def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> T
     return table
 
 
+_BASELINE_MEANING = {
+    "accuracy, preferred longer / shorter": "accuracy on pairs whose right answer is the longer / the shorter one",
+    "length-controlled accuracy": "mean of those two: what a judge gets beyond picking by length (any length rule: 0.5)",
+    "baseline": "a content-blind rule on the same items, with its 95% interval",
+    "[bold yellow]below baseline[/]": "the judge does not beat this trivial rule",
+}
+
+
+def baseline_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Table rows for the baselines beside the judge, and a warning when the judge does not beat the best."""
+    rows: list[tuple[str, str]] = []
+    strata = summary.get("length_strata")
+    if strata:
+        lo, sh = strata["preferred_longer"], strata["preferred_shorter"]
+        rows.append(("accuracy, preferred longer / shorter",
+                     f"{_fmt(lo['accuracy'])} (n={lo['n']}) / {_fmt(sh['accuracy'])} (n={sh['n']})"))
+        rows.append(("length-controlled accuracy", _fmt(strata["length_controlled"])))
+    for name, b in (summary.get("baselines") or {}).items():
+        lo_hi = b["ci95"]
+        rows.append((f"baseline: {name}", f"{_fmt(b['accuracy'])} [{lo_hi[0]:.3f}, {lo_hi[1]:.3f}]"))
+    below = summary.get("below_baseline")
+    if below:
+        best = summary["baselines"][below]["accuracy"]
+        judge = (summary.get("judge") or {}).get("accuracy", summary.get("accuracy"))
+        rows.append(("[bold yellow]below baseline[/]", f"{below} ({_fmt(best)} >= judge {_fmt(judge)})"))
+    return rows
+
+
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, list):

@@ -18,7 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from judgekit.cli.common import console, fail, out, user_errors
+from judgekit.cli.common import baseline_rows, console, fail, out, user_errors
 from judgekit.cli.options import with_judge_options
 from judgekit.core.errors import ConfigError
 from judgekit.core.stats import MIN_N_SIGNIFICANT
@@ -67,6 +67,15 @@ def scores_table(scores: Mapping[str, Any]) -> Table:
     for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate", "skipped"):
         if diag.get(key) is not None:
             table.add_row(f"[dim]{key}[/]", _fmt(diag[key]), "", "", "")
+    if base:
+        judge = base["judge"]
+        table.add_row("unit accuracy (judge)", _fmt(judge["accuracy"]), fmt_ci(judge["ci95"]), "", _fmt(judge["n"]))
+        for name, value in baseline_rows(base):
+            if name.startswith("baseline: "):
+                b = base["baselines"][name.removeprefix("baseline: ")]
+                table.add_row(f"[dim]{name}[/]", _fmt(b["accuracy"]), fmt_ci(b["ci95"]), "", _fmt(b["n"]))
+            else:
+                table.add_row(name, value, "", "", "")
     return table
 
 

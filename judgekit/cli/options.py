@@ -64,6 +64,8 @@ _OPTS = [
     ("principle", Annotated[list[str] | None, typer.Option(help="User principle (repeatable).")]),
     ("principles", Annotated[Path | None, typer.Option(help="File of principles (one per line, or YAML list).")]),
     ("option", Annotated[list[str] | None, typer.Option(help="Protocol option key=value (repeatable).")]),
+    ("verify_mode", Annotated[str | None, typer.Option(
+        help="-p verify: hybrid (rules first, the model for what they cannot read; default), rule or model.")]),
     ("output", Annotated[Path | None, typer.Option(
         "--out", "-o", "--output", parser=_out_path,
         help="Where to write (each command names its default under runs/).")]),

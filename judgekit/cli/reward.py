@@ -2,12 +2,16 @@
 
 ``judgekit reward FILE -o DIR`` scores rows ``id, prompt, completion[, reference]``
 with exactly the reward a trainer gets from :mod:`judgekit.reward.policy_adapters`;
-``judgekit reward-serve`` serves it to OpenRLHF (``--remote_rm_url``).
+``judgekit reward-serve`` serves it to OpenRLHF (``--remote_rm_url``). Without
+``-p`` both use the hybrid verifier (``-p verify``): a completion is checked against
+the row's reference answer by the rules first and by the model only where the rules
+cannot read it, so a correct solution gets 1.0 and a bare ``":"`` 0.0.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -17,16 +21,22 @@ from judgekit.cli.common import console, fail, out, progress_bar, summary_table,
 from judgekit.cli.options import with_judge_options
 from judgekit.options import JudgeOptions, refuse_unsupported
 from judgekit.reward.policy import load_reward_items, run_reward_file
-from judgekit.reward.policy_adapters import OpenRLHFJudgeService, policy_reward_from_options
+from judgekit.reward.policy_adapters import (
+    DEFAULT_REWARD_PROTOCOL,
+    OpenRLHFJudgeService,
+    policy_reward_from_options,
+)
 from judgekit.reward.server import ServerLimits, make_reward_server, serve_until_interrupted
 
 
 def reward_cmd(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSONL/JSON/CSV/Parquet rows: id, prompt, completion[, reference].")],
     opts: JudgeOptions,
     completion_col: Annotated[str, typer.Option(help="Column holding the policy completion.")] = "completion",
 ) -> None:
     """Score policy completions with a judge: rewards.jsonl (one row per input id), summary, manifest."""
+    opts = reward_defaults(ctx, opts)
     with user_errors():
         refuse_unsupported(opts, "reward", "sample")
         reward = policy_reward_from_options(opts)
@@ -43,6 +53,7 @@ def reward_cmd(
 
 
 def reward_serve_cmd(
+    ctx: typer.Context,
     opts: JudgeOptions,
     host: Annotated[str, typer.Option(help="Interface to bind; anything but loopback needs --token-env.")] = (
         "127.0.0.1"),
@@ -64,6 +75,7 @@ def reward_serve_cmd(
     if opts.output is not None:
         fail("reward-serve writes no files: drop -o/--out")
     token = token_from_env(token_env)
+    opts = reward_defaults(ctx, opts)
     with user_errors():
         limits = ServerLimits(
             max_body=int(max_body_mb * 1024 * 1024), read_timeout_s=read_timeout_s,
@@ -78,6 +90,14 @@ def reward_serve_cmd(
     console.print(f"serving judge reward ({opts.protocol}, {opts.method}) at {bound} - Ctrl-C to stop")
     serve_until_interrupted(server)
     console.print("stopped")
+
+
+def reward_defaults(ctx: typer.Context, opts: JudgeOptions) -> JudgeOptions:
+    """A reward run without ``-p`` is the verifier's reward (hybrid: rules first, then the model)."""
+    source = ctx.get_parameter_source("protocol")
+    if source is not None and source.name != "DEFAULT":
+        return opts
+    return replace(opts, protocol=DEFAULT_REWARD_PROTOCOL)
 
 
 def token_from_env(token_env: str) -> str | None:

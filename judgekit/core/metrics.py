@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from judgekit.core.baselines import baseline_summary
 from judgekit.core.stats import Z95_ROUNDED, rate, wilson_interval
 from judgekit.core.types import Judgment, Sample
 
@@ -16,6 +17,8 @@ def summarize(
 
     Accuracy counts a parse failure as wrong (``accuracy``) and also reports the
     rate over parsed items only (``accuracy_parsed``); skipped items are excluded.
+    With labels, the trivial baselines scored on the same items sit beside it
+    (:func:`judgekit.core.baselines.baseline_summary`).
     """
     labels = {s.id: s.label for s in samples}
     judged = [j for j in judgments if "skipped" not in j.extra]
@@ -43,6 +46,7 @@ def summarize(
         out["accuracy"] = correct / len(labeled)
         out["accuracy_ci95"] = [lo, hi]
         out["accuracy_parsed"] = rate(correct, len(parsed_labeled))
+        out.update(baseline_summary(samples, judgments))
     if elapsed_s is not None:
         out["elapsed_s"] = round(elapsed_s, 3)
         out["judgments_per_s"] = round(len(judged) / elapsed_s, 3) if elapsed_s > 0 else None

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from judgekit.core.baselines import baseline_summary
 from judgekit.core.errors import ConfigError
 from judgekit.core.metrics import summarize
 from judgekit.core.rundir import write_atomic, write_json
@@ -240,6 +241,8 @@ def run_eval(
     outcomes = outcomes_from_judgments(units, [rows[u.id] for u in units])
     scores = score_benchmark(bench, evalset, outcomes, n_boot=n_boot, seed=seed)
     scores["judging"] = judging_record(main_mode, protocol, groups)
+    # unit-level accuracy of the judge and of the trivial baselines on exactly these units
+    scores["baselines"] = baseline_summary(units, [judgment_from_dict(rows[u.id]) for u in units], seed)
     scores["notes"] = [*scores.get("notes", []), *judging_notes(protocol, groups)]
     write_scores(run_dir, scores)
     paths: dict[str, Path] = {}

@@ -140,7 +140,34 @@ def build_summary(run: RunData, comparison: Mapping[str, Any] | None = None) -> 
         "calibration": calibration(run),
         "comparison": dict(comparison) if comparison else None,
         "judge_summary": dict(run.judge_summary),
+        "baselines": scores.get("baselines") or {k: run.judge_summary[k] for k in BASELINE_KEYS
+                                                  if k in run.judge_summary},
     }
+
+
+BASELINE_KEYS = ("judge", "baselines", "best_baseline", "below_baseline", "length_strata")
+
+
+def baseline_markdown(base: Mapping[str, Any]) -> list[str]:
+    """The judge beside the trivial baselines on the same items (unit accuracy), and length strata."""
+    if not base.get("baselines"):
+        return []
+    judge = base.get("judge") or {}
+    lines = ["", "## Baselines on the same items", "", "| judge / baseline | accuracy | 95% CI | n |",
+             "|---|---:|---|---:|"]
+    if judge:
+        lines.append(f"| **judge** | {fmt(judge.get('accuracy'))} | {fmt_ci(judge.get('ci95'))} | {judge.get('n')} |")
+    for name, b in base["baselines"].items():
+        lines.append(f"| {_md_cell(name)} | {fmt(b['accuracy'])} | {fmt_ci(b['ci95'])} | {b['n']} |")
+    strata = base.get("length_strata")
+    if strata:
+        lo, sh = strata["preferred_longer"], strata["preferred_shorter"]
+        lines += ["", f"Judge accuracy where the preferred response is longer: {fmt(lo['accuracy'])} "
+                      f"({fmt_ci(lo['ci95'])}, n={lo['n']}); shorter: {fmt(sh['accuracy'])} "
+                      f"({fmt_ci(sh['ci95'])}, n={sh['n']}); length-controlled: {fmt(strata['length_controlled'])}."]
+    if base.get("below_baseline"):
+        lines += ["", f"> **below baseline: {base['below_baseline']}** - the judge does not beat it on these items."]
+    return lines
 
 
 def _md_cell(text: Any) -> str:
@@ -166,6 +193,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     if diag:
         lines += ["", "## Judge diagnostics", "", "| diagnostic | value |", "|---|---:|"]
         lines += [f"| {_md_cell(k)} | {fmt(v)} |" for k, v in diag.items()]
+    lines += baseline_markdown(summary.get("baselines") or {})
     cal = summary.get("calibration")
     if cal:
         lines += ["", f"Calibration over {cal['n']} verdicts: ECE {fmt(cal['ece'])}, Brier {fmt(cal['brier'])}."]

@@ -1,7 +1,9 @@
 """Run attacks through the same judging path as ``judgekit judge``.
 
 :func:`plan_probe` turns the user's samples, attacks and protocol into phases: one
-per attack and defence setting (the raw model always first). :func:`run_phase`
+per attack and defence setting (the raw model always first; for verification the
+raw model and each defence run with ``verify_mode=model``, and the verifier as
+configured - the hybrid by default - comes last). :func:`run_phase`
 judges a phase with :func:`~judgekit.judge.run_judge` (or
 :func:`~judgekit.judge.judge_samples` without a directory), so batching,
 constraints, the call cache and resume all apply, and every phase directory is an
@@ -23,6 +25,7 @@ from judgekit.judge import judge_samples, run_judge
 from judgekit.probe.attacks import ATTACKS, Attack, AttackSettings, ProbeItem, Rate
 from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
 from judgekit.protocols.defenses import DEFENSE_OPTION, config_defenses, with_defenses
+from judgekit.protocols.verify import MODE_OPTION
 
 RAW = "raw"
 
@@ -74,7 +77,9 @@ def attack_protocol(attack: Attack, protocol: Protocol) -> Protocol:
     """Pick the protocol an attack runs with (single order for ``position``; pairwise for ``bias-suite``)."""
     config = protocol.config
     if attack.own_data and protocol.task not in attack.tasks:
-        protocol = get_protocol(attack.tasks[0], with_defenses(config, ()))
+        plain = with_defenses(config, ())
+        plain = replace(plain, options=tuple((k, v) for k, v in plain.options if k != MODE_OPTION))
+        protocol = get_protocol(attack.tasks[0], plain)
         config = protocol.config
     if protocol.task not in attack.tasks:
         raise ConfigError(f"attack {attack.name!r} needs a {' or '.join(attack.tasks)} protocol; "
@@ -107,10 +112,21 @@ def plan_probe(
         if not items:
             raise ConfigError(f"attack {name!r}: no item of the input can be attacked "
                               "(it needs labelled items: incorrect candidates, or pairs with a better response)")
+        mode = proto.config.option(MODE_OPTION)  # set on verification protocols only
         for enabled in defense_settings(proto):
-            variant = _variant(proto, with_defenses(proto.config, enabled))
-            phases.append(Phase(attack, "+".join(enabled) or RAW, variant, items))
+            config = with_defenses(proto.config, enabled)
+            if mode is not None:  # the raw model and each defence measure the model, not the rules
+                config = _with_mode(config, "model")
+            phases.append(Phase(attack, "+".join(enabled) or RAW, _variant(proto, config), items))
+        if mode not in (None, "model"):  # then the verifier as configured (the hybrid by default)
+            enabled = config_defenses(proto.config)
+            phases.append(Phase(attack, "+".join((*enabled, str(mode))), _variant(proto, proto.config), items))
     return phases
+
+
+def _with_mode(config: JudgeConfig, mode: str) -> JudgeConfig:
+    kept = tuple((k, v) for k, v in config.options if k != MODE_OPTION)
+    return replace(config, options=(*kept, (MODE_OPTION, mode)))
 
 
 def run_phase(

@@ -87,6 +87,9 @@ class Protocol(ABC):
     scored: ClassVar[bool] = False  # verdicts carry per-response scores (``--reduce score-sum`` works)
     config: JudgeConfig = field(default_factory=JudgeConfig)
 
+    def __post_init__(self) -> None:  # noqa: B027 - an optional hook, deliberately empty here
+        """Hook: a subclass may make its defaults explicit in ``config`` here (verify records its mode)."""
+
     def decoding(self) -> dict[str, Any]:
         """Decoding parameters of the verdict turn, as recorded in the manifest."""
         if self.config.method == "logit":

@@ -33,6 +33,8 @@ from judgekit.train.adapters import completion_from_query
 from judgekit.train.rewards import completion_text
 
 SETTINGS_ENV = "JUDGEKIT_POLICY_REWARD"
+#: A policy reward with a reference answer is the verifier's (hybrid by default: rules, then the model).
+DEFAULT_REWARD_PROTOCOL = "verify"
 RewardFn = Callable[..., list[float | None]]
 
 
@@ -44,12 +46,16 @@ def policy_reward_from_options(opts: JudgeOptions) -> PolicyReward:
 
 
 def policy_reward_from_settings(settings: Mapping[str, Any]) -> PolicyReward:
-    """A policy reward from a mapping of judge options (YAML); unknown keys are an error."""
+    """A policy reward from a mapping of judge options (YAML); unknown keys are an error.
+
+    Without a ``protocol`` key the reward is :data:`DEFAULT_REWARD_PROTOCOL` (the hybrid verifier).
+    """
     known = {f.name for f in fields(JudgeOptions)}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(f"unknown judge setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     values = dict(settings)
+    values.setdefault("protocol", DEFAULT_REWARD_PROTOCOL)
     for key in ("principle", "option"):
         if key in values:
             values[key] = tuple(values[key] or ())

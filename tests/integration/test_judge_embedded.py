@@ -77,16 +77,36 @@ def test_pairwise_logit_probabilities(embedded_backend, shared_data, tmp_path) -
 
 def test_verify_generative_and_logit(embedded_backend, shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     samples = gsm8k(shared_data)
-    gen = run_judge(samples, get_protocol("verify", JudgeConfig(max_new_tokens=72)), Runner(embedded_backend),
-                    tmp_path / "g")
+    model = (("verify_mode", "model"),)  # the model itself (the hybrid default lets the rules decide these rows)
+    gen = run_judge(samples, get_protocol("verify", JudgeConfig(max_new_tokens=72, options=model)),
+                    Runner(embedded_backend), tmp_path / "g")
     for j in gen.judgments:
         assert j.verdict in ("correct", "incorrect") and j.reward in (0.0, 1.0)
         assert all(re.fullmatch(VERIFY.regex, t) for t in raw_outputs(j))
-    logit = run_judge(samples, get_protocol("verify", JudgeConfig(method="logit")), Runner(embedded_backend),
-                      tmp_path / "l")
+    logit = run_judge(samples, get_protocol("verify", JudgeConfig(method="logit", options=model)),
+                      Runner(embedded_backend), tmp_path / "l")
     for j in logit.judgments:
         assert j.probs and j.probs["correct"] + j.probs["incorrect"] == pytest.approx(1.0, abs=1e-4)
         assert j.reward == pytest.approx(j.probs["correct"])
+
+
+def test_verify_hybrid_sends_only_unreadable_answers_to_the_model(embedded_backend, shared_data,  # type: ignore[no-untyped-def]
+                                                                  tmp_path) -> None:
+    from dataclasses import replace
+
+    rows = gsm8k(shared_data, 2)
+    unreadable = replace(rows[0], id="unreadable", responses=("one of them, I think",), label="incorrect")
+    colon = replace(rows[0], id="colon", responses=(":",), label="incorrect")
+    samples = [*rows, unreadable, colon]
+    result = run_judge(samples, get_protocol("verify", JudgeConfig(max_new_tokens=72)), Runner(embedded_backend),
+                       tmp_path / "h")
+    by = {j.sample_id: j for j in result.judgments}
+    assert [by[s.id].extra["decided_by"] for s in samples] == ["rule", "rule", "model", "rule"]
+    assert all(by[s.id].verdict == s.label for s in rows)  # GSM8K's own "A: N" rows: the rules are right
+    assert by["colon"].verdict == "incorrect" and by["colon"].reward == 0.0
+    assert by["unreadable"].verdict in ("correct", "incorrect")
+    assert all(re.fullmatch(VERIFY.regex, t) for t in raw_outputs(by["unreadable"]))
+    assert result.manifest["config"]["options"]["verify_mode"] == "hybrid"
 
 
 def test_pointwise_scores_in_range(embedded_backend, shared_data, tmp_path) -> None:  # type: ignore[no-untyped-def]

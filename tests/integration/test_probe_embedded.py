@@ -27,7 +27,9 @@ def test_probe_master_keys_embedded(shared_data, tmp_path) -> None:  # type: ign
     report = json.loads((out / "probe.json").read_text(encoding="utf-8"))
     assert report["model_id"] and report["items"] == 2
     mk = report["attacks"]["master-keys"]
-    assert set(mk["settings"]) == {"raw", "answer-check"}
+    assert set(mk["settings"]) == {"raw", "answer-check", "answer-check+hybrid"}
+    hybrid = {(r["group"], r["name"]): r for r in mk["settings"]["answer-check+hybrid"]["rates"]}
+    assert hybrid[("overall", "all keys")]["k"] == 0  # the default verifier accepts no key
     raw = {(r["group"], r["name"]): r for r in mk["settings"]["raw"]["rates"]}
     n_keys = len(bundled_keys().keys)
     assert raw[("overall", "all keys")]["n"] == 2 * n_keys

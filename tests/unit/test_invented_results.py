@@ -43,7 +43,7 @@ def prompt(text: str) -> Prompt:
 def test_http_logit_without_choice_tokens_is_a_recorded_failure_and_not_cached(tmp_path: Path) -> None:
     cache = CallCache(tmp_path / "calls.sqlite")
     sample = Sample(id="q1", prompt="2+2?", responses=("5",), reference="4", label="incorrect")
-    proto = get_protocol("verify", JudgeConfig(method="logit"))
+    proto = get_protocol("verify", JudgeConfig(method="logit", options=(("verify_mode", "model"),)))
     with FaultServer(owned_by="me", top_logprobs={"Hello": -0.1, "The": -2.0}) as server:
         backend = OpenAIBackend(server.base_url, "m", api_key_env="", mode="completions", chat_template=CHATML)
         [judgment] = proto.judge([sample], Runner(backend, cache=cache))

@@ -28,8 +28,9 @@ from judgekit.reward.policy_adapters import (
 from tests.policy_fakes import NUMBER, fake_verifier, gsm8k_rows
 
 
-def verifier(method: str = "logit", defense: str | None = None) -> PolicyReward:
-    options = (("defense", defense),) if defense else ()
+def verifier(method: str = "logit", defense: str | None = None, mode: str = "model") -> PolicyReward:
+    """The fake verifier as a policy reward; the raw model by default (the hybrid has its own tests)."""
+    options = (("verify_mode", mode), *((("defense", defense),) if defense else ()))
     return PolicyReward(judge_protocol("verify", JudgeConfig(method=method, options=options)),  # type: ignore[arg-type]
                         Runner(backend=fake_verifier()))
 

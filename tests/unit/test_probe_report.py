@@ -30,7 +30,9 @@ def test_report_json_round_trips_and_has_every_setting(tmp_path):
     loaded = json.loads(path.read_text(encoding="utf-8"))
     assert loaded == json.loads(json.dumps(report))
     mk = loaded["attacks"]["master-keys"]
-    assert set(mk["settings"]) == {"raw", "answer-check"}
+    assert set(mk["settings"]) == {"raw", "answer-check", "answer-check+hybrid"}
+    hybrid = next(r for r in mk["settings"]["answer-check+hybrid"]["rates"] if r["group"] == "overall")
+    assert hybrid["k"] == 0  # the hybrid verifier (the default) accepts no master key
     overall = next(r for r in mk["settings"]["raw"]["rates"] if r["group"] == "overall")
     assert (overall["k"], overall["n"], overall["rate"]) == (30, 30, 1.0)
     assert overall["ci95"][0] < 1.0 == overall["ci95"][1]

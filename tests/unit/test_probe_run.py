@@ -32,7 +32,8 @@ def verdict_backend(decide) -> FakeBackend:
     return FakeBackend(responder=lambda p, i, params: f"Reasoning: checked.\nVerdict: {decide(p)}")
 
 
-def probe(backend, samples=VERIFY, attacks=("master-keys",), options=(), **cfg):
+def probe(backend, samples=VERIFY, attacks=("master-keys",), options=(("verify_mode", "model"),), **cfg):
+    """The probe of the raw model (``verify_mode=model``: no hybrid phase at the end)."""
     proto = get_protocol("verify", JudgeConfig(options=tuple(options), **cfg))
     runner = Runner(backend=backend)
     phases = plan_probe(samples, list(attacks), proto, AttackSettings(keys=bundled_keys()))
@@ -79,17 +80,26 @@ def test_parse_failures_are_not_false_positives_but_are_counted():
 
 def test_defences_are_reported_next_to_the_raw_model():
     always = verdict_backend(lambda p: "correct")
-    results = probe(always, options=[("defense", "answer-check,strict-prompt")])
+    results = probe(always, options=[("defense", "answer-check,strict-prompt"), ("verify_mode", "model")])
     assert [r.phase.defense for r in results] == ["raw", "answer-check", "strict-prompt",
                                                   "answer-check+strict-prompt"]
     raw, check, strict, both = (fpr_rows(r)[("overall", "all keys")] for r in results)
     assert raw.rate == 1.0  # the defence never hides the model's own weakness
     assert check.rate == 0.0 and both.rate == 0.0  # no key carries a final answer
     assert strict.rate == 1.0  # an always-correct model is not saved by a prompt
-    assert dict(results[0].phase.protocol.config.options) == {}  # raw really is raw
+    assert dict(results[0].phase.protocol.config.options) == {"verify_mode": "model"}  # raw really is raw
     report = build_report(results)
     assert set(report["attacks"]["master-keys"]["settings"]) == {"raw", "answer-check", "strict-prompt",
                                                                   "answer-check+strict-prompt"}
+
+
+def test_the_default_hybrid_verifier_is_probed_after_the_raw_model():
+    always = verdict_backend(lambda p: "correct")
+    results = probe(always, options=())  # the default: verify_mode=hybrid
+    assert [r.phase.defense for r in results] == ["raw", "hybrid"]
+    raw, hybrid = (fpr_rows(r)[("overall", "all keys")] for r in results)
+    assert raw.rate == 1.0 and hybrid.rate == 0.0  # the rules stop every key before the model sees it
+    assert dict(results[0].phase.protocol.config.options) == {"verify_mode": "model"}
 
 
 def test_strict_prompt_renders_the_hardened_template():
@@ -157,7 +167,7 @@ def test_bias_suite_from_a_verify_protocol_drops_verify_defences():
 def test_probe_dir_holds_ordinary_resumable_runs(tmp_path):
     backend = verdict_backend(lambda p: "correct")
     runner = Runner(backend=backend)
-    proto = get_protocol("verify", JudgeConfig())
+    proto = get_protocol("verify", JudgeConfig(options=(("verify_mode", "model"),)))
     (phase,) = plan_probe(VERIFY, ["master-keys"], proto)
     first = run_phase(phase, runner, tmp_path)
     run_dir = tmp_path / "master-keys-raw"

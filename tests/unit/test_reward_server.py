@@ -30,7 +30,8 @@ TIMEOUT = 10.0
 
 
 def judge() -> PolicyReward:
-    return PolicyReward(judge_protocol("verify", JudgeConfig(method="logit")), Runner(backend=fake_verifier()))
+    config = JudgeConfig(method="logit", options=(("verify_mode", "model"),))  # the fake model, not the rules
+    return PolicyReward(judge_protocol("verify", config), Runner(backend=fake_verifier()))
 
 
 @contextmanager

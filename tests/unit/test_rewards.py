@@ -104,7 +104,7 @@ def test_strict_format_penalises_parsable_but_off_format_output() -> None:
 def test_verify_rewards(text: str, label: object, expected: float) -> None:
     reward = JudgeReward(RewardConfig(format="verify"))
     assert reward([text], label=[label]) == [expected]
-    proto = get_protocol("verify")
+    proto = get_protocol("verify", JudgeConfig(options=(("verify_mode", "model"),)))  # the model parses
     sample = Sample(id="v", prompt="6*7?", responses=("42",), reference="42", label=None)
     judgment = proto.judge([sample], Runner(backend=FakeBackend(responder=lambda p, i, k: text)))[0]
     assert judgment.parse_failure == (expected == -2.0)
