@@ -150,7 +150,7 @@ def summary_table(summary: dict[str, Any], title: str = "judgekit summary") -> T
 
 _BASELINE_MEANING = {
     "accuracy, preferred longer / shorter": "accuracy on pairs whose right answer is the longer / the shorter one",
-    "length-controlled accuracy": "mean of those two: what a judge gets beyond picking by length (any length rule: 0.5)",
+    "length-controlled accuracy": "mean of the two: what a judge gets beyond picking by length (a length rule: 0.5)",
     "baseline": "a content-blind rule on the same items, with its 95% interval",
     "[bold yellow]below baseline[/]": "the judge does not beat this trivial rule",
 }

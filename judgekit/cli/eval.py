@@ -67,6 +67,7 @@ def scores_table(scores: Mapping[str, Any]) -> Table:
     for key in ("parse_failure_rate", "tie_rate", "position_consistency", "score_failure_rate", "skipped"):
         if diag.get(key) is not None:
             table.add_row(f"[dim]{key}[/]", _fmt(diag[key]), "", "", "")
+    base = scores.get("baselines") or {}
     if base:
         judge = base["judge"]
         table.add_row("unit accuracy (judge)", _fmt(judge["accuracy"]), fmt_ci(judge["ci95"]), "", _fmt(judge["n"]))
