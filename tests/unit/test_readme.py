@@ -27,8 +27,8 @@ def test_readme_commands_install_into_a_venv_with_the_constraints() -> None:
         assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && ")
         installs = [part for part in command.split(" && ") if "pip install" in part]
         assert installs and all("-c constraints.txt" in part for part in installs), installs
-    pins = {line.split("==")[0].lower(): line.split("==")[1]
-            for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line and not line.startswith("#")}
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    pins = {line.split("==")[0].lower(): line.split("==")[1] for line in lines if "==" in line and line[0] != "#"}
     for tool in ("pytest", "torch", "transformers", "trl", "mkdocs", "ruff", "mypy"):
         assert tool in pins, f"constraints.txt does not pin {tool}"
 
