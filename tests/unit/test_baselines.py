@@ -84,7 +84,16 @@ def test_verification_baselines_include_the_rules() -> None:
     assert baseline_summary([Sample(id="x", prompt="q", responses=("r",))], []) == {}
 
 
-def test_judge_summary_and_table_show_baselines_on_the_fake_backend(tmp_path: Path) -> None:
+def test_judge_summary_and_table_show_baselines_on_the_fake_backend(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from judgekit.cli import app as app_module
+
+    sink = io.StringIO()  # a wide terminal: the table's third column ("what it means") wraps names at 80
+    monkeypatch.setattr(app_module, "out", Console(file=sink, width=240, force_terminal=False))
     data = tmp_path / "pairs.jsonl"
     data.write_text("".join(json.dumps({"id": s.id, "prompt": s.prompt, "response_a": s.responses[0],
                                         "response_b": s.responses[1], "label": s.label}) + "\n" for s in PAIRS))
@@ -96,7 +105,8 @@ def test_judge_summary_and_table_show_baselines_on_the_fake_backend(tmp_path: Pa
     assert set(summary["baselines"]) == {"position-first", "position-second", "longer", "shorter", "random"}
     assert summary["baselines"]["shorter"]["accuracy"] == 0.75
     assert "length_controlled" in summary["length_strata"]
-    assert "baseline: shorter" in res.output and "length-controlled accuracy" in res.output
+    table = sink.getvalue()
+    assert "baseline: shorter" in table and "length-controlled accuracy" in table
 
 
 def test_recipe_table_prints_baselines_and_flags_a_model_below_them(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
