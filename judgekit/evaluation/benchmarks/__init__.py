@@ -46,6 +46,7 @@ _MODULES: dict[str, str] = {
     "llmbar": "judgekit.evaluation.benchmarks.llmbar",
     "pandalm": "judgekit.evaluation.benchmarks.pandalm",
     "hhh": "judgekit.evaluation.benchmarks.hhh",
+    "processbench": "judgekit.evaluation.benchmarks.processbench",
     "generic": "judgekit.evaluation.benchmarks.generic",
 }
 ALIASES = {"rb2": "rewardbench2", "rewardbench-2": "rewardbench2", "rewardbench-v1": "rewardbench",
