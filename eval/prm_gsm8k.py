@@ -1,0 +1,92 @@
+"""Process-labelled GSM8K sets (ProcessBench layout) and the rule baseline.
+
+Built from the reference solutions of shared GSM8K (gsm8k_verification.jsonl, one per
+question): each gives a correct solution (label -1) and a copy with one ``<<a*b=c>>``
+result made wrong (label = that step), labels by construction
+(:mod:`judgekit.train.process_labels`). Questions follow ``training/split.json``: the
+held-out questions give the eval set, the others the training-side dev set; no question
+is in both.
+
+    python eval/prm_gsm8k.py build OUT_DIR            # OUT_DIR/dev/gsm8k.json, OUT_DIR/heldout/gsm8k.json
+    python eval/prm_gsm8k.py rule OUT_DIR/heldout     # the rule baseline, scored like ProcessBench
+    python eval/prm_gsm8k.py fixture FILE             # the small test fixture (training-side questions)
+
+The embedded judge on the same held-out file:
+
+    judgekit eval processbench OUT_DIR/heldout -p prm -o runs/prm-heldout
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # judgekit from this checkout, installed or not
+
+from judgekit.core.data import read_rows  # noqa: E402
+from judgekit.evaluation.benchmarks import get_benchmark, score_benchmark  # noqa: E402
+from judgekit.evaluation.benchmarks.base import ScoreOutcome  # noqa: E402
+from judgekit.train.process_labels import process_rows, rule_first_error  # noqa: E402
+from judgekit.train.recipe.split import read_split  # noqa: E402
+
+SHARED = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SOURCE = SHARED / "gsm8k_verification" / "gsm8k_verification.jsonl"
+
+
+def questions() -> dict[int, dict[str, Any]]:
+    """One row (question + reference solution) per question index, and whether it is held out."""
+    held = read_split(ROOT / "training" / "split.json")["gsm8k"]
+    out: dict[int, dict[str, Any]] = {}
+    for _, row in read_rows(SOURCE):
+        q = out.setdefault(int(row["question_index"]), {**row, "heldout": False})
+        q["heldout"] = q["heldout"] or row["id"] in held
+    return out
+
+
+def build_rows(heldout: bool, limit: int | None = None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for qi, q in sorted(questions().items()):
+        if q["heldout"] == heldout:
+            rows += process_rows(f"gsm8k-q{qi}", q["question"], q["reference_solution"])
+        if limit is not None and len(rows) >= limit:
+            break
+    return rows[:limit] if limit is not None else rows
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{path}: {len(rows)} solutions, {sum(r['label'] != -1 for r in rows)} erroneous")
+
+
+def rule_scores(path: Path) -> dict[str, Any]:
+    """The rule baseline's ProcessBench scores on a built file or folder."""
+    bench = get_benchmark("processbench")
+    evalset = bench.load(path, None)
+    outcomes = [ScoreOutcome(it.id, 0, float(rule_first_error(it.metadata["steps"]))) for it in evalset.items]
+    return score_benchmark(bench, evalset, outcomes, n_boot=1000, seed=0)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("build", "rule", "fixture"):
+        print(__doc__)
+        return 2
+    cmd, target = argv[0], Path(argv[1])
+    if cmd == "build":
+        _write(target / "dev" / "gsm8k.json", build_rows(heldout=False))
+        _write(target / "heldout" / "gsm8k.json", build_rows(heldout=True))
+    elif cmd == "fixture":
+        _write(target, build_rows(heldout=False, limit=6))
+    else:
+        scores = rule_scores(target)
+        for key, m in scores["metrics"].items():
+            print(f"{key:28s} {m['value']:.3f}  CI {m['ci']}  n={m['n']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
