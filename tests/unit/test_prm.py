@@ -95,7 +95,8 @@ def test_per_step_logit_and_failures() -> None:
     assert j.verdict == "1" and j.reward == pytest.approx(0.2)
     broken = get_protocol("prm", JudgeConfig(options=(("prm_mode", "per-step"),)))
     (f,) = broken.judge([SOLUTION], Runner(FakeBackend(script={"[Step 1]": "Critique: hm.\nStep: maybe"})))
-    assert f.parse_failure and f.verdict is None and str(f.failure_reason).startswith("step 1: all 1 samples failed: no step verdict")
+    assert f.parse_failure and f.verdict is None
+    assert str(f.failure_reason).startswith("step 1: all 1 samples failed: no step verdict")
 
 
 def test_prm_options_are_checked() -> None:
