@@ -22,7 +22,7 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from functools import cache
 from typing import Any
 
@@ -186,7 +186,9 @@ class OpenRLHFJudgeService:
 
     ``POST {"query": [...], "prompts": [...], "labels": [...]}``: the completion is
     ``query`` minus its ``prompt``; ``labels`` carry the references (OpenRLHF's
-    ``--label_key``). The answer is ``{"rewards", "scores", "extra_logs"}``; a failed
+    ``--label_key``). With a listwise judge the completions of one prompt are ranked
+    together (group rewards); an optional ``groups`` list names the groups instead.
+    The answer is ``{"rewards", "scores", "extra_logs"}``; a failed
     judgment gets ``failure_reward`` and ``extra_logs.judge_failed = 1``.
     """
 
@@ -203,10 +205,12 @@ class OpenRLHFJudgeService:
         if prompts is None:
             raise ConfigError("'prompts' is required: the judge needs the question")
         labels = _str_list(payload, "labels", len(queries))
+        groups = _str_list(payload, "groups", len(queries))  # listwise: which queries are ranked together
         if self.reward.needs_reference and labels is None:
             raise ConfigError(f"'labels' is required: the {self.reward.task} reward needs references "
                               "(start OpenRLHF with --label_key)")
-        items = [RewardItem(str(i), p, completion_from_query(q, p), labels[i] if labels else None)
+        items = [RewardItem(str(i), p, completion_from_query(q, p), labels[i] if labels else None,
+                            groups[i] if groups else None)
                  for i, (q, p) in enumerate(zip(queries, prompts, strict=True))]
         self.reward.check(items)
         return items
@@ -216,8 +220,9 @@ class OpenRLHFJudgeService:
         return len(work)
 
     def answer(self, batch: Sequence[list[RewardItem]]) -> list[dict[str, Any]]:
-        """One judge call for every item of every request in the batch."""
-        flat = [item for work in batch for item in work]
+        """One judge call for every item of every request in the batch (groups never span requests)."""
+        flat = [replace(item, group=f"{r}|{item.prompt if item.group is None else item.group}")
+                for r, work in enumerate(batch) for item in work]
         results = iter(self.reward.score(flat))
         return [self._answer([next(results) for _ in work]) for work in batch]
 
