@@ -198,3 +198,29 @@ def test_bad_listwise_rows_name_line_and_field(tmp_path: Path, row: dict, field:
     with pytest.raises(DataError) as err:
         load_samples(path, task="listwise")
     assert err.value.line == 2 and err.value.field == field
+
+
+def test_cli_judge_and_reward_listwise(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from judgekit.cli import app
+
+    cli = CliRunner()
+    data = write(tmp_path, [{"id": "a", "prompt": "p", "responses": ["x", "yy", "zzz"], "ranking": [2, 1, 0]},
+                            {"id": "b", "prompt": "q", "responses": ["u", "v"], "best": 0}])
+    done = cli.invoke(app, ["judge", str(data), "-p", "listwise", "--backend", "fake", "-o", str(tmp_path / "run")])
+    assert done.exit_code == 0, done.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["listwise"]["listwise_items"] + summary["parse_failures"] == 2
+    bad = write(tmp_path, [{"id": "a", "prompt": "p", "responses": ["x", "y"], "best": 5}])
+    done = cli.invoke(app, ["judge", str(bad), "-p", "listwise", "--backend", "fake", "-o", str(tmp_path / "bad")])
+    flat = " ".join(done.output.split())
+    assert done.exit_code == 2 and "line 1, field 'best'" in flat
+    rewards = tmp_path / "completions.jsonl"
+    rewards.write_text("".join(json.dumps({"id": str(i), "prompt": "p", "completion": c}) + "\n"
+                               for i, c in enumerate(["a", "bb", "ccc"])))
+    done = cli.invoke(app, ["reward", str(rewards), "-p", "listwise", "--backend", "fake", "-o", str(tmp_path / "rw")])
+    assert done.exit_code == 0, done.output
+    got = [json.loads(line) for line in (tmp_path / "rw" / "rewards.jsonl").read_text().splitlines()]
+    assert len(got) == 3 and all(r["reward"] is not None for r in got)  # one group of 3, centred rewards
+    assert abs(sum(r["reward"] for r in got)) < 1e-9 and got[0]["extra"]["group_size"] == 3
