@@ -86,7 +86,7 @@ def protocol_mode(protocol: Protocol) -> Mode:
         return protocol.task  # type: ignore[return-value]
     raise ConfigError(
         f"protocol {protocol.name!r} judges task {protocol.task!r}; benchmarks need a pairwise "
-        "pointwise, listwise or prm protocol (e.g. --protocol pairwise or --protocol listwise)"
+        "or pointwise protocol, or listwise (e.g. --protocol pairwise or --protocol listwise; processbench: prm)"
     )
 
 
