@@ -85,6 +85,19 @@ class ListwiseProtocol(Protocol):
         if self.reward_mapping not in REWARD_MAPPINGS:
             raise ConfigError(f"--option reward={self.reward_mapping}: choose {', '.join(REWARD_MAPPINGS)}")
 
+    def decoding(self) -> dict[str, Any]:
+        """The manifest's decoding record: the constraint depends on N, so it names its rule."""
+        common = {"permutations": self.scheme, "k": self.k, "min_agreement": self.min_agreement,
+                  "reward": self.reward_mapping}
+        if self.config.method == "logit":
+            return {"method": "logit", "prefix": listwise_format(2).logit_prefix, "choices": "position labels A..",
+                    **common}
+        params = self.config.params(None).to_dict()
+        params["constraint"] = ("regex per N: Reasoning line + 'Ranking: [[...]]' admitting only permutations "
+                                "of the N labels (judgekit.core.ranking.listwise_format)") if self.config.constrain \
+            else None
+        return {"method": "generative", **params, **common}
+
     @property
     def scheme(self) -> str:
         """Display-order scheme (``auto``: all orders for N <= 3, a Latin square above)."""

@@ -83,7 +83,11 @@ class PRMProtocol(Protocol):
 
     def decoding(self) -> dict[str, Any]:
         """The manifest's decoding record, with the mode."""
-        return {**super().decoding(), "prm_mode": self.mode, "step_reward": self.reward_rule}
+        out = {**super().decoding(), "prm_mode": self.mode, "step_reward": self.reward_rule}
+        if self.mode == "first-error" and self.config.constrain:
+            out["constraint"] = ("regex per step count n: Reasoning line + 'First error: [[k]]', k in -1..n-1 "
+                                 "(judgekit.core.steps.first_error_format)")
+        return out
 
     def prompts(self, sample: Sample) -> list[Prompt]:
         """One prompt (first-error) or one per step (per-step)."""
