@@ -10,6 +10,7 @@ is in both.
     python eval/prm_gsm8k.py build OUT_DIR            # OUT_DIR/dev/gsm8k.json, OUT_DIR/heldout/gsm8k.json
     python eval/prm_gsm8k.py rule OUT_DIR/heldout     # the rule baseline, scored like ProcessBench
     python eval/prm_gsm8k.py fixture FILE             # the small test fixture (training-side questions)
+    python eval/prm_gsm8k.py separation RUN_DIR OUT_DIR/heldout   # per-step P(correct): wrong step vs the others
 
 The embedded judge on the same held-out file:
 
@@ -71,7 +72,28 @@ def rule_scores(path: Path) -> dict[str, Any]:
     return score_benchmark(bench, evalset, outcomes, n_boot=1000, seed=0)
 
 
+def separation(run_dir: Path, data: Path) -> dict[str, float]:
+    """Mean P(correct) of the first wrong steps and of the steps before them, and the AUROC between the two."""
+    gold = {it.id: int(str(it.label)) for it in get_benchmark("processbench").load(data, None).items}
+    wrong, right = [], []
+    for line in (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        label = gold[row["sample_id"]]
+        for k, p in enumerate(row["extra"]["prm"]["step_probs"]):
+            if p is not None and k == label:
+                wrong.append(p)
+            elif p is not None and (label == -1 or k < label):
+                right.append(p)
+    pairs = [(w, r) for w in wrong for r in right]
+    auroc = sum((r > w) + 0.5 * (r == w) for w, r in pairs) / len(pairs)
+    return {"wrong_steps": len(wrong), "mean_p_wrong": sum(wrong) / len(wrong), "correct_steps": len(right),
+            "mean_p_correct": sum(right) / len(right), "auroc": auroc}
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "separation":
+        print(json.dumps(separation(Path(argv[1]), Path(argv[2])), indent=1))
+        return 0
     if len(argv) != 2 or argv[0] not in ("build", "rule", "fixture"):
         print(__doc__)
         return 2
