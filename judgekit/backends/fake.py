@@ -27,6 +27,14 @@ def default_responder(prompt: Prompt, index: int, params: GenerationParams) -> s
     h = _digest(prompt.key(), index if params.temperature > 0 else 0, params.seed)
     if prompt.template.startswith("verify"):
         return f"Reasoning: compared the final answers.\nVerdict: {('correct', 'incorrect')[h % 2]}"
+    if prompt.template == "listwise":
+        n = sum(m.content.count("\n## Response ") for m in prompt.messages if m.role == "user")
+        labels = [chr(ord("A") + (i + h) % n) for i in range(n)]
+        return "Reasoning: compared every response.\nRanking: [[" + " > ".join(labels) + "]]"
+    if prompt.template == "prm_first_error":
+        return "Reasoning: checked each step.\nFirst error: [[" + ("-1", "0")[h % 2] + "]]"
+    if prompt.template == "prm_step":
+        return "Critique: checked the step.\nStep: " + ("correct", "incorrect")[h % 2]
     if prompt.template == "pointwise":
         return f"Reasoning: checked against the rubric.\nScore: {h % 10 + 1}"
     return f"Reasoning: compared both responses.\nVerdict: [[{('A', 'B', 'tie')[h % 3]}]]"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from judgekit.core.baselines import baseline_summary
+from judgekit.core.rank_metrics import listwise_summary
 from judgekit.core.stats import Z95_ROUNDED, rate, wilson_interval
 from judgekit.core.types import Judgment, Sample
 
@@ -47,6 +48,11 @@ def summarize(
         out["accuracy_ci95"] = [lo, hi]
         out["accuracy_parsed"] = rate(correct, len(parsed_labeled))
         out.update(baseline_summary(samples, judgments))
+    listwise = [{"sample_id": j.sample_id, "listwise": j.extra["listwise"]} for j in judged
+                if j.extra.get("listwise") and not j.parse_failure]
+    if listwise:  # best-of-N accuracy is ``accuracy`` (verdict = letter of the best response)
+        gold = {s.id: s.metadata.get("gold_ranking") for s in samples}
+        out["listwise"] = listwise_summary(gold, listwise)
     if elapsed_s is not None:
         out["elapsed_s"] = round(elapsed_s, 3)
         out["judgments_per_s"] = round(len(judged) / elapsed_s, 3) if elapsed_s > 0 else None

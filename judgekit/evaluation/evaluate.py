@@ -85,9 +85,12 @@ def protocol_mode(protocol: Protocol) -> Mode:
         return "pointwise"
     if protocol.task == "verify":
         return "verify"
+    if protocol.task in ("listwise", "prm"):
+        return protocol.task  # type: ignore[return-value]
     raise ConfigError(
-        f"protocol {protocol.name!r} judges task {protocol.task!r}; benchmarks need a pairwise, pointwise "
-        "or verify protocol (e.g. --protocol pairwise, --protocol pointwise or --protocol verify)"
+        f"protocol {protocol.name!r} judges task {protocol.task!r}; benchmarks need a pairwise, pointwise, "
+        "verify, listwise or prm protocol (e.g. --protocol pairwise, --protocol verify or --protocol listwise; "
+        "processbench: prm)"
     )
 
 
@@ -209,6 +212,9 @@ def run_eval(
     if main_mode == "verify" and bench.default_mode != "verify":
         raise ConfigError(f"protocol {protocol.name!r} verifies against a reference; {bench.name} holds preference "
                           "items: judge them with a pairwise or pointwise protocol")
+    if (main_mode == "prm") != (bench.default_mode == "prm"):
+        raise ConfigError(f"benchmark {bench.name!r} needs " + ("--protocol prm" if bench.default_mode == "prm" else
+                          "a pairwise, pointwise or listwise protocol (prm judges step-by-step solutions)"))
     evalset = bench.load(path, limit)
     units = evalset.units(main_mode)
     grouped = group_units(units)
@@ -257,6 +263,9 @@ def judging_record(mode: str, protocol: Protocol, groups: Sequence[GroupRun]) ->
         "pairwise: the chosen response is compared with each rejected one (both orders as configured); "
         "the item counts only if it wins every comparison"
         if mode == "pairwise"
+        else "listwise: all candidates ranked in one prompt over several display orders; the benchmark's "
+        "rating rule reads the mean Borda points"
+        if mode == "listwise"
         else "pointwise: every candidate is rated independently; the benchmark's rule compares the ratings"
     )
     return {

@@ -140,6 +140,8 @@ class Protocol(ABC):
 _PROTOCOLS: dict[str, str] = {
     "pairwise": "judgekit.protocols.pairwise:PairwiseProtocol",
     "pointwise": "judgekit.protocols.pointwise:PointwiseProtocol",
+    "listwise": "judgekit.protocols.listwise:ListwiseProtocol",
+    "prm": "judgekit.protocols.prm:PRMProtocol",
     "verify": "judgekit.protocols.verify:VerifyProtocol",
     "rubric": "judgekit.protocols.rubric.protocol:RubricProtocol",
     "br-rm": "judgekit.protocols.rethink:BranchRethinkProtocol",

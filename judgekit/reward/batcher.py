@@ -126,9 +126,14 @@ class Batcher:
             return []
         share = max(1, self.limits.max_batch_items // len(chosen))
         slices, budget = [], self.limits.max_batch_items
+        atomic = bool(getattr(self.service, "atomic", False))  # e.g. group rewards: a request is never split
         for p in chosen:
             start = len(p.results)
             n = min(len(p.items) - start, share, budget)
+            if atomic:
+                n = len(p.items) - start
+                if slices and n > budget:
+                    break
             if n <= 0:
                 break
             slices.append((p, start, start + n))

@@ -15,6 +15,12 @@ reward a trainer optimises, one per completion:
 * ``pairwise`` task (``pairwise`` and the other A/B protocols): the completion is
   response A against the row's ``reference`` completion, judged in both orders;
   reward = P(completion wins) = P(A) + P(tie) / 2.
+* ``listwise`` task (``listwise`` protocol): group rewards. The completions of one
+  prompt (items with the same ``group``, by default the same prompt text) are ranked
+  in one listwise judgment (over its display orders) and each gets the reward of its
+  mean rank (``--option reward=centred|linear|best``, see
+  :func:`judgekit.core.rank_aggregate.rank_rewards`; equal ranks share). A group of one
+  completion, or of more than 26, cannot be ranked: ``None`` with the reason.
 
 All completions of one call go to the protocol in one batch (one ``judge`` call,
 so the runner batches the backend and the call cache deduplicates). A judgment
@@ -37,6 +43,7 @@ from judgekit.core.cache import make_key
 from judgekit.core.data import DataError, read_rows
 from judgekit.core.errors import ConfigError
 from judgekit.core.prompts import render
+from judgekit.core.ranking import MAX_RESPONSES
 from judgekit.core.rundir import (
     locked,
     open_append,
@@ -67,6 +74,7 @@ class RewardItem:
     prompt: str
     completion: str
     reference: str | None = None
+    group: str | None = None  # listwise: items ranked together (default: the prompt text)
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,7 @@ class PolicyReward:
         self.protocol = protocol
         self.runner = runner
         self.task = protocol.task
-        if self.task not in ("verify", "pointwise", "pairwise"):
+        if self.task not in ("verify", "pointwise", "pairwise", "listwise"):
             raise ConfigError(f"protocol {protocol.name!r} (task {self.task}) cannot score policy completions")
         self.geval = self.task == "pointwise" and protocol.config.method == "logit"
         self._lock = threading.Lock()
@@ -149,6 +157,8 @@ class PolicyReward:
         with self._lock:
             if self.geval:
                 return self._score_geval(items)
+            if self.task == "listwise":
+                return self._score_groups(items)
             judgments = self.protocol.judge([self._sample(it) for it in items], self.runner)
         return [self._result(it, j) for it, j in zip(items, judgments, strict=True)]
 
@@ -168,6 +178,35 @@ class PolicyReward:
         if judgment.consistent is not None:
             extra["consistent"] = judgment.consistent
         return RewardResult(item.id, reward, judgment.verdict, reason, judgment.probs, extra)
+
+    def _score_groups(self, items: Sequence[RewardItem]) -> list[RewardResult]:
+        """Group rewards: one listwise judgment per group of completions (all groups in one batch)."""
+        groups: dict[str, list[int]] = {}
+        for i, it in enumerate(items):
+            groups.setdefault(it.prompt if it.group is None else it.group, []).append(i)
+        out: list[RewardResult | None] = [None] * len(items)
+        judged: list[tuple[list[int], Sample]] = []
+        for g, (key, idxs) in enumerate(groups.items()):
+            if not 2 <= len(idxs) <= MAX_RESPONSES:
+                why = f"group {key[:60]!r} has {len(idxs)} completion(s); a listwise reward ranks 2 to {MAX_RESPONSES}"
+                for i in idxs:
+                    out[i] = RewardResult(items[i].id, None, None, why, extra={"group_size": len(idxs)})
+                continue
+            judged.append((idxs, Sample(id=f"group-{g}", prompt=items[idxs[0]].prompt,
+                                        responses=tuple(items[i].completion for i in idxs))))
+        judgments = self.protocol.judge([s for _, s in judged], self.runner) if judged else []
+        for (idxs, _), j in zip(judged, judgments, strict=True):
+            lw = j.extra.get("listwise") or {}
+            for pos, i in enumerate(idxs):
+                if j.parse_failure or "rewards" not in lw:
+                    reason = j.failure_reason or str(j.extra.get("skipped") or "the judge gave no ranking")
+                    out[i] = RewardResult(items[i].id, None, None, reason, extra={"group_size": len(idxs)})
+                    continue
+                out[i] = RewardResult(
+                    items[i].id, float(lw["rewards"][pos]), f"rank {lw['mean_ranks'][pos] + 1:g} of {len(idxs)}",
+                    None, None, {"group_size": len(idxs), "mean_rank": lw["mean_ranks"][pos],
+                                 "consistent": j.consistent, "reward_mapping": lw["reward_mapping"]})
+        return [r for r in out if r is not None]
 
     def _score_geval(self, items: Sequence[RewardItem]) -> list[RewardResult]:
         config = self.protocol.config
@@ -204,9 +243,13 @@ def judge_protocol(name: str, config: JudgeConfig) -> Protocol:
 
 def load_reward_items(
     path: Path, needs_reference: bool, prompt_col: str = "prompt", completion_col: str = "completion",
-    reference_col: str = "reference", id_col: str = "id", limit: int | None = None,
+    reference_col: str = "reference", id_col: str = "id", limit: int | None = None, group_col: str = "group",
 ) -> list[RewardItem]:
-    """Rows ``id, prompt, completion[, reference]`` of a file; a missing field is a DataError naming it."""
+    """Rows ``id, prompt, completion[, reference][, group]`` of a file; a missing field is a DataError naming it.
+
+    ``group`` (optional) names the completions a listwise reward ranks together; without
+    it, completions of the same prompt form a group.
+    """
     items: list[RewardItem] = []
     seen: set[str] = set()
     for line, row in read_rows(path):
@@ -220,8 +263,11 @@ def load_reward_items(
         if item_id in seen:
             raise DataError(path, f"duplicate id {item_id!r}", line=line, field=id_col)
         seen.add(item_id)
-        ref = row.get(reference_col)
-        items.append(RewardItem(item_id, row[prompt_col], row[completion_col], None if ref is None else str(ref)))
+        ref, group = row.get(reference_col), row.get(group_col)
+        if group is not None and not isinstance(group, (str, int)):
+            raise DataError(path, "expected a text or integer group name", line=line, field=group_col)
+        items.append(RewardItem(item_id, row[prompt_col], row[completion_col], None if ref is None else str(ref),
+                                None if group is None else str(group)))
     if not items:
         raise DataError(path, "no rows")
     return items

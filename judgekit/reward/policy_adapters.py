@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -192,13 +193,21 @@ class OpenRLHFJudgeService:
 
     ``POST {"query": [...], "prompts": [...], "labels": [...]}``: the completion is
     ``query`` minus its ``prompt``; ``labels`` carry the references (OpenRLHF's
-    ``--label_key``). The answer is ``{"rewards", "scores", "extra_logs"}``; a failed
+    ``--label_key``). With a listwise judge the completions of one prompt are ranked
+    together (group rewards); an optional ``groups`` list names the groups instead.
+    The answer is ``{"rewards", "scores", "extra_logs"}``; a failed
     judgment gets ``failure_reward`` and ``extra_logs.judge_failed = 1``.
     """
 
     def __init__(self, reward: PolicyReward, failure_reward: float | None = 0.0) -> None:
         """Serve ``reward``; ``failure_reward=None`` answers ``null`` for failures."""
         self.reward, self.failure_reward = reward, failure_reward
+        self._requests = itertools.count()
+
+    @property
+    def atomic(self) -> bool:
+        """Group rewards rank a request's completions together: the batcher never splits such a request."""
+        return self.reward.task == "listwise"
 
     def parse(self, payload: dict[str, Any]) -> list[RewardItem]:
         """Check one request and build its items (ConfigError -> HTTP 400)."""
@@ -209,10 +218,13 @@ class OpenRLHFJudgeService:
         if prompts is None:
             raise ConfigError("'prompts' is required: the judge needs the question")
         labels = _str_list(payload, "labels", len(queries))
+        groups = _str_list(payload, "groups", len(queries))  # listwise: which queries are ranked together
         if self.reward.needs_reference and labels is None:
             raise ConfigError(f"'labels' is required: the {self.reward.task} reward needs references "
                               "(start OpenRLHF with --label_key)")
-        items = [RewardItem(str(i), p, completion_from_query(q, p), labels[i] if labels else None)
+        request = next(self._requests)  # groups never span requests: each request's group names are its own
+        items = [RewardItem(str(i), p, completion_from_query(q, p), labels[i] if labels else None,
+                            f"{request}|{groups[i] if groups else p}")
                  for i, (q, p) in enumerate(zip(queries, prompts, strict=True))]
         self.reward.check(items)
         return items

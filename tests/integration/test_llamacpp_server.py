@@ -331,3 +331,28 @@ def test_the_llama_server_binary_is_portable() -> None:
     dump = subprocess.run(["objdump", "-d", str(binary)], capture_output=True, text=True, timeout=600, check=True)
     tiles = re.findall(r"\b(ldtilecfg|tileloadd|tdpb[su][su]d|tilezero)\b", dump.stdout)
     assert not tiles, f"{binary} has {len(tiles)} AMX tile instructions: rebuild with scripts/build_llama_server.sh"
+
+
+def test_listwise_and_prm_over_http_never_fail_to_parse(server: Served, tmp_path: Path) -> None:
+    """``-p listwise`` (permutation grammar) and ``-p prm`` (first-error grammar) via the CLI: 0 parse failures."""
+    repo = Path(__file__).resolve().parents[2]
+    lists = tmp_path / "lists.jsonl"
+    lists.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "l1", "prompt": "What is 7 * 6?", "responses": ["42", "7 * 6 = 36", "It is 48."], "best": 0},
+        {"id": "l2", "prompt": "Capital of France?", "responses": ["Lyon.", "Paris.", "Berlin.", "Nice."],
+         "ranking": [1, 0, 3, 2]},
+    ]))
+    steps = json.loads((repo / "tests" / "fixtures" / "benchmarks" / "processbench" / "gsm8k.json").read_text())[:2]
+    solutions = tmp_path / "steps.jsonl"
+    solutions.write_text("".join(json.dumps(r) + "\n" for r in steps))
+    env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for protocol, data in (("listwise", lists), ("prm", solutions)):
+        run_dir = tmp_path / protocol
+        cmd = [sys.executable, "-c", "from judgekit.cli import main; main()", "judge", str(data), "-p", protocol,
+               "--backend", "openai", "--base-url", server.url, "--model", "smollm2", "--max-new-tokens", "48",
+               "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        rows = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+        assert len(rows) == 2 and not any(r["parse_failure"] for r in rows), rows
+        assert json.loads((run_dir / "manifest.json").read_text())["backend"]["constraint_fallback"] is False

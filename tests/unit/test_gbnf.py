@@ -15,6 +15,8 @@ import pytest
 
 from judgekit.backends.gbnf import CharClass, Lit, Node, Repeat, Seq, max_len, parse_regex, regex_to_gbnf
 from judgekit.core.formats import FORMATS
+from judgekit.core.ranking import listwise_format
+from judgekit.core.steps import STEP, first_error_format
 from judgekit.protocols.chain_rubrics import RMR1
 from judgekit.protocols.rethink import BOXED, branch_regex, load_dimensions
 from judgekit.protocols.rubric.generate import GENERATE_REGEX
@@ -29,6 +31,9 @@ def every_regex() -> dict[str, str]:
         "chain_rubrics": RMR1.regex, "rethink:boxed": BOXED.regex, "rethink:branch": branch_regex(load_dimensions()),
         "rubric:0-1": rubric_format(0, 1).regex, "rubric:2-3": rubric_format(2, 3).regex,
         "spct:2": spct_format(2).regex, "spct:4": spct_format(4).regex, "rubric_gen": GENERATE_REGEX,
+        "listwise:2": listwise_format(2).regex, "listwise:4": listwise_format(4).regex,
+        "listwise:8": listwise_format(8).regex, "prm:first-error:12": first_error_format(12).regex,
+        "prm:step": STEP.regex,
     })
     return table
 

@@ -52,6 +52,7 @@ _MODULES: dict[str, str] = {
     "contrast": "judgekit.evaluation.benchmarks.contrast",
     "verifybench": "judgekit.evaluation.benchmarks.verifybench",
     "mrewardbench": "judgekit.evaluation.benchmarks.mrewardbench",
+    "processbench": "judgekit.evaluation.benchmarks.processbench",
     "generic": "judgekit.evaluation.benchmarks.generic",
 }
 ALIASES = {"rb2": "rewardbench2", "rewardbench-2": "rewardbench2", "rewardbench-v1": "rewardbench",

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from judgekit.core.types import Judgment, Sample
 
-Mode = Literal["pairwise", "pointwise", "verify"]
+Mode = Literal["pairwise", "pointwise", "verify", "listwise", "prm"]
 Winner = Literal["A", "B", "tie"]
 UNIT_SEP = "::"
 
@@ -94,6 +94,15 @@ class EvalSet:
             if how == "verify":
                 out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates[:1], label=it.label,
                                   reference=it.reference, metadata=base))
+                continue
+            if how == "listwise":  # all candidates in one prompt; label = the single correct one's letter
+                label = chr(ord("A") + it.correct[0]) if len(it.correct) == 1 else None
+                out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates, label=label,
+                                  metadata={**base, "candidates": len(it.candidates)}))
+                continue
+            if how == "prm":  # one solution; label = the first-error index (-1: all steps correct)
+                out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates[:1], label=it.label,
+                                  metadata={**base, **dict(it.metadata)}))
                 continue
             if how == "pointwise":
                 out.append(Sample(id=it.id, prompt=it.prompt, responses=it.candidates, label=None,
@@ -251,6 +260,16 @@ def outcomes_from_judgment(unit: Sample, judgment: Judgment | Mapping[str, Any])
     if meta.get("protocol") == "verify":
         verdict = None if _get(judgment, "parse_failure") else _get(judgment, "verdict")
         return [ScoreOutcome(item_id, 0, {"correct": 1.0, "incorrect": 0.0}.get(str(verdict)))]
+    if meta.get("protocol") == "prm":  # the predicted first-error index as the candidate's "score"
+        verdict = _get(judgment, "verdict")
+        failed = _get(judgment, "parse_failure") or verdict is None
+        return [ScoreOutcome(item_id, 0, None if failed else float(verdict))]
+    if meta.get("protocol") == "listwise":  # mean Borda points per candidate (None: a failed item)
+        whole = _get(judgment, "scores")
+        n = len(unit.responses)
+        if _get(judgment, "parse_failure") or whole is None or len(whole) != n:
+            return [ScoreOutcome(item_id, i, None) for i in range(n)]
+        return [ScoreOutcome(item_id, i, float(s)) for i, s in enumerate(whole)]
     if meta.get("protocol") == "pointwise":
         scores: list[float | None] = [None] * len(unit.responses)
         whole = _get(judgment, "scores")

@@ -1,0 +1,114 @@
+"""Process-labelled GSM8K sets (ProcessBench layout) and the rule baseline.
+
+Built from the reference solutions of shared GSM8K (gsm8k_verification.jsonl, one per
+question): each gives a correct solution (label -1) and a copy with one ``<<a*b=c>>``
+result made wrong (label = that step), labels by construction
+(:mod:`judgekit.train.process_labels`). Questions follow ``training/split.json``: the
+held-out questions give the eval set, the others the training-side dev set; no question
+is in both.
+
+    python eval/prm_gsm8k.py build OUT_DIR            # OUT_DIR/dev/gsm8k.json, OUT_DIR/heldout/gsm8k.json
+    python eval/prm_gsm8k.py rule OUT_DIR/heldout     # the rule baseline, scored like ProcessBench
+    python eval/prm_gsm8k.py fixture FILE             # the small test fixture (training-side questions)
+    python eval/prm_gsm8k.py separation RUN_DIR OUT_DIR/heldout   # per-step P(correct): wrong step vs the others
+
+The embedded judge on the same held-out file:
+
+    judgekit eval processbench OUT_DIR/heldout -p prm -o runs/prm-heldout
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # judgekit from this checkout, installed or not
+
+from judgekit.core.data import read_rows  # noqa: E402
+from judgekit.evaluation.benchmarks import get_benchmark, score_benchmark  # noqa: E402
+from judgekit.evaluation.benchmarks.base import ScoreOutcome  # noqa: E402
+from judgekit.train.process_labels import process_rows, rule_first_error  # noqa: E402
+from judgekit.train.recipe.split import read_split  # noqa: E402
+
+SHARED = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SOURCE = SHARED / "gsm8k_verification" / "gsm8k_verification.jsonl"
+
+
+def questions() -> dict[int, dict[str, Any]]:
+    """One row (question + reference solution) per question index, and whether it is held out."""
+    held = read_split(ROOT / "training" / "split.json")["gsm8k"]
+    out: dict[int, dict[str, Any]] = {}
+    for _, row in read_rows(SOURCE):
+        q = out.setdefault(int(row["question_index"]), {**row, "heldout": False})
+        q["heldout"] = q["heldout"] or row["id"] in held
+    return out
+
+
+def build_rows(heldout: bool, limit: int | None = None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for qi, q in sorted(questions().items()):
+        if q["heldout"] == heldout:
+            rows += process_rows(f"gsm8k-q{qi}", q["question"], q["reference_solution"])
+        if limit is not None and len(rows) >= limit:
+            break
+    return rows[:limit] if limit is not None else rows
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{path}: {len(rows)} solutions, {sum(r['label'] != -1 for r in rows)} erroneous")
+
+
+def rule_scores(path: Path) -> dict[str, Any]:
+    """The rule baseline's ProcessBench scores on a built file or folder."""
+    bench = get_benchmark("processbench")
+    evalset = bench.load(path, None)
+    outcomes = [ScoreOutcome(it.id, 0, float(rule_first_error(it.metadata["steps"]))) for it in evalset.items]
+    return score_benchmark(bench, evalset, outcomes, n_boot=1000, seed=0)
+
+
+def separation(run_dir: Path, data: Path) -> dict[str, float]:
+    """Mean P(correct) of the first wrong steps and of the steps before them, and the AUROC between the two."""
+    gold = {it.id: int(str(it.label)) for it in get_benchmark("processbench").load(data, None).items}
+    wrong, right = [], []
+    for line in (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        label = gold[row["sample_id"]]
+        for k, p in enumerate(row["extra"]["prm"]["step_probs"]):
+            if p is not None and k == label:
+                wrong.append(p)
+            elif p is not None and (label == -1 or k < label):
+                right.append(p)
+    pairs = [(w, r) for w in wrong for r in right]
+    auroc = sum((r > w) + 0.5 * (r == w) for w, r in pairs) / len(pairs)
+    return {"wrong_steps": len(wrong), "mean_p_wrong": sum(wrong) / len(wrong), "correct_steps": len(right),
+            "mean_p_correct": sum(right) / len(right), "auroc": auroc}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "separation":
+        print(json.dumps(separation(Path(argv[1]), Path(argv[2])), indent=1))
+        return 0
+    if len(argv) != 2 or argv[0] not in ("build", "rule", "fixture"):
+        print(__doc__)
+        return 2
+    cmd, target = argv[0], Path(argv[1])
+    if cmd == "build":
+        _write(target / "dev" / "gsm8k.json", build_rows(heldout=False))
+        _write(target / "heldout" / "gsm8k.json", build_rows(heldout=True))
+    elif cmd == "fixture":
+        _write(target, build_rows(heldout=False, limit=6))
+    else:
+        scores = rule_scores(target)
+        for key, m in scores["metrics"].items():
+            print(f"{key:28s} {m['value']:.3f}  CI {m['ci']}  n={m['n']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,156 @@
+"""Process verification: step splitting, strict first-error parsing, per-step judging, ProcessBench scoring,
+GSM8K process labels by construction and the rule baseline."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from judgekit.backends.fake import FakeBackend
+from judgekit.core.data import DataError, load_samples
+from judgekit.core.runner import Runner
+from judgekit.core.steps import first_error_format, split_steps, step_reward
+from judgekit.core.types import GenerationParams, ParseFailure, Prompt, Sample, Verdict
+from judgekit.evaluation.benchmarks import get_benchmark, score_benchmark
+from judgekit.evaluation.benchmarks.base import ScoreOutcome
+from judgekit.evaluation.benchmarks.processbench import f1_of
+from judgekit.protocols import ConfigError, JudgeConfig, get_protocol
+from judgekit.train.process_labels import annotation_errors, perturb, process_rows, rule_first_error
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "benchmarks" / "processbench"
+
+
+@pytest.mark.parametrize(("text", "steps", "rule"), [
+    ("Step 1: a = 2.\nStep 2: b = 3.\nstep 3) a+b = 5", ("Step 1: a = 2.", "Step 2: b = 3.", "step 3) a+b = 5"),
+     "markers"),
+    ("Intro.\nStep 1: x\nStep 2: y", ("Intro.", "Step 1: x", "Step 2: y"), "markers"),
+    ("First part\nstill first.\n\nSecond part.", ("First part\nstill first.", "Second part."), "paragraphs"),
+    ("16 - 3 = 13\n13 * 2 = 26", ("16 - 3 = 13", "13 * 2 = 26"), "lines"),
+    ("It is 4. So 8! Done?", ("It is 4.", "So 8!", "Done?"), "sentences"),
+    ("42", ("42",), "single"),
+])
+def test_split_rule(text: str, steps: tuple[str, ...], rule: str) -> None:
+    assert split_steps(text) == (steps, rule)
+
+
+def test_first_error_constraint_and_parser() -> None:
+    fmt = first_error_format(3)
+    pattern = re.compile(fmt.regex)
+    for k in ("-1", "0", "1", "2"):
+        assert pattern.fullmatch(f"Reasoning: ok\nFirst error: [[{k}]]")
+    assert not pattern.fullmatch("Reasoning: ok\nFirst error: [[3]]")
+    assert fmt.parse("Reasoning: x\nFirst error: [[2]]") == Verdict(label="2")
+    for bad, why in (("First error: [[3]]", "not -1 or a step index"), ("Verdict: 2", "no 'First error:'"),
+                     ("First error: 2", "no [[k]]")):
+        parsed = fmt.parse(bad)
+        assert isinstance(parsed, ParseFailure) and why in parsed.reason
+
+
+def test_step_rewards() -> None:
+    assert step_reward([1.0, 0.9, 0.2], "min", 2) == 0.2
+    assert step_reward([1.0, 0.5, 0.5], "product", -1) == 0.25
+    assert step_reward([1.0, 1.0, 0.0, None], "first-error", 2) == 0.5
+    assert step_reward([1.0, 1.0], "first-error", -1) == 1.0
+
+
+SOLUTION = Sample(id="s", prompt="Janet has 16 eggs, eats 3 and bakes 4. She sells the rest at $2.",
+                  responses=("16 - 3 - 4 = 9 eggs left.\n9 * 2 = 19 dollars.\nThe answer is 19.",), label="1")
+
+
+def test_first_error_mode_one_call() -> None:
+    backend = FakeBackend(script={"[Step 2]": "Reasoning: step 1 is wrong, 9*2=18.\nFirst error: [[1]]"})
+    proto = get_protocol("prm", JudgeConfig(options=(("step_reward", "first-error"),)))
+    (j,) = proto.judge([SOLUTION], Runner(backend))
+    assert [c["prompts"] for c in backend.calls] == [1]
+    assert j.verdict == "1" and j.reward == pytest.approx(1 / 3)
+    assert j.extra["prm"]["labels"] == ["correct", "incorrect", None] and j.extra["prm"]["split"] == "lines"
+
+
+def step_judge(prompt: Prompt, index: int, params: GenerationParams) -> str:
+    user = next(m.content for m in prompt.messages if m.role == "user")
+    new = user.split("## New step to check", 1)[1]
+    return "Critique: checked.\nStep: " + ("incorrect" if "= 19" in new else "correct")
+
+
+def test_per_step_mode_batches_every_step() -> None:
+    backend = FakeBackend(responder=step_judge)
+    proto = get_protocol("prm", JudgeConfig(options=(("prm_mode", "per-step"), ("step_reward", "product"))))
+    (j,) = proto.judge([SOLUTION], Runner(backend))
+    assert [c["prompts"] for c in backend.calls] == [3]
+    assert j.verdict == "1" and j.reward == 0.0
+    assert j.extra["prm"]["labels"] == ["correct", "incorrect", "correct"]  # step 2 restates 19 without "= 19"
+
+
+def test_per_step_logit_and_failures() -> None:
+    def choices(prompt: Prompt, options):  # type: ignore[no-untyped-def]
+        bad = "= 19" in next(m.content for m in prompt.messages if m.role == "user").split("New step", 1)[1]
+        return {" correct": 0.2 if bad else 0.9, " incorrect": 0.8 if bad else 0.1}
+
+    proto = get_protocol("prm", JudgeConfig(method="logit", options=(("prm_mode", "per-step"),)))
+    (j,) = proto.judge([SOLUTION], Runner(FakeBackend(choice_responder=choices)))
+    assert j.verdict == "1" and j.reward == pytest.approx(0.2)
+    broken = get_protocol("prm", JudgeConfig(options=(("prm_mode", "per-step"),)))
+    (f,) = broken.judge([SOLUTION], Runner(FakeBackend(script={"[Step 1]": "Critique: hm.\nStep: maybe"})))
+    assert f.parse_failure and f.verdict is None
+    assert str(f.failure_reason).startswith("step 1: all 1 samples failed: no step verdict")
+
+
+def test_prm_options_are_checked() -> None:
+    for opts, method in (((("prm_mode", "x"),), "generative"), ((("step_reward", "mean"),), "generative"),
+                         ((("prm_modes", "per-step"),), "generative"), ((), "logit")):
+        with pytest.raises(ConfigError):
+            get_protocol("prm", JudgeConfig(method=method, options=opts))  # type: ignore[arg-type]
+
+
+def test_prm_rows_and_given_steps(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    rows = [{"id": "a", "problem": "q", "steps": ["x", "y"], "label": 1},
+            {"id": "b", "question": "q", "response": "x\ny", "first_error": -1}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    a, b = load_samples(path, task="prm")
+    assert a.metadata["steps"] == ["x", "y"] and a.label == "1" and b.label == "-1"
+    path.write_text(json.dumps({"id": "c", "problem": "q", "steps": ["x"], "label": 1}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_samples(path, task="prm")
+    assert err.value.line == 1 and err.value.field == "label"
+
+
+def test_processbench_metric_matches_upstream() -> None:
+    bench = get_benchmark("processbench")
+    evalset = bench.load(FIXTURE, None)
+    assert {it.subset for it in evalset.items} == {"gsm8k"} and len(evalset.items) == 6
+    # predict -1 everywhere: correct solutions all right, erroneous all wrong -> F1 0
+    outs = [ScoreOutcome(it.id, 0, -1.0) for it in evalset.items]
+    assert score_benchmark(bench, evalset, outs, n_boot=50)["metrics"]["overall"]["value"] == 0.0
+    exact = [ScoreOutcome(it.id, 0, float(str(it.label))) for it in evalset.items]
+    assert score_benchmark(bench, evalset, exact, n_boot=50)["metrics"]["overall"]["value"] == 1.0
+    # one miss among 3 erroneous, failures count as misses: acc1 = 1/3, acc2 = 1 -> F1 = 0.5
+    errs = [it for it in evalset.items if it.label != "-1"]
+    mixed = [ScoreOutcome(it.id, 0, None if it in errs[:2] else float(str(it.label))) for it in evalset.items]
+    assert score_benchmark(bench, evalset, mixed, n_boot=50)["metrics"]["overall"]["value"] == pytest.approx(0.5)
+    assert f1_of(0.0, 0.0) == 0.0
+
+
+def test_processbench_refuses_other_protocols(tmp_path: Path) -> None:
+    from judgekit.evaluation.evaluate import run_eval
+
+    proto = get_protocol("pairwise", JudgeConfig())
+    with pytest.raises(ConfigError):
+        run_eval("processbench", FIXTURE, proto, Runner(FakeBackend()), tmp_path / "run", report=False)
+
+
+def test_gsm8k_labels_by_construction_and_rule() -> None:
+    solution = ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n"
+                "She makes 9 * 2 = $<<9*2=18>>18 every day.\n#### 18")
+    good, bad = process_rows("q0", "Janet...", solution)
+    assert good["label"] == -1 and good["final_answer_correct"] and rule_first_error(good["steps"]) == -1
+    assert bad["label"] in (0, 1) and rule_first_error(bad["steps"]) == bad["label"]
+    assert annotation_errors("x <<2*3=7>>7") == ["<<2*3=7>>"]
+    steps, at = perturb(["a <<1+1=2>>2 b"], random.Random(0))  # type: ignore[misc]
+    assert at == 0 and "<<1+1=2>>" not in steps[0] and annotation_errors(steps[0])
+    assert perturb(["no computation"], random.Random(0)) is None
+    assert process_rows("q", "p", "2 <<1+1=3>>3\n#### 3") == []  # a reference failing the check is dropped
