@@ -148,6 +148,16 @@ _PROTOCOLS: dict[str, str] = {
     "tool-pairwise": "judgekit.protocols.tooluse:ToolPairwiseProtocol",
     "commit-first": "judgekit.protocols.commit_first:CommitFirstProtocol",
     "commit-first-pairwise": "judgekit.protocols.commit_first:CommitFirstPairwiseProtocol",
+    "likelihood": "judgekit.protocols.likelihood:LikelihoodProtocol",
+    "pmi": "judgekit.protocols.likelihood:PMIProtocol",
+    "flip": "judgekit.protocols.likelihood:FlipProtocol",
+    "flip-gen": "judgekit.protocols.likelihood:FlipGenerativeProtocol",
+    "endogenous": "judgekit.protocols.likelihood:EndogenousProtocol",
+    "likelihood-pointwise": "judgekit.protocols.likelihood:LikelihoodPointwise",
+    "pmi-pointwise": "judgekit.protocols.likelihood:PMIPointwise",
+    "flip-pointwise": "judgekit.protocols.likelihood:FlipPointwise",
+    "flip-gen-pointwise": "judgekit.protocols.likelihood:FlipGenerativePointwise",
+    "endogenous-pointwise": "judgekit.protocols.likelihood:EndogenousPointwise",
 }
 
 
