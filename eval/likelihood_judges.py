@@ -77,7 +77,7 @@ def shared_data() -> Path:
 def side_items(side: str, per_source: int, max_chars: int, seed: int) -> list[Sample]:
     """Up to ``per_source`` seeded items per source on ``side``, display order a seeded coin."""
     dev, test = read_split(SPLIT), read_test(SPLIT)
-    out: list[Sample] = []
+    per: list[list[Sample]] = []
     for name in SOURCES:
         if name in SHARED:
             rel, key = SHARED[name]
@@ -89,16 +89,19 @@ def side_items(side: str, per_source: int, max_chars: int, seed: int) -> list[Sa
             rows = [json.loads(x) for x in ADVERSARIAL.read_text(encoding="utf-8").splitlines()]
             samples = [Sample(id=r["id"], prompt=r["prompt"], responses=(r["chosen"], r["rejected"]), label="A")
                        for r in rows if r["slice"] == name and r["side"] == side]
-        samples = [s for s in samples if s.label in ("A", "B") and len(s.prompt) + sum(map(len, s.responses)) <= max_chars]
+        samples = [s for s in samples
+                   if s.label in ("A", "B") and len(s.prompt) + sum(map(len, s.responses)) <= max_chars]
         rng = random.Random(f"{seed}:{name}:{side}")
         rng.shuffle(samples)
+        per.append([])
         for s in samples[:per_source]:
             good = s.responses[0] if s.label == "A" else s.responses[1]
             bad = s.responses[1] if s.label == "A" else s.responses[0]
             first = rng.random() < 0.5
-            out.append(Sample(id=f"{name}:{s.id}", prompt=s.prompt, responses=(good, bad) if first else (bad, good),
-                              label="A" if first else "B", metadata={"source": name}))
-    return out
+            per[-1].append(Sample(id=f"{name}:{s.id}", prompt=s.prompt, responses=(good, bad) if first else (bad, good),
+                                  label="A" if first else "B", metadata={"source": name}))
+    # interleaved by source, so a run stopped early has every source in it
+    return [group[k] for k in range(max(map(len, per), default=0)) for group in per if k < len(group)]
 
 
 def runners(cache_path: Path) -> tuple[Runner, Runner]:
@@ -202,11 +205,14 @@ def markdown(table: dict[str, dict[str, Any]], title: str) -> str:
         best = max((k for k in row if k.startswith("baseline:")), key=lambda k: row[k].accuracy)
         lines += [f"**{source}** (n = {next(iter(row.values())).n}; best baseline: {best.split(':')[1]} "
                   f"{row[best].accuracy:.3f})", "",
-                  "| judge | accuracy | 95% CI | preferred longer | preferred shorter | length-controlled | beats best baseline |",
+                  "| judge | accuracy | 95% CI | preferred longer | preferred shorter | length-controlled "
+                  "| beats best baseline |",
                   "|---|---|---|---|---|---|---|"]
         for name, sc in row.items():
-            beats = "–" if name.startswith("baseline:") else ("yes" if sc.low > row[best].accuracy else
-                                                             ("no" if sc.accuracy <= row[best].accuracy else "within CI"))
+            beats = "–"
+            if not name.startswith("baseline:"):
+                beats = "yes" if sc.low > row[best].accuracy else (
+                    "no" if sc.accuracy <= row[best].accuracy else "within CI")
             lines.append(f"| {name} | {sc.accuracy:.3f} | {sc.low:.2f}–{sc.high:.2f} | {fmt(sc.longer_preferred)} "
                          f"(n={sc.n_longer}) | {fmt(sc.shorter_preferred)} (n={sc.n_shorter}) | "
                          f"{fmt(sc.length_controlled)} | {beats} |")
@@ -262,7 +268,8 @@ def cmd_bench(ns: argparse.Namespace) -> None:
     rows = []
     for name, proto, options, backend, method in [
         ("logit (judgekit-135m, both orders)", "pairwise", (), judge, "logit"),
-        *[(n, p, o, raw, "generative") for n, p, o in SIGNALS if n in ("forward-token", "pmi-token", "flip-token", "endogenous")],
+        *[(n, p, o, raw, "generative") for n, p, o in SIGNALS
+          if n in ("forward-token", "pmi-token", "flip-token", "endogenous")],
     ]:
         t0 = time.perf_counter()
         get_protocol(proto, JudgeConfig(method=method, options=options)).judge(items, Runner(backend))  # type: ignore[arg-type]
@@ -279,7 +286,7 @@ def main() -> None:
     f.add_argument("--per-source", type=int, default=40)
     f.add_argument("--out", type=Path, required=True)
     f.add_argument("--cache", type=Path, default=ROOT / "runs" / "likelihood" / "calls.sqlite")
-    f.add_argument("--batch", type=int, default=8)
+    f.add_argument("--batch", type=int, default=5)
     f.add_argument("--flip-gen", action="store_true")
     t = sub.add_parser("table")
     t.add_argument("--train", type=Path, required=True)
@@ -289,7 +296,7 @@ def main() -> None:
     b = sub.add_parser("bench")
     b.add_argument("--pairs", type=int, default=12)
     for p in (f, t, b):
-        p.add_argument("--max-chars", type=int, default=1500)
+        p.add_argument("--max-chars", type=int, default=1000)
         p.add_argument("--seed", type=int, default=0)
     ns = ap.parse_args()
     {"features": cmd_features, "table": cmd_table, "bench": cmd_bench}[ns.cmd](ns)

@@ -127,7 +127,8 @@ def neighbour_pairs(sides: dict[str, dict[str, set[str]]], seed: int, max_chars:
         rows.append({"id": f"adv-neighbor-{len(rows)}", "slice": "adv-neighbor", "side": it["side"],
                      "prompt": it["prompt"], "chosen": it["good"], "rejected": items[j]["good"],
                      "neighbor_similarity": round(float(sims[i, j]), 4),
-                     "from": {"chosen": it["origin"], "rejected": items[j]["origin"], "neighbor_prompt": items[j]["prompt"]},
+                     "from": {"chosen": it["origin"], "rejected": items[j]["origin"],
+                              "neighbor_prompt": items[j]["prompt"]},
                      "license": sorted({it["license"], items[j]["license"]})})
         taken[it["side"]] = taken.get(it["side"], 0) + 1
     return rows
@@ -161,7 +162,8 @@ def main() -> None:
     ap.add_argument("--neighbor-pairs", type=int, default=300, help="at most this many per side")
     ns = ap.parse_args()
     sides = {"dev": read_split(ns.split), "test": read_test(ns.split)}
-    rows = neighbour_pairs(sides, ns.seed, ns.max_chars, ns.neighbor_pairs) + refusal_pairs(sides, ns.seed, ns.max_chars)
+    rows = neighbour_pairs(sides, ns.seed, ns.max_chars, ns.neighbor_pairs)
+    rows += refusal_pairs(sides, ns.seed, ns.max_chars)
     ns.out.parent.mkdir(parents=True, exist_ok=True)
     ns.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     counts: dict[str, dict[str, int]] = {}

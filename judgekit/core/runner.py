@@ -194,7 +194,8 @@ class Runner:
         cached = self.cache.get_many(keys) if self.cache is not None else {}
         have = {k: ContinuationScore.from_dict(v) for k, v in cached.items()}
         if not values and self.cache is not None:  # a score cached with its soft values answers a plain request
-            richer = {key(c, t, True): k for c, t, k in zip(contexts, continuations, keys, strict=True) if k not in have}
+            richer = {key(c, t, True): k
+                      for c, t, k in zip(contexts, continuations, keys, strict=True) if k not in have}
             for rk, v in self.cache.get_many(richer).items():
                 have[richer[rk]] = ContinuationScore.from_dict(v)
         todo: dict[str, int] = {}

@@ -29,10 +29,13 @@ class Combination:
 
     def margin(self, diffs: Mapping[str, float | None]) -> float | None:
         """``sum_k w_k d_k``; None when a feature is missing for this pair."""
-        values = [diffs.get(f) for f in self.features]
-        if any(v is None or not math.isfinite(v) for v in values):
-            return None
-        return float(sum(w * float(v) for w, v in zip(self.weights, values, strict=True)))  # type: ignore[arg-type]
+        values: list[float] = []
+        for f in self.features:
+            v = diffs.get(f)
+            if v is None or not math.isfinite(v):
+                return None
+            values.append(float(v))
+        return float(sum(w * v for w, v in zip(self.weights, values, strict=True)))
 
     def predict(self, diffs: Mapping[str, float | None]) -> str | None:
         """``A``/``B`` by the margin's sign, ``tie`` at exactly 0, None when a feature is missing."""

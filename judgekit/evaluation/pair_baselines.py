@@ -100,7 +100,9 @@ def baseline_predictions(name: str, len_a: Sequence[int], len_b: Sequence[int], 
     raise ValueError(f"unknown baseline {name!r}; choose {', '.join(BASELINES)}")
 
 
-def best_baseline(labels: Sequence[str], len_a: Sequence[int], len_b: Sequence[int], seed: int = 0) -> tuple[str, PairScore]:
+def best_baseline(
+    labels: Sequence[str], len_a: Sequence[int], len_b: Sequence[int], seed: int = 0
+) -> tuple[str, PairScore]:
     """The baseline with the highest accuracy on these pairs."""
     scored = {b: score_pairs(baseline_predictions(b, len_a, len_b, seed), labels, len_a, len_b) for b in BASELINES}
     name = max(scored, key=lambda b: scored[b].accuracy)

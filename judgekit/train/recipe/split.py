@@ -189,7 +189,7 @@ def add_test_sides(
         rows = [row for _, row in read_rows(data_dir / source.relpath)]
         exclude = set(entry["heldout_ids"]) | used.get(name, set())
         ids, n_groups = carve_test(rows, exclude, target_rows.get(name, 0), seed, source.group, source.item_id)
-        entry.update(test_ids=ids, test_groups=n_groups, test_seed=seed)
+        entry.update(test_ids=ids, test_groups=n_groups, test_seed=seed, test_target_rows=target_rows.get(name, 0))
         counts[name] = len(ids)
     data["about"] = ("heldout_ids: the dev side (it chose every recipe option and judge default); test_ids: groups "
                      "no training run read and not in dev, read once per shipped configuration; everything else "
