@@ -8,7 +8,6 @@ Stages (each resumable: features are appended per batch and the call cache keeps
     python eval/likelihood_judges.py table --train runs/likelihood/train.jsonl --dev runs/likelihood/dev.jsonl
     python eval/likelihood_judges.py features --side test  --per-source 40 --out runs/likelihood/test.jsonl
     python eval/likelihood_judges.py table ... --test runs/likelihood/test.jsonl   # the one test read
-    python eval/likelihood_judges.py bench --pairs 12                                # judgments/s
 
 Sources per side: the split's LLMBar, HHH and PandaLM (non-tie) rows (``training/split.json``:
 ``heldout_ids`` = dev, ``test_ids`` = test, the rest = train), and the two constructed slices
@@ -43,7 +42,7 @@ from judgekit.core.data import load_samples  # noqa: E402
 from judgekit.core.runner import Runner  # noqa: E402
 from judgekit.core.types import Sample  # noqa: E402
 from judgekit.evaluation.combination import Combination, fit  # noqa: E402
-from judgekit.evaluation.pair_baselines import BASELINES, baseline_predictions, score_pairs  # noqa: E402
+from judgekit.evaluation.pair_baselines import BASELINES, baseline_predictions, credit, score_pairs  # noqa: E402
 from judgekit.protocols import JudgeConfig, get_protocol  # noqa: E402
 from judgekit.train.recipe.split import read_split, read_test  # noqa: E402
 
@@ -195,6 +194,24 @@ def mean_lc(table: dict[str, dict[str, Any]], judge: str) -> float:
     return sum(vals) / len(vals)
 
 
+def pooled_lc_interval(recs: list[dict[str, Any]], predict: Any, seed: int, rounds: int = 2000) -> list[float]:
+    """Length-controlled accuracy over all pairs, with a 95% bootstrap interval (pairs resampled within strata)."""
+    strata: dict[bool, list[float]] = {True: [], False: []}
+    for r in recs:
+        a, b = r["len"]
+        if a != b:
+            strata[(a > b) == (r["label"] == "A")].append(credit(predict(r), r["label"]))
+    if not strata[True] or not strata[False]:
+        return [float("nan")] * 3
+    rng = random.Random(seed)
+    point = (sum(strata[True]) / len(strata[True]) + sum(strata[False]) / len(strata[False])) / 2
+    draws = sorted(
+        (sum(rng.choices(strata[True], k=len(strata[True]))) / len(strata[True])
+         + sum(rng.choices(strata[False], k=len(strata[False]))) / len(strata[False])) / 2
+        for _ in range(rounds))
+    return [point, draws[int(0.025 * rounds)], draws[int(0.975 * rounds) - 1]]
+
+
 def fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f}"
 
@@ -248,8 +265,21 @@ def cmd_table(ns: argparse.Namespace) -> None:
         "combination_beats_every_single_signal_on_dev": combo_used,
         "chosen_on_dev": chosen, "combination_weights": combos[best_combo].to_dict(),
     }
+    def predictor(name: str) -> Any:
+        if name in combos:
+            return lambda r: combos[name].predict(diffs(r))
+        return lambda r: r["verdicts"].get(name)
+
+    pooled = {c: pooled_lc_interval(dev, predictor(c), ns.seed) for c in (chosen, "logit")}
+    ship = chosen != "logit" and pooled[chosen][1] > 0.5 and mean_lc(dev_table, chosen) > mean_lc(dev_table, "logit")
+    report["pooled_length_controlled_dev"] = pooled
+    report["default_decision"] = (
+        f"ship {chosen} as the pairwise default" if ship else
+        f"keep the logit judge: the best candidate on dev ({chosen}) has pooled length-controlled accuracy "
+        f"{pooled[chosen][0]:.3f} (95% {pooled[chosen][1]:.3f}-{pooled[chosen][2]:.3f}), "
+        + ("which is the logit judge itself" if chosen == "logit" else "whose interval does not clear 0.5"))
     keep = {best_combo: combos[best_combo]}
-    text = [markdown(judge_rows(dev, keep, ns.seed), "dev")]
+    text = [markdown(judge_rows(dev, keep, ns.seed), "dev"), "#### speed (dev run)", "", speed(dev), ""]
     if ns.test:
         test_table = judge_rows(read(ns.test), keep, ns.seed)
         report["mean_length_controlled_test"] = {c: mean_lc(test_table, c) for c in [*singles, best_combo]}
@@ -260,22 +290,25 @@ def cmd_table(ns: argparse.Namespace) -> None:
     print("\n".join(text))
 
 
-def cmd_bench(ns: argparse.Namespace) -> None:
-    """Judgments/s of each signal and of logit mode, each on a fresh in-memory cache (no reuse between signals)."""
-    items = side_items("dev", ns.pairs, ns.max_chars, ns.seed)[: ns.pairs]
-    raw = get_backend("transformers", model="embedded", batch_size=4)
-    judge = get_backend("transformers", model="judgekit-135m", batch_size=4)
-    rows = []
-    for name, proto, options, backend, method in [
-        ("logit (judgekit-135m, both orders)", "pairwise", (), judge, "logit"),
-        *[(n, p, o, raw, "generative") for n, p, o in SIGNALS
-          if n in ("forward-token", "pmi-token", "flip-token", "endogenous")],
-    ]:
-        t0 = time.perf_counter()
-        get_protocol(proto, JudgeConfig(method=method, options=options)).judge(items, Runner(backend))  # type: ignore[arg-type]
-        dt = time.perf_counter() - t0
-        rows.append((name, len(items) / dt))
-        print(f"| {name} | {len(items)} | {len(items) / dt:.2f} |", flush=True)
+def speed(recs: list[dict[str, Any]]) -> str:
+    """Judgments/s per judge from the features run's timings (same process, same load, interleaved).
+
+    The signals run one after another on a shared cache, so each one's recorded time is
+    only what it added: forward likelihood alone costs the endogenous pass (the same
+    forward pass; the soft values are free), PMI alone that pass plus its unconditional
+    one; FLIP and the logit judge (both orders) are their own passes.
+    """
+    def mean(key: str) -> float:
+        return sum(r["seconds"][key] for r in recs) / len(recs)
+
+    own = {"logit (judgekit-135m, both orders)": mean("logit"), "forward likelihood": mean("endogenous"),
+           "endogenous reward": mean("endogenous"), "PMI": mean("endogenous") + mean("pmi-token"),
+           "FLIP (likelihood form)": mean("flip-token")}
+    base = own["logit (judgekit-135m, both orders)"]
+    lines = ["| judge | seconds per pair | judgments/s | vs logit mode |", "|---|---|---|---|"]
+    for name, sec in own.items():
+        lines.append(f"| {name} | {sec:.1f} | {1 / sec:.3f} | {base / sec:.2f}x |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -293,13 +326,11 @@ def main() -> None:
     t.add_argument("--dev", type=Path, required=True)
     t.add_argument("--test", type=Path)
     t.add_argument("--report", type=Path, default=ROOT / "runs" / "likelihood" / "report.json")
-    b = sub.add_parser("bench")
-    b.add_argument("--pairs", type=int, default=12)
-    for p in (f, t, b):
+    for p in (f, t):
         p.add_argument("--max-chars", type=int, default=1000)
         p.add_argument("--seed", type=int, default=0)
     ns = ap.parse_args()
-    {"features": cmd_features, "table": cmd_table, "bench": cmd_bench}[ns.cmd](ns)
+    {"features": cmd_features, "table": cmd_table}[ns.cmd](ns)
 
 
 if __name__ == "__main__":
