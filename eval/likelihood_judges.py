@@ -280,8 +280,12 @@ def cmd_table(ns: argparse.Namespace) -> None:
         + ("which is the logit judge itself" if chosen == "logit" else "whose interval does not clear 0.5"))
     keep = {best_combo: combos[best_combo]}
     text = [markdown(judge_rows(dev, keep, ns.seed), "dev"), "#### speed (dev run)", "", speed(dev), ""]
-    if ns.test:
+    if ns.test:  # the one read of the test side: recorded next to the split
         test_table = judge_rows(read(ns.test), keep, ns.seed)
+        with (ROOT / "training" / "test_reads.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": sys.argv,
+                                 "configs": [*singles, best_combo], "chosen_on_dev": chosen,
+                                 "test_pairs": len(read(ns.test))}) + "\n")
         report["mean_length_controlled_test"] = {c: mean_lc(test_table, c) for c in [*singles, best_combo]}
         text.append(markdown(test_table, "test (read once)"))
     ns.report.parent.mkdir(parents=True, exist_ok=True)

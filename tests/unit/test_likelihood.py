@@ -147,3 +147,23 @@ def test_backend_without_the_capability_is_refused_in_one_line() -> None:
 
     with pytest.raises(ConfigError, match="backend 'plain' cannot score"):
         get_protocol("pmi", JudgeConfig()).judge([SAMPLE], Runner(NoScores()))  # type: ignore[arg-type]
+
+
+def test_cli_judges_with_a_likelihood_protocol_and_refuses_a_misspelt_option(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from judgekit.cli import app
+
+    root = Path(__file__).resolve().parents[2]
+    cli = CliRunner()
+    out = tmp_path / "run"
+    done = cli.invoke(app, ["judge", str(root / "examples" / "pairs.jsonl"), "-p", "pmi", "--backend", "fake",
+                            "--option", "norm=char", "-o", str(out)], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert rows and all(r["verdict"] in ("A", "B", "tie") and r["extra"]["norm"] == "char" for r in rows)
+    bad = cli.invoke(app, ["judge", str(root / "examples" / "pairs.jsonl"), "-p", "pmi", "--backend", "fake",
+                           "--option", "nrom=char", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "--option nrom" in bad.output
