@@ -17,7 +17,8 @@ embedded model's CPU budget. Each item's display order is a seeded coin, so the 
 baselines are near 0.5.
 
 Likelihood signals use the raw embedded SmolLM2-135M-Instruct; the logit judge is the shipped
-``judgekit-135m`` (pairwise protocol, logit mode, both orders).
+``judgekit-135m`` (pairwise protocol, logit mode, both orders); ``dpo`` is the DPO implicit
+reward with judgekit-135m (a LoRA-tuned copy of the base) as the policy and the base as reference.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from judgekit.core.types import Sample  # noqa: E402
 from judgekit.evaluation.combination import Combination, fit  # noqa: E402
 from judgekit.evaluation.pair_baselines import BASELINES, baseline_predictions, credit, score_pairs  # noqa: E402
 from judgekit.protocols import JudgeConfig, get_protocol  # noqa: E402
+from judgekit.protocols.likelihood import DPOProtocol  # noqa: E402
 from judgekit.train.recipe.split import read_split, read_test  # noqa: E402
 
 SHARED = {"llmbar": ("llmbar/llmbar.jsonl", "llmbar"), "hhh": ("hhh_alignment/hhh_alignment.jsonl", "hhh"),
@@ -126,6 +128,14 @@ def features_for(batch: list[Sample], raw: Runner, judge: Runner, flip_gen: bool
             rec["scores"][name] = list(j.scores) if j.scores else None
             rec["verdicts"][name] = j.verdict
             rec["seconds"][name] = dt / len(batch)
+    # DPO implicit reward of the pair the project has: judgekit-135m (a LoRA-tuned copy) over its base
+    t0 = time.perf_counter()
+    js = DPOProtocol(config=JudgeConfig(options=(("beta", "0.1"),)), reference_runner=raw).judge(batch, judge)
+    dt = time.perf_counter() - t0
+    for rec, j in zip(recs, js, strict=True):
+        rec["scores"]["dpo"] = list(j.scores) if j.scores else None
+        rec["verdicts"]["dpo"] = j.verdict
+        rec["seconds"]["dpo"] = dt / len(batch)
     t0 = time.perf_counter()
     js = get_protocol("pairwise", JudgeConfig(method="logit")).judge(batch, judge)
     dt = time.perf_counter() - t0
@@ -180,8 +190,10 @@ def judge_rows(recs: list[dict[str, Any]], combos: dict[str, Combination], seed:
         row: dict[str, Any] = {}
         for b in BASELINES:
             row[f"baseline:{b}"] = score_pairs(baseline_predictions(b, la, lb, seed), labels, la, lb)
-        for name in rs[0]["verdicts"]:
-            row[name] = score_pairs([r["verdicts"].get(name) for r in rs], labels, la, lb)
+        for name in dict.fromkeys(k for r in rs for k in r["verdicts"]):
+            have = [r for r in rs if name in r["verdicts"]]  # a signal added mid-run is scored on its items
+            row[name] = score_pairs([r["verdicts"][name] for r in have], [r["label"] for r in have],
+                                    [r["len"][0] for r in have], [r["len"][1] for r in have])
         for cname, combo in combos.items():
             row[cname] = score_pairs([combo.predict(diffs(r)) for r in rs], labels, la, lb)
         table[source] = row

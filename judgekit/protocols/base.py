@@ -158,6 +158,8 @@ _PROTOCOLS: dict[str, str] = {
     "flip-pointwise": "judgekit.protocols.likelihood:FlipPointwise",
     "flip-gen-pointwise": "judgekit.protocols.likelihood:FlipGenerativePointwise",
     "endogenous-pointwise": "judgekit.protocols.likelihood:EndogenousPointwise",
+    "dpo": "judgekit.protocols.likelihood:DPOProtocol",
+    "dpo-pointwise": "judgekit.protocols.likelihood:DPOPointwise",
 }
 
 

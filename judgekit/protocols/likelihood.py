@@ -12,7 +12,9 @@ bias, no second order to run) by one of
 * ``flip-gen`` -- FLIP's generative form: the model writes the instruction it infers
   from the response, scored by token F1 against the real one;
 * ``endogenous`` -- the endogenous reward of arXiv 2506.23235 (logits read as a soft
-  Q-function, reward from the inverse soft Bellman operator; :func:`judgekit.core.likelihood.endogenous_score`).
+  Q-function, reward from the inverse soft Bellman operator; :func:`judgekit.core.likelihood.endogenous_score`);
+* ``dpo`` -- the implicit reward of a DPO-style policy, beta * (log pi(y | x) - log pi_ref(y | x)),
+  as reward-bench scores DPO models: the policy is ``--model``, the reference ``--option reference=MODEL``.
 
 Options (``--option``): ``norm=token|char|none`` (default ``token``, see
 :mod:`judgekit.core.likelihood`), and for ``endogenous`` ``terminal=logits|zero``. Two
@@ -25,8 +27,10 @@ recorded failure, never a verdict.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
+from judgekit.core.backend import get_backend
 from judgekit.core.errors import ConfigError
 from judgekit.core.likelihood import (
     NORMS,
@@ -34,9 +38,11 @@ from judgekit.core.likelihood import (
     Scored,
     endogenous_score,
     forward_score,
+    normalise,
     pair_verdict,
     pmi_score,
     token_f1,
+    total_logprob,
 )
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
@@ -230,6 +236,75 @@ class EndogenousProtocol(LikelihoodProtocol):
         return [[endogenous_score(next(got), self.norm, self.terminal) for _ in s.responses] for s in samples]
 
 
+@dataclass
+class DPOProtocol(LikelihoodProtocol):
+    """DPO implicit reward: beta * (log pi(y | x) - log pi_ref(y | x)), policy = the run's model."""
+
+    name: ClassVar[str] = "dpo"
+    description: ClassVar[str] = ("DPO implicit reward beta*(log pi(y|x) - log pi_ref(y|x)); --option reference=MODEL; "
+                                  "order-free")
+    option_names: ClassVar[tuple[str, ...]] = ("reference", "beta", "norm")
+    reference_runner: Runner | None = None  # the reference model's runner; built from --option reference when None
+
+    @property
+    def norm(self) -> str:
+        """Default ``none``: the summed log-ratio, as reward-bench scores DPO models."""
+        return str(self.config.option("norm", "none"))
+
+    @property
+    def beta(self) -> float:
+        """The DPO temperature (``--option beta=``, default 0.1); it scales the reward, never the verdict."""
+        try:
+            value = float(self.config.option("beta", 0.1))
+        except ValueError as exc:
+            raise ConfigError(f"--option beta={self.config.option('beta')}: a positive number") from exc
+        if value <= 0:
+            raise ConfigError(f"--option beta={value}: must be > 0")
+        return value
+
+    def check(self) -> None:
+        """A reference model is required (unless a test injects its runner); beta must be positive."""
+        super().check()
+        if self.reference_runner is None and not self.config.option("reference"):
+            raise ConfigError("protocol 'dpo' needs the reference model: --option reference=MODEL "
+                              "(e.g. smollm2 for a policy fine-tuned from the embedded model)")
+        _ = self.beta
+
+    def reference(self, runner: Runner) -> Runner:
+        """The reference model on the run's backend kind, sharing the run's call cache."""
+        if self.reference_runner is None:
+            kind = runner.backend.name
+            if kind not in ("transformers", "vllm"):
+                raise ConfigError(f"protocol 'dpo': the reference model is loaded with the transformers or vllm "
+                                  f"backend, not {kind!r}")
+            backend = get_backend(kind, model=str(self.config.option("reference")))
+            self.reference_runner = Runner(backend, cache=runner.cache)
+        return self.reference_runner
+
+    def score_all(self, samples: Sequence[Sample], runner: Runner) -> list[list[Scored]]:
+        """Policy and reference pass per response; the log-ratio sum times beta."""
+        ctxs = [self.context(s.prompt) for s in samples for _ in s.responses]
+        responses = [r for s in samples for r in s.responses]
+        policy = runner.score_continuations(ctxs, responses)
+        ref = self.reference(runner).score_continuations(ctxs, responses)
+        got = iter(zip(policy, ref, strict=True))
+        out: list[list[Scored]] = []
+        for s in samples:
+            row: list[Scored] = []
+            for _ in s.responses:
+                pol, rf = next(got)
+                a, why_a = total_logprob(pol)
+                b, why_b = total_logprob(rf)
+                if a is None or b is None:
+                    row.append((None, why_a or f"reference: {why_b}"))
+                elif len(pol.logprobs) != len(rf.logprobs):
+                    row.append((None, "policy and reference tokenise the response differently"))
+                else:
+                    row.append((self.beta * normalise(a - b, pol, self.norm), None))
+            out.append(row)
+        return out
+
+
 def _pointwise(cls: type[LikelihoodProtocol]) -> type[LikelihoodProtocol]:
     """The same judge reading single-response files (task ``pointwise``): the score is the reward."""
     return type(f"{cls.__name__}Pointwise", (cls,), {
@@ -243,3 +318,4 @@ PMIPointwise = _pointwise(PMIProtocol)
 FlipPointwise = _pointwise(FlipProtocol)
 FlipGenerativePointwise = _pointwise(FlipGenerativeProtocol)
 EndogenousPointwise = _pointwise(EndogenousProtocol)
+DPOPointwise = _pointwise(DPOProtocol)

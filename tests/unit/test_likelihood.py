@@ -167,3 +167,22 @@ def test_cli_judges_with_a_likelihood_protocol_and_refuses_a_misspelt_option(tmp
     bad = cli.invoke(app, ["judge", str(root / "examples" / "pairs.jsonl"), "-p", "pmi", "--backend", "fake",
                            "--option", "nrom=char", "-o", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "--option nrom" in bad.output
+
+
+def test_dpo_implicit_reward_is_beta_times_the_policy_reference_log_ratio() -> None:
+    from judgekit.protocols.likelihood import DPOProtocol
+
+    policy = FakeBackend(continuation_responder=lambda p, t: [-1.0 if t == GOOD else -2.0] * len(t.split()))
+    reference = FakeBackend(continuation_responder=lambda p, t: [-1.5] * len(t.split()), model_id="ref")
+    proto = DPOProtocol(config=JudgeConfig(options=(("beta", "0.5"),)), reference_runner=Runner(reference))
+    proto.check()
+    j = proto.judge([SAMPLE], Runner(policy))[0]
+    n_bad, n_good = len(BAD.split()), len(GOOD.split())
+    assert j.scores == pytest.approx((0.5 * (-2.0 + 1.5) * n_bad, 0.5 * (-1.0 + 1.5) * n_good))
+    assert j.verdict == "B"
+    with pytest.raises(ConfigError, match="reference=MODEL"):
+        get_protocol("dpo", JudgeConfig())
+    with pytest.raises(ConfigError, match="beta"):
+        get_protocol("dpo", JudgeConfig(options=(("reference", "smollm2"), ("beta", "-1"))))
+    with pytest.raises(ConfigError, match="transformers or vllm"):
+        get_protocol("dpo", JudgeConfig(options=(("reference", "smollm2"),))).judge([SAMPLE], Runner(policy))
