@@ -150,12 +150,18 @@ def features_for(batch: list[Sample], raw: Runner, judge: Runner, flip_gen: bool
 def cmd_features(ns: argparse.Namespace) -> None:
     items = side_items(ns.side, ns.per_source, ns.max_chars, ns.seed)
     ns.out.parent.mkdir(parents=True, exist_ok=True)
-    done = {json.loads(x)["id"] for x in ns.out.read_text(encoding="utf-8").splitlines()} if ns.out.exists() else set()
-    todo = [s for s in items if s.id not in done]
+    old = {r["id"]: r for r in read(ns.out)} if ns.out.exists() else {}
+    # records from before the dpo signal existed are redone (every other signal comes from the call cache)
+    # and keep their first run's timings
+    todo = [s for s in items if s.id not in old or "dpo" not in old[s.id]["verdicts"]]
     print(f"{ns.side}: {len(items)} items, {len(todo)} to do", flush=True)
     raw, judge = runners(ns.cache)
     for k in range(0, len(todo), ns.batch):
         recs = features_for(todo[k : k + ns.batch], raw, judge, ns.flip_gen)
+        for rec in recs:
+            if rec["id"] in old:
+                rec["seconds"] = {**old[rec["id"]]["seconds"], "dpo": rec["seconds"]["dpo"]}
+                rec["timing_note"] = "dpo added later; the other signals' timings are from the first run"
         with ns.out.open("a", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in recs)
         print(f"  {k + len(recs)}/{len(todo)}", flush=True)
@@ -175,7 +181,13 @@ def diffs(rec: dict[str, Any]) -> dict[str, float | None]:
 
 
 def read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    """Feature records; a record written again later (a signal added) replaces the earlier one."""
+    by_id = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            by_id[rec["id"]] = rec
+    return list(by_id.values())
 
 
 def judge_rows(recs: list[dict[str, Any]], combos: dict[str, Combination], seed: int) -> dict[str, dict[str, Any]]:
@@ -315,11 +327,12 @@ def speed(recs: list[dict[str, Any]]) -> str:
     one; FLIP and the logit judge (both orders) are their own passes.
     """
     def mean(key: str) -> float:
-        return sum(r["seconds"][key] for r in recs) / len(recs)
+        return sum(r["seconds"][key] for r in recs if key in r["seconds"]) / sum(key in r["seconds"] for r in recs)
 
     own = {"logit (judgekit-135m, both orders)": mean("logit"), "forward likelihood": mean("endogenous"),
            "endogenous reward": mean("endogenous"), "PMI": mean("endogenous") + mean("pmi-token"),
-           "FLIP (likelihood form)": mean("flip-token")}
+           "FLIP (likelihood form)": mean("flip-token"),
+           "DPO implicit reward (policy pass; reference = the forward pass)": mean("dpo") + mean("endogenous")}
     base = own["logit (judgekit-135m, both orders)"]
     lines = ["| judge | seconds per pair | judgments/s | vs logit mode |", "|---|---|---|---|"]
     for name, sec in own.items():
