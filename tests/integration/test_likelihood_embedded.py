@@ -43,3 +43,11 @@ def test_likelihood_protocols_judge_and_rerun_from_cache(embedded_backend, tmp_p
     again = get_protocol("pmi", JudgeConfig()).judge(ITEMS, runner)
     assert runner.stats.cache_misses == misses  # every score from the cache
     assert [j.verdict for j in again] == ["A", "B"]  # PMI picks the on-topic response on these two
+
+
+def test_dpo_against_its_own_reference_is_an_exact_tie(embedded_backend) -> None:  # type: ignore[no-untyped-def]
+    """Policy = reference (both the embedded model, the reference loaded by name): every log-ratio is 0."""
+    proto = get_protocol("dpo", JudgeConfig(options=(("reference", "smollm2"),)))
+    js = proto.judge(ITEMS[:1], Runner(embedded_backend))
+    assert js[0].scores == (0.0, 0.0)  # same weights, same batches: identical log-probs
+    assert js[0].verdict == "tie" and "exact tie" in js[0].extra["tie_reason"]
