@@ -154,6 +154,8 @@ def cmd_features(ns: argparse.Namespace) -> None:
     # records from before the dpo signal existed are redone (every other signal comes from the call cache)
     # and keep their first run's timings
     todo = [s for s in items if s.id not in old or "dpo" not in old[s.id]["verdicts"]]
+    if ns.reverse:  # a second process from the other end (its own --out and --cache); `table` merges the files
+        todo.reverse()
     print(f"{ns.side}: {len(items)} items, {len(todo)} to do", flush=True)
     raw, judge = runners(ns.cache)
     for k in range(0, len(todo), ns.batch):
@@ -180,13 +182,18 @@ def diffs(rec: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    """Feature records; a record written again later (a signal added) replaces the earlier one."""
-    by_id = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            rec = json.loads(line)
-            by_id[rec["id"]] = rec
+def read(paths: Path | list[Path]) -> list[dict[str, Any]]:
+    """Feature records of one or more files; a record written again later (a signal added) replaces the earlier one.
+
+    A record with every signal wins over one without (two processes may both have written an item).
+    """
+    by_id: dict[str, dict[str, Any]] = {}
+    for path in [paths] if isinstance(paths, Path) else paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                if rec["id"] not in by_id or len(rec["verdicts"]) >= len(by_id[rec["id"]]["verdicts"]):
+                    by_id[rec["id"]] = rec
     return list(by_id.values())
 
 
@@ -350,10 +357,11 @@ def main() -> None:
     f.add_argument("--cache", type=Path, default=ROOT / "runs" / "likelihood" / "calls.sqlite")
     f.add_argument("--batch", type=int, default=5)
     f.add_argument("--flip-gen", action="store_true")
+    f.add_argument("--reverse", action="store_true", help="work from the last item backwards")
     t = sub.add_parser("table")
-    t.add_argument("--train", type=Path, required=True)
-    t.add_argument("--dev", type=Path, required=True)
-    t.add_argument("--test", type=Path)
+    t.add_argument("--train", type=Path, nargs="+", required=True)
+    t.add_argument("--dev", type=Path, nargs="+", required=True)
+    t.add_argument("--test", type=Path, nargs="+")
     t.add_argument("--report", type=Path, default=ROOT / "runs" / "likelihood" / "report.json")
     for p in (f, t):
         p.add_argument("--max-chars", type=int, default=1000)
