@@ -28,7 +28,6 @@ import json
 import math
 import os
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -39,12 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from judgekit.core.backend import get_backend  # noqa: E402
 from judgekit.core.cache import CallCache  # noqa: E402
+from judgekit.core.combination import Combination, fit, refusal_markers  # noqa: E402
 from judgekit.core.data import load_samples  # noqa: E402
 from judgekit.core.runner import Runner  # noqa: E402
 from judgekit.core.types import Sample  # noqa: E402
-from judgekit.evaluation.combination import Combination, fit  # noqa: E402
 from judgekit.evaluation.pair_baselines import BASELINES, baseline_predictions, credit, score_pairs  # noqa: E402
 from judgekit.protocols import JudgeConfig, get_protocol  # noqa: E402
+from judgekit.protocols.combined import SHIPPED  # noqa: E402
 from judgekit.protocols.likelihood import DPOProtocol  # noqa: E402
 from judgekit.train.recipe.split import read_split, read_test  # noqa: E402
 
@@ -67,10 +67,6 @@ SIGNALS = (
     ("pmi-none", "pmi", (("norm", "none"),)),
     ("flip-token", "flip", (("norm", "token"),)),
 )
-REFUSAL = re.compile(r"\b(i'm sorry|i am sorry|i apologi[sz]e|i can(?:no|')t|i'm not able|i am not able|unable to|"
-                     r"as an ai|i won't|not comfortable)\b", re.IGNORECASE)
-
-
 def shared_data() -> Path:
     return Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
@@ -115,7 +111,7 @@ def runners(cache_path: Path) -> tuple[Runner, Runner]:
 def features_for(batch: list[Sample], raw: Runner, judge: Runner, flip_gen: bool) -> list[dict[str, Any]]:
     recs: list[dict[str, Any]] = [
         {"id": s.id, "source": s.metadata["source"], "label": s.label, "len": [len(r) for r in s.responses],
-         "refusal": [len(REFUSAL.findall(r)) for r in s.responses], "scores": {}, "verdicts": {}, "seconds": {}}
+         "refusal": [refusal_markers(r) for r in s.responses], "scores": {}, "verdicts": {}, "seconds": {}}
         for s in batch
     ]
     signals = list(SIGNALS) + ([("flip-gen", "flip-gen", ())] if flip_gen else [])
@@ -309,6 +305,15 @@ def cmd_table(ns: argparse.Namespace) -> None:
         f"keep the logit judge: the best candidate on dev ({chosen}) has pooled length-controlled accuracy "
         f"{pooled[chosen][0]:.3f} (95% {pooled[chosen][1]:.3f}-{pooled[chosen][2]:.3f}), "
         + ("which is the logit judge itself" if chosen == "logit" else "whose interval does not clear 0.5"))
+    shippable = not any(f in ("logit", "dpo") for f in combos[chosen].features) if chosen in combos else False
+    if ns.ship and ship and shippable:  # the combination becomes the `combined` protocol's shipped weights
+        SHIPPED.write_text(json.dumps({
+            "name": chosen, **combos[chosen].to_dict(), "model": "smollm2 (raw embedded SmolLM2-135M-Instruct)",
+            "trained_on": f"train side, {len(train)} pairs", "chosen_on": f"dev side, {len(dev)} pairs",
+            "dev_mean_length_controlled": mean_lc(dev_table, chosen), "dev_pooled_length_controlled": pooled[chosen],
+            "command": "python eval/likelihood_judges.py " + " ".join(sys.argv[1:])}, indent=1) + "\n",
+            encoding="utf-8")
+        report["shipped"] = str(SHIPPED.relative_to(ROOT))
     keep = {best_combo: combos[best_combo]}
     text = [markdown(judge_rows(dev, keep, ns.seed), "dev"), "#### speed (dev run)", "", speed(dev), ""]
     if ns.test:  # the one read of the test side: recorded next to the split
@@ -363,6 +368,8 @@ def main() -> None:
     t.add_argument("--dev", type=Path, nargs="+", required=True)
     t.add_argument("--test", type=Path, nargs="+")
     t.add_argument("--report", type=Path, default=ROOT / "runs" / "likelihood" / "report.json")
+    t.add_argument("--ship", action="store_true",
+                   help="write the chosen combination as the `combined` protocol's weights")
     for p in (f, t):
         p.add_argument("--max-chars", type=int, default=1000)
         p.add_argument("--seed", type=int, default=0)

@@ -85,6 +85,7 @@ class Protocol(ABC):
     methods: ClassVar[tuple[str, ...]] = ("generative",)
     verdict_format: ClassVar[Format | None] = None
     scored: ClassVar[bool] = False  # verdicts carry per-response scores (``--reduce score-sum`` works)
+    default_model: ClassVar[str | None] = None  # the model it was measured with, when --model is not given
     config: JudgeConfig = field(default_factory=JudgeConfig)
 
     def decoding(self) -> dict[str, Any]:
@@ -160,6 +161,7 @@ _PROTOCOLS: dict[str, str] = {
     "endogenous-pointwise": "judgekit.protocols.likelihood:EndogenousPointwise",
     "dpo": "judgekit.protocols.likelihood:DPOProtocol",
     "dpo-pointwise": "judgekit.protocols.likelihood:DPOPointwise",
+    "combined": "judgekit.protocols.combined:CombinedProtocol",
 }
 
 

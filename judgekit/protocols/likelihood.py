@@ -61,6 +61,7 @@ class LikelihoodProtocol(Protocol):
     methods: ClassVar[tuple[str, ...]] = ("generative",)
     scored: ClassVar[bool] = True
     option_names: ClassVar[tuple[str, ...]] = ("norm",)
+    default_model: ClassVar[str | None] = "smollm2"  # the raw base, as measured (docs/likelihood_judges.md)
 
     @property
     def norm(self) -> str:
@@ -244,6 +245,7 @@ class DPOProtocol(LikelihoodProtocol):
     description: ClassVar[str] = ("DPO implicit reward beta*(log pi(y|x) - log pi_ref(y|x)); --option reference=MODEL; "
                                   "order-free")
     option_names: ClassVar[tuple[str, ...]] = ("reference", "beta", "norm")
+    default_model: ClassVar[str | None] = None  # the policy is the run's model (the shared default)
     reference_runner: Runner | None = None  # the reference model's runner; built from --option reference when None
 
     @property

@@ -186,3 +186,36 @@ def test_dpo_implicit_reward_is_beta_times_the_policy_reference_log_ratio() -> N
         get_protocol("dpo", JudgeConfig(options=(("reference", "smollm2"), ("beta", "-1"))))
     with pytest.raises(ConfigError, match="transformers or vllm"):
         get_protocol("dpo", JudgeConfig(options=(("reference", "smollm2"),))).judge([SAMPLE], Runner(policy))
+
+
+def test_combined_protocol_weights_its_features_and_is_order_free(tmp_path: Path) -> None:
+    import json
+
+    weights = tmp_path / "w.json"
+    weights.write_text(json.dumps({"features": ["pmi-token", "log-length"], "weights": {"pmi-token": 2.0,
+                                                                                          "log-length": -1.0},
+                                   "l2": 1.0}))
+    cfg = JudgeConfig(options=(("weights", str(weights)),))
+    r, _ = runner()
+    j = get_protocol("combined", cfg).judge([SAMPLE], r)[0]
+    pmi = judge("pmi").scores
+    assert pmi is not None
+    want = 2.0 * (pmi[0] - pmi[1]) - 1.0 * (math.log1p(len(BAD)) - math.log1p(len(GOOD)))
+    assert j.scores == pytest.approx((want, -want)) and j.verdict == ("A" if want > 0 else "B")
+    swapped = Sample(id="s1", prompt=SAMPLE.prompt, responses=(GOOD, BAD), label="A")
+    assert get_protocol("combined", cfg).judge([swapped], runner()[0])[0].scores == pytest.approx((-want, want))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"features": ["logit"], "weights": {"logit": 1.0}, "l2": 1.0}))
+    with pytest.raises(ConfigError, match="cannot be computed"):
+        get_protocol("combined", JudgeConfig(options=(("weights", str(bad)),)))
+    with pytest.raises(ConfigError, match="takes weights"):
+        get_protocol("combined", JudgeConfig(options=(("norm", "char"),)))
+
+
+def test_likelihood_protocols_default_to_the_model_they_were_measured_with() -> None:
+    from judgekit.options import JudgeOptions, backend_kwargs
+
+    assert backend_kwargs(JudgeOptions(protocol="pmi"))["model"] == "smollm2"
+    assert backend_kwargs(JudgeOptions(protocol="pairwise"))["model"] == "judgekit-135m"
+    assert backend_kwargs(JudgeOptions(protocol="dpo"))["model"] == "judgekit-135m"  # the policy: the shared default
+    assert backend_kwargs(JudgeOptions(protocol="pmi", model="x"))["model"] == "x"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from judgekit.evaluation.combination import fit
+from judgekit.core.combination import fit
 from judgekit.evaluation.pair_baselines import BASELINES, baseline_predictions, best_baseline, credit, score_pairs
 
 LABELS = ["A", "B", "A", "B"]

@@ -12,11 +12,27 @@ and the weights are reported in raw units, so they can be read and printed.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+#: Refusal and apology phrases counted by the ``refusal`` feature.
+REFUSAL = re.compile(r"\b(i'm sorry|i am sorry|i apologi[sz]e|i can(?:no|')t|i'm not able|i am not able|unable to|"
+                     r"as an ai|i won't|not comfortable)\b", re.IGNORECASE)
+
+
+def refusal_markers(text: str) -> int:
+    """How many refusal / apology phrases a response contains."""
+    return len(REFUSAL.findall(text))
+
+
+def text_features(a: str, b: str) -> dict[str, float]:
+    """The features read off the two texts: log length ratio and refusal-marker difference (A - B)."""
+    return {"log-length": math.log1p(len(a)) - math.log1p(len(b)),
+            "refusal": float(refusal_markers(a) - refusal_markers(b))}
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,12 @@ class Combination:
         """JSON-ready view (what a run records and prints)."""
         return {"features": list(self.features), "weights": dict(zip(self.features, self.weights, strict=True)),
                 "l2": self.l2}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Combination:
+        """Inverse of :meth:`to_dict`."""
+        feats = tuple(d["features"])
+        return cls(features=feats, weights=tuple(float(d["weights"][f]) for f in feats), l2=float(d["l2"]))
 
 
 def fit(
