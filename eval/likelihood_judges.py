@@ -282,13 +282,18 @@ def cmd_table(ns: argparse.Namespace) -> None:
     best_combo = max(combos, key=lambda c: mean_lc(dev_table, c))
     singles = [k for k in next(iter(dev_table.values())) if not k.startswith(("baseline:", "combo:"))]
     best_single = max(singles, key=lambda c: mean_lc(dev_table, c))
-    candidates = [*singles, best_combo]
-    chosen = max(candidates, key=lambda c: mean_lc(dev_table, c))
     combo_used = mean_lc(dev_table, best_combo) > mean_lc(dev_table, best_single)
+    # a default must run on one model: combinations mixing the raw base's likelihoods with judgekit-135m's
+    # logit verdict (or the dpo pair) are reported, not shippable
+    one_model = [c for c in combos if not any(f in ("logit", "dpo") for f in combos[c].features)]
+    best_shippable_combo = max(one_model, key=lambda c: mean_lc(dev_table, c))
+    candidates = [*(s for s in singles if s != "dpo"), best_shippable_combo]
+    chosen = max(candidates, key=lambda c: mean_lc(dev_table, c))
     report: dict[str, Any] = {
         "train_pairs": len(train), "dev_pairs": len(dev),
         "mean_length_controlled_dev": {c: mean_lc(dev_table, c) for c in [*candidates]},
         "best_single_dev": best_single, "best_combination_dev": best_combo,
+        "best_one_model_combination_dev": best_shippable_combo,
         "combination_beats_every_single_signal_on_dev": combo_used,
         "chosen_on_dev": chosen, "combination_weights": combos[best_combo].to_dict(),
     }
@@ -297,7 +302,8 @@ def cmd_table(ns: argparse.Namespace) -> None:
             return lambda r: combos[name].predict(diffs(r))
         return lambda r: r["verdicts"].get(name)
 
-    pooled = {c: pooled_lc_interval(dev, predictor(c), ns.seed) for c in (chosen, "logit")}
+    top = sorted(candidates, key=lambda c: -mean_lc(dev_table, c))[:4]
+    pooled = {c: pooled_lc_interval(dev, predictor(c), ns.seed) for c in dict.fromkeys([*top, best_combo, "logit"])}
     ship = chosen != "logit" and pooled[chosen][1] > 0.5 and mean_lc(dev_table, chosen) > mean_lc(dev_table, "logit")
     report["pooled_length_controlled_dev"] = pooled
     report["default_decision"] = (
@@ -305,8 +311,7 @@ def cmd_table(ns: argparse.Namespace) -> None:
         f"keep the logit judge: the best candidate on dev ({chosen}) has pooled length-controlled accuracy "
         f"{pooled[chosen][0]:.3f} (95% {pooled[chosen][1]:.3f}-{pooled[chosen][2]:.3f}), "
         + ("which is the logit judge itself" if chosen == "logit" else "whose interval does not clear 0.5"))
-    shippable = not any(f in ("logit", "dpo") for f in combos[chosen].features) if chosen in combos else False
-    if ns.ship and ship and shippable:  # the combination becomes the `combined` protocol's shipped weights
+    if ns.ship and ship and chosen in combos:  # the combination becomes the `combined` protocol's shipped weights
         SHIPPED.write_text(json.dumps({
             "name": chosen, **combos[chosen].to_dict(), "model": "smollm2 (raw embedded SmolLM2-135M-Instruct)",
             "trained_on": f"train side, {len(train)} pairs", "chosen_on": f"dev side, {len(dev)} pairs",
@@ -314,15 +319,15 @@ def cmd_table(ns: argparse.Namespace) -> None:
             "command": "python eval/likelihood_judges.py " + " ".join(sys.argv[1:])}, indent=1) + "\n",
             encoding="utf-8")
         report["shipped"] = str(SHIPPED.relative_to(ROOT))
-    keep = {best_combo: combos[best_combo]}
+    keep = {c: combos[c] for c in dict.fromkeys([best_combo, best_shippable_combo])}
     text = [markdown(judge_rows(dev, keep, ns.seed), "dev"), "#### speed (dev run)", "", speed(dev), ""]
     if ns.test:  # the one read of the test side: recorded next to the split
         test_table = judge_rows(read(ns.test), keep, ns.seed)
         with (ROOT / "training" / "test_reads.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps({"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": sys.argv,
-                                 "configs": [*singles, best_combo], "chosen_on_dev": chosen,
+                                 "configs": [*singles, *keep], "chosen_on_dev": chosen,
                                  "test_pairs": len(read(ns.test))}) + "\n")
-        report["mean_length_controlled_test"] = {c: mean_lc(test_table, c) for c in [*singles, best_combo]}
+        report["mean_length_controlled_test"] = {c: mean_lc(test_table, c) for c in [*singles, *keep]}
         text.append(markdown(test_table, "test (read once)"))
     ns.report.parent.mkdir(parents=True, exist_ok=True)
     ns.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
