@@ -69,9 +69,12 @@ def test_pair_verdict_exact_tie_only_on_equality() -> None:
 
 
 def test_pmi_prefers_the_on_topic_response_and_forward_the_likely_one() -> None:
-    j = judge("pmi")
+    j = judge("pmi", norm="token")
     assert j.verdict == "B" and j.scores == (-2.0 - -1.5, -1.0 - -3.0)
     assert j.extra["norm"] == "token"
+    summed = judge("pmi")  # the default: summed over tokens (chosen on dev)
+    assert summed.extra["norm"] == "none"
+    assert summed.scores == ((-2.0 - -1.5) * len(BAD.split()), (-1.0 - -3.0) * len(GOOD.split()))
     assert judge("likelihood").verdict == "B"
     # the unconditional term changes the answer where the on-topic response is generic
     off = judge("pmi", responder=lambda p, t: [-1.0 if t == GOOD else -2.0] * len(t.split()))
@@ -113,7 +116,7 @@ def test_flip_generative_scores_the_inferred_instruction_by_f1() -> None:
 
 def test_pointwise_variant_gives_the_score_as_reward() -> None:
     one = Sample(id="p", prompt=SAMPLE.prompt, responses=(GOOD,))
-    j = judge("pmi-pointwise", sample=one)
+    j = judge("pmi-pointwise", sample=one, norm="token")
     assert j.reward == pytest.approx(2.0) and j.scores == (2.0,)
 
 
@@ -126,6 +129,8 @@ def test_options_are_checked() -> None:
         get_protocol("endogenous", JudgeConfig(options=(("terminal", "end"),)))
     with pytest.raises(ConfigError, match="--method"):
         get_protocol("pmi", JudgeConfig(method="logit"))
+    with pytest.raises(ConfigError, match="--samples"):
+        get_protocol("pmi", JudgeConfig(samples=3, temperature=0.7))
 
 
 def test_norms_change_the_score_not_the_cache(tmp_path: Path) -> None:
@@ -198,7 +203,7 @@ def test_combined_protocol_weights_its_features_and_is_order_free(tmp_path: Path
     cfg = JudgeConfig(options=(("weights", str(weights)),))
     r, _ = runner()
     j = get_protocol("combined", cfg).judge([SAMPLE], r)[0]
-    pmi = judge("pmi").scores
+    pmi = judge("pmi", norm="token").scores
     assert pmi is not None
     want = 2.0 * (pmi[0] - pmi[1]) - 1.0 * (math.log1p(len(BAD)) - math.log1p(len(GOOD)))
     assert j.scores == pytest.approx((want, -want)) and j.verdict == ("A" if want > 0 else "B")
