@@ -38,6 +38,10 @@ TEXT = ("log-length", "refusal")
 
 def load_combination(path: Path) -> tuple[Combination, dict[str, Any]]:
     """The weights file: the combination and its provenance; unknown features are a ConfigError."""
+    if path == SHIPPED and not path.is_file():
+        raise ConfigError("protocol 'combined': no combination is shipped (on dev none beat every single signal, see "
+                          "docs/likelihood_judges.md); fit one with eval/likelihood_judges.py and pass "
+                          "--option weights=PATH")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -213,6 +213,11 @@ def test_combined_protocol_weights_its_features_and_is_order_free(tmp_path: Path
     bad.write_text(json.dumps({"features": ["logit"], "weights": {"logit": 1.0}, "l2": 1.0}))
     with pytest.raises(ConfigError, match="cannot be computed"):
         get_protocol("combined", JudgeConfig(options=(("weights", str(bad)),)))
+    from judgekit.protocols.combined import SHIPPED
+
+    if not SHIPPED.is_file():
+        with pytest.raises(ConfigError, match="no combination is shipped"):
+            get_protocol("combined", JudgeConfig())
     with pytest.raises(ConfigError, match="takes weights"):
         get_protocol("combined", JudgeConfig(options=(("norm", "char"),)))
 
