@@ -24,7 +24,7 @@ from judgekit.core.errors import ConfigError
 from judgekit.core.models import DEFAULT_JUDGE, conversion_pending
 from judgekit.core.runner import Runner
 from judgekit.core.types import Sample
-from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol
+from judgekit.protocols.base import JudgeConfig, Protocol, get_protocol, protocol_class
 from judgekit.protocols.rubric.schema import load_principles, resolve_rubric_text
 
 
@@ -139,12 +139,20 @@ def user_backends() -> list[str]:
     return [name for name in backend_names() if name not in hidden]
 
 
+def protocol_default_model(name: str) -> str | None:
+    """The model a protocol was measured with (likelihood judges: the raw base), or None for the shared default."""
+    try:
+        return protocol_class(name).default_model
+    except ConfigError:
+        return None  # an unknown protocol is reported by build_protocol
+
+
 def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     """Constructor arguments for the chosen backend (a bad choice raises ConfigError)."""
     if opts.backend not in user_backends():
         raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(user_backends())}")
     if opts.backend == "transformers":
-        model = opts.model or DEFAULT_JUDGE
+        model = opts.model or protocol_default_model(opts.protocol) or DEFAULT_JUDGE
         return {"model": model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
 
     if opts.backend == "openai":

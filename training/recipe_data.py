@@ -30,8 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from judgekit.train.distill import write_jsonl  # noqa: E402
-from judgekit.train.recipe.build import DataOptions, check_files, sft_records, write_source_files  # noqa: E402
-from judgekit.train.recipe.split import SOURCES, make_split, read_split, write_split  # noqa: E402
+from judgekit.train.recipe.build import (  # noqa: E402
+    DataOptions,
+    check_files,
+    sft_records,
+    training_samples,
+    write_source_files,
+)
+from judgekit.train.recipe.split import SOURCES, add_test_sides, make_split, read_split, read_test, write_split  # noqa: E402
 from judgekit.train.recipe.traces import TRACE_KINDS  # noqa: E402
 
 
@@ -84,6 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     dp.add_argument("--master-rm", type=float, default=0.2)
     dp.add_argument("--logit-share", type=float, default=0.5)
     dp.add_argument("--seed", type=int, default=0)
+    tp = sub.add_parser("test-side", help="carve the test side: groups neither in dev nor read by the shipped recipe")
+    tp.add_argument("--split", type=Path, required=True)
+    tp.add_argument("--used-max", default="gsm8k=900,llmbar=200,hhh=160,pandalm=300",
+                    help="the --max of the data run that trained the shipped judge (its rows are excluded)")
+    tp.add_argument("--rows", default="gsm8k=200,llmbar=100,hhh=60,pandalm=100")
+    tp.add_argument("--seed", type=int, default=0)
     fp = sub.add_parser("focus")
     fp.add_argument("--data", type=Path, required=True, help="the data stage's output directory")
     fp.add_argument("--split", type=Path, required=True)
@@ -104,10 +116,19 @@ def main(argv: list[str] | None = None) -> None:
         write_split(splits, ns.out)
         print(json.dumps({k: len(v.heldout_ids) for k, v in splits.items()}))
         return
+    if ns.stage == "test-side":
+        dev = read_split(ns.split)
+        used_opts = DataOptions(max_items=parse_max(ns.used_max), seed=0)
+        used = {n: {s.id for s in training_samples(SOURCES[n], data_dir(), dev[n], used_opts)} for n in dev}
+        counts = add_test_sides(ns.split, data_dir(), used, parse_max(ns.rows), ns.seed,
+                                f"python training/recipe_data.py test-side --split {ns.split} --used-max {ns.used_max} "
+                                f"--rows {ns.rows} --seed {ns.seed}")
+        print(json.dumps(counts))
+        return
     heldout = read_split(ns.split)
     opts = DataOptions(max_items=parse_max(ns.max), max_chars=ns.max_chars, master_rm_ratio=ns.master_rm,
                        crome=ns.crome, seed=ns.seed)
-    report = write_source_files(data_dir(), heldout, ns.out, opts)
+    report = write_source_files(data_dir(), heldout, ns.out, opts, test=read_test(ns.split))
     files = [(name, ns.out / f"train_{name}.jsonl") for name in heldout]
     given = None
     if ns.traces:

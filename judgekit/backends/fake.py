@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from judgekit.core.lazy import BackendPlan
-from judgekit.core.types import Generation, GenerationParams, Prompt
+from judgekit.core.types import ContinuationScore, Generation, GenerationParams, Prompt
 
 Responder = Callable[[Prompt, int, GenerationParams], str]
 ChoiceResponder = Callable[[Prompt, Sequence[str]], Mapping[str, float]]
+ContinuationResponder = Callable[[Prompt, str], Sequence[float | None]]
 
 
 def _digest(*parts: object) -> int:
@@ -47,6 +48,11 @@ def uniform_choices(prompt: Prompt, choices: Sequence[str]) -> Mapping[str, floa
     return {c: w / total for c, w in zip(choices, weights, strict=True)}
 
 
+def hashed_logprobs(context: Prompt, text: str) -> list[float | None]:
+    """One log-prob per whitespace token of ``text``, derived from a hash of the context and the token."""
+    return [-(1 + _digest(context.key(), k, tok) % 400) / 100 for k, tok in enumerate(text.split())]
+
+
 @dataclass
 class FakeBackend:
     """Deterministic backend. ``script`` maps a substring of the prompt to an output."""
@@ -54,6 +60,7 @@ class FakeBackend:
     responder: Responder | None = None
     script: Mapping[str, str] | None = None
     choice_responder: ChoiceResponder | None = None
+    continuation_responder: ContinuationResponder | None = None
     model_id: str = "fake-model"
     max_context: int | None = None
     supports_constraints: bool = True
@@ -93,6 +100,19 @@ class FakeBackend:
             raw = dict(fn(p, choices))
             total = sum(raw.get(c, 0.0) for c in choices) or 1.0
             out.append({c: raw.get(c, 0.0) / total for c in choices})
+        return out
+
+    def score_continuations(
+        self, contexts: Sequence[Prompt], continuations: Sequence[str], values: bool = False
+    ) -> list[ContinuationScore]:
+        """Whitespace-token log-probs from ``continuation_responder`` or a hash; values from a hash."""
+        self.calls.append({"kind": "continuations", "prompts": len(contexts), "values": values})
+        fn = self.continuation_responder or hashed_logprobs
+        out = []
+        for ctx, text in zip(contexts, continuations, strict=True):
+            lps = tuple(fn(ctx, text))
+            vals = (_digest(ctx.key(), "v0") % 100 / 10, _digest(ctx.key(), text, "vT") % 100 / 10) if values else None
+            out.append(ContinuationScore(logprobs=lps, n_chars=len(text), values=vals))
         return out
 
     def count_tokens(self, prompts: Sequence[Prompt]) -> list[int]:

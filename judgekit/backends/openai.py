@@ -23,6 +23,7 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -39,7 +40,9 @@ from judgekit.backends.http_util import (
     parse_choices,
     post_json,
     public_url,
+    render_chat_template,
 )
+from judgekit.backends.openai_echo import ECHO_REFUSED_STYLES, continuation_logprobs, echo_body
 from judgekit.backends.openai_requests import (
     GRAMMAR_STYLES,
     STYLES,
@@ -53,7 +56,15 @@ from judgekit.backends.prefix import prompt_chains
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError, ProgressFn
 from judgekit.core.errors import ConfigError
 from judgekit.core.special_tokens import POLICY
-from judgekit.core.types import Constraint, Generation, GenerationParams, Message, Prompt, sample_seed
+from judgekit.core.types import (
+    Constraint,
+    ContinuationScore,
+    Generation,
+    GenerationParams,
+    Message,
+    Prompt,
+    sample_seed,
+)
 
 T = TypeVar("T")
 ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "sglang", "openai", "llamacpp", "llama-server", "none"]
@@ -240,6 +251,44 @@ class OpenAIBackend:
         results, errors, too_long = self._run_all(prompts, lambda p: self._score_one(p, choices, style))
         if errors:
             raise PartialChoicesError(results, errors, too_long)
+        return [r for r in results if r is not None]
+
+    def score_continuations(
+        self, contexts: Sequence[Prompt], continuations: Sequence[str], values: bool = False
+    ) -> list[ContinuationScore]:
+        """Continuation token log-probs via ``echo`` + ``logprobs`` (:mod:`judgekit.backends.openai_echo`).
+
+        Needs ``mode="completions"`` (the prompt text is rendered here); refuses
+        llama-server, which does not echo prompt log-probs, and ``values`` (the
+        endogenous reward needs the full logits, which no HTTP API returns).
+        """
+        if self.constraint_style in ECHO_REFUSED_STYLES:
+            raise ConfigError("backend openai: llama.cpp's llama-server does not return prompt-token log-probs "
+                              "(no echo); likelihood judges need transformers, vllm, or a vLLM / llama-cpp-python "
+                              "server")
+        if self.mode != "completions" or self.chat_template is None:
+            raise ConfigError("backend openai: likelihood judges need mode=completions with the model's chat template "
+                              "(the prompt is rendered here and echoed back with its log-probs)")
+        if values:
+            raise ConfigError("backend openai: the endogenous reward needs the full next-token logits, which an "
+                              "OpenAI-compatible server does not return; use the transformers backend")
+        template = self.chat_template
+        # each request as one Prompt (context + continuation as its prefix), so _run_all can chain shared prefixes
+        joined = [replace(c, assistant_prefix=c.assistant_prefix + t)
+                  for c, t in zip(contexts, continuations, strict=True)]
+        tails = {id(p): len(t) for p, t in zip(joined, continuations, strict=True)}
+
+        def one(prompt: Prompt) -> ContinuationScore:
+            text = render_chat_template(template, prompt.messages, prompt.assistant_prefix)
+            n = tails[id(prompt)]
+            data = self._post(echo_body(self.model, text))
+            lps = continuation_logprobs(data, len(text) - n, len(text))
+            return ContinuationScore(logprobs=tuple(lps), n_chars=n)
+
+        results, errors, _ = self._run_all(joined, one)
+        if errors:
+            first = min(errors)
+            raise RequestFailure(f"{len(errors)} of {len(contexts)} scoring requests failed; first: {errors[first]}")
         return [r for r in results if r is not None]
 
     def identity(self) -> dict[str, Any]:

@@ -24,12 +24,13 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessorList
 from transformers.generation.logits_process import TemperatureLogitsWarper, TopPLogitsWarper
 
+from judgekit.backends.continuation import score_continuations
 from judgekit.backends.prefix import PrefixGroup, prefill_savings, prefix_groups
 from judgekit.core.backend import PromptTooLongError
 from judgekit.core.cpus import available_cpus, default_threads
 from judgekit.core.models import models_cache_dir, resolve_model
 from judgekit.core.special_tokens import POLICY, neutralise_messages, tokenizer_special_tokens
-from judgekit.core.types import Generation, GenerationParams, Prompt, sample_seed
+from judgekit.core.types import ContinuationScore, Generation, GenerationParams, Prompt, sample_seed
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -445,6 +446,14 @@ class TransformersBackend:
         cache.batch_select_indices(select)
         input_ids = torch.cat([pre_ids[select], suf_ids], dim=1)
         return input_ids, torch.cat([pre_mask[select], suf_mask], dim=1), cache
+
+    # -- likelihood judges ------------------------------------------------------------
+
+    def score_continuations(
+        self, contexts: Sequence[Prompt], continuations: Sequence[str], values: bool = False
+    ) -> list[ContinuationScore]:
+        """Token log-probs of each continuation after its rendered context (:mod:`judgekit.backends.continuation`)."""
+        return score_continuations(self, contexts, continuations, values)
 
     # -- manifest ---------------------------------------------------------------------
 

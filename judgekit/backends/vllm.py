@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.models import weights_hash
 from judgekit.core.special_tokens import POLICY, neutralise_messages, tokenizer_special_tokens
-from judgekit.core.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
+from judgekit.core.types import Constraint, ContinuationScore, Generation, GenerationParams, Prompt, sample_seed
 
 
 class ChatTokenizer(Protocol):
@@ -290,6 +291,34 @@ def ray_data_rows(
 
 
 # ---------------------------------------------------------------- the backend
+def continuation_inputs(
+    contexts: Sequence[Prompt], continuations: Sequence[str], tokenizer: ChatTokenizer
+) -> tuple[list[dict[str, list[int]]], list[int]]:
+    """Token ids of ``render(context) + continuation`` (the continuation tokenised on its own) and its token count."""
+    inputs, tails = [], []
+    for ctx, text in zip(contexts, continuations, strict=True):
+        head = tokenizer.encode(render_prompt_text(ctx, tokenizer), add_special_tokens=False)
+        tail = tokenizer.encode(text, add_special_tokens=False) if text else []
+        inputs.append({"prompt_token_ids": list(head) + list(tail)})
+        tails.append(len(tail))
+    return inputs, tails
+
+
+def tail_logprobs(
+    prompt_logprobs: Sequence[Mapping[int, Any] | None], ids: Sequence[int], n: int
+) -> list[float | None]:
+    """Log-probs of the last ``n`` prompt tokens from vLLM's ``prompt_logprobs`` ({token id: Logprob} per position).
+
+    ``None`` where vLLM gave no entry for the actual token (never a guess).
+    """
+    out: list[float | None] = []
+    for k in range(len(ids) - n, len(ids)):
+        entry = prompt_logprobs[k] if k < len(prompt_logprobs) else None
+        hit = entry.get(ids[k]) if entry else None
+        out.append(None if hit is None else float(getattr(hit, "logprob", hit)))
+    return out
+
+
 class VLLMBackend:
     """Offline vLLM engine behind judgekit's batched backend interface.
 
@@ -398,6 +427,28 @@ class VLLMBackend:
                 probs = {c: 0.0 for c in choices}
             results.append(probs)
         return results
+
+    def score_continuations(
+        self, contexts: Sequence[Prompt], continuations: Sequence[str], values: bool = False
+    ) -> list[ContinuationScore]:
+        """Continuation token log-probs from ``prompt_logprobs=0`` (the actual token's log-prob at each position).
+
+        ``values`` (the endogenous reward's soft values) needs the full logits, which
+        vLLM does not return: refused.
+        """
+        if values:
+            raise ConfigError("backend vllm: the endogenous reward needs the full next-token logits (log-sum-exp), "
+                              "which vLLM does not return; use the transformers backend")
+        if not contexts:
+            return []
+        inputs, tails = continuation_inputs(contexts, continuations, self._tokenizer)
+        sampling = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        outputs = self._llm.generate(inputs, sampling, use_tqdm=False)
+        return [
+            ContinuationScore(logprobs=tuple(tail_logprobs(out.prompt_logprobs or [], x["prompt_token_ids"], n)),
+                              n_chars=len(text))
+            for out, x, n, text in zip(outputs, inputs, tails, continuations, strict=True)
+        ]
 
     def identity(self) -> dict[str, Any]:
         """Output-affecting settings, part of every cache key and the run fingerprint."""

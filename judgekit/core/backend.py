@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from judgekit.core.errors import ConfigError
 from judgekit.core.lazy import LazyBackend
-from judgekit.core.types import Generation, GenerationParams, Prompt
+from judgekit.core.types import ContinuationScore, Generation, GenerationParams, Prompt
 
 ProgressFn = Callable[[int], None]
 
@@ -58,6 +59,40 @@ class Backend(Protocol):
     def info(self) -> dict[str, Any]:
         """What produced the outputs, for the run manifest (no secrets)."""
         ...
+
+
+@runtime_checkable
+class ContinuationScorer(Protocol):
+    """The optional capability likelihood judges need: score a given continuation.
+
+    ``score_continuations(contexts, continuations, values)`` returns, for each pair,
+    the log-probability of every token of ``continuations[i]`` appended after the
+    rendered ``contexts[i]`` (chat template + generation prompt + assistant prefix),
+    teacher-forced: one forward pass per (context, continuation), no generation.
+    ``values=True`` asks for the soft values of the endogenous reward as well
+    (:class:`~judgekit.core.types.ContinuationScore`); an engine that cannot give them
+    raises :class:`~judgekit.core.errors.ConfigError`. Text is never truncated: a pair
+    longer than the context raises :class:`PromptTooLongError`.
+    """
+
+    name: str
+    model_id: str
+
+    def score_continuations(
+        self, contexts: Sequence[Prompt], continuations: Sequence[str], values: bool = False
+    ) -> list[ContinuationScore]:
+        """Per-token log-probs of each continuation after its context."""
+        ...
+
+
+def continuation_scorer(backend: Backend) -> ContinuationScorer:
+    """``backend`` as a :class:`ContinuationScorer`, or a one-line ConfigError naming it."""
+    if not callable(getattr(backend, "score_continuations", None)):
+        raise ConfigError(
+            f"backend {backend.name!r} cannot score a continuation's token log-probs (likelihood judges need "
+            "transformers, vllm, or an OpenAI-compatible completions server that supports echo with logprobs)"
+        )
+    return backend  # type: ignore[return-value]
 
 
 BackendFactory = Callable[..., Backend]

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from judgekit.core.backend import Backend, PartialChoicesError, PartialGenerationError
+from judgekit.core.backend import Backend, PartialChoicesError, PartialGenerationError, continuation_scorer
 from judgekit.core.cache import CallCache, make_key
-from judgekit.core.types import Generation, GenerationParams, Prompt
+from judgekit.core.types import ContinuationScore, Generation, GenerationParams, Prompt
 
 
 @dataclass
@@ -172,6 +172,52 @@ class Runner:
         if self.on_prompts_done and len(prompts) > len(todo):
             self.on_prompts_done(len(prompts) - len(todo))
         return [dict(cached[k]) for k in keys]
+
+    def score_continuations(
+        self, contexts: Sequence[Prompt], continuations: Sequence[str], values: bool = False
+    ) -> list[ContinuationScore]:
+        """Token log-probs of each continuation after its context, cached per (context, continuation).
+
+        The key holds the backend identity (model id, dtype, server ...), the context
+        prompt, the continuation text and whether the soft values were asked for; the
+        normalisation a judge applies afterwards is a pure function of these raw scores
+        (:mod:`judgekit.core.likelihood`), so the cached values never depend on it.
+        Duplicate pairs (the same response in two items) are scored once.
+        """
+        scorer = continuation_scorer(self.backend)
+
+        def key(c: Prompt, text: str, with_values: bool) -> str:
+            return make_key({"kind": "continuation", "backend": self.identity(), "template": c.template_hash,
+                             "context": c.key(), "continuation": text, "values": with_values})
+
+        keys = [key(c, text, values) for c, text in zip(contexts, continuations, strict=True)]
+        cached = self.cache.get_many(keys) if self.cache is not None else {}
+        have = {k: ContinuationScore.from_dict(v) for k, v in cached.items()}
+        if not values and self.cache is not None:  # a score cached with its soft values answers a plain request
+            richer = {key(c, t, True): k
+                      for c, t, k in zip(contexts, continuations, keys, strict=True) if k not in have}
+            for rk, v in self.cache.get_many(richer).items():
+                have[richer[rk]] = ContinuationScore.from_dict(v)
+        todo: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k not in have:
+                todo.setdefault(k, i)
+        self.stats.cache_hits += len(keys) - len(todo)
+        self.stats.cache_misses += len(todo)
+        pending = list(todo.items())
+        for start in range(0, len(pending), self.chunk_size):
+            chunk = pending[start : start + self.chunk_size]
+            scores = scorer.score_continuations(
+                [contexts[i] for _, i in chunk], [continuations[i] for _, i in chunk], values
+            )
+            fresh = {k: sc for (k, _), sc in zip(chunk, scores, strict=True)}
+            have.update(fresh)
+            self.stats.choice_prompts += len(chunk)
+            if self.cache is not None:
+                self.cache.put_many({k: sc.to_dict() for k, sc in fresh.items()})
+            if self.on_prompts_done:
+                self.on_prompts_done(len(chunk))
+        return [have[k] for k in keys]
 
     def too_long(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[str | None]:
         """For each prompt, ``None`` if it fits the model's context, else why not.

@@ -126,6 +126,35 @@ class Generation:
 
 
 @dataclass(frozen=True)
+class ContinuationScore:
+    """Log-probabilities of a continuation's tokens given a context (likelihood judges).
+
+    ``logprobs[t]`` is log P(token t | context, tokens < t); ``None`` where the engine
+    gave none (a missing log-prob is recorded, never guessed). ``n_chars`` is the
+    continuation's length in characters (per-character normalisation). ``values`` is
+    ``(V(s_1), V(s_H+1))``: the log-sum-exp of the raw next-token logits before the first
+    continuation token and after the last one (the soft value of the endogenous reward,
+    arXiv 2506.23235); ``None`` where the engine exposes only log-probs.
+    """
+
+    logprobs: tuple[float | None, ...]
+    n_chars: int
+    values: tuple[float, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (the call cache stores this)."""
+        return {"logprobs": list(self.logprobs), "n_chars": self.n_chars,
+                "values": list(self.values) if self.values is not None else None}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ContinuationScore:
+        """Inverse of :meth:`to_dict`."""
+        values = d.get("values")
+        return cls(logprobs=tuple(d["logprobs"]), n_chars=int(d["n_chars"]),
+                   values=(float(values[0]), float(values[1])) if values else None)
+
+
+@dataclass(frozen=True)
 class Verdict:
     """A parsed answer.
 

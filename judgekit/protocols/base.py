@@ -85,6 +85,7 @@ class Protocol(ABC):
     methods: ClassVar[tuple[str, ...]] = ("generative",)
     verdict_format: ClassVar[Format | None] = None
     scored: ClassVar[bool] = False  # verdicts carry per-response scores (``--reduce score-sum`` works)
+    default_model: ClassVar[str | None] = None  # the model it was measured with, when --model is not given
     config: JudgeConfig = field(default_factory=JudgeConfig)
 
     def __post_init__(self) -> None:  # noqa: B027 - an optional hook, deliberately empty here
@@ -153,6 +154,19 @@ _PROTOCOLS: dict[str, str] = {
     "tool-pairwise": "judgekit.protocols.tooluse:ToolPairwiseProtocol",
     "commit-first": "judgekit.protocols.commit_first:CommitFirstProtocol",
     "commit-first-pairwise": "judgekit.protocols.commit_first:CommitFirstPairwiseProtocol",
+    "likelihood": "judgekit.protocols.likelihood:LikelihoodProtocol",
+    "pmi": "judgekit.protocols.likelihood:PMIProtocol",
+    "flip": "judgekit.protocols.likelihood:FlipProtocol",
+    "flip-gen": "judgekit.protocols.likelihood:FlipGenerativeProtocol",
+    "endogenous": "judgekit.protocols.likelihood:EndogenousProtocol",
+    "likelihood-pointwise": "judgekit.protocols.likelihood:LikelihoodPointwise",
+    "pmi-pointwise": "judgekit.protocols.likelihood:PMIPointwise",
+    "flip-pointwise": "judgekit.protocols.likelihood:FlipPointwise",
+    "flip-gen-pointwise": "judgekit.protocols.likelihood:FlipGenerativePointwise",
+    "endogenous-pointwise": "judgekit.protocols.likelihood:EndogenousPointwise",
+    "dpo": "judgekit.protocols.likelihood:DPOProtocol",
+    "dpo-pointwise": "judgekit.protocols.likelihood:DPOPointwise",
+    "combined": "judgekit.protocols.combined:CombinedProtocol",
 }
 
 

@@ -29,7 +29,7 @@ from judgekit.probe.augment import master_rm_rows, training_openers
 from judgekit.protocols.base import JudgeConfig, get_protocol
 from judgekit.train.distill import write_jsonl
 from judgekit.train.recipe.crome import crome_pairwise, crome_verify
-from judgekit.train.recipe.split import SOURCES, Source, assert_disjoint, read_split
+from judgekit.train.recipe.split import SOURCES, Source, assert_disjoint, read_never_train
 from judgekit.train.recipe.traces import rule_reasoning, target, verdict_line
 
 VERIFY_COLUMNS = Columns("question", ("response",), "label", "reference", id="id")
@@ -70,15 +70,19 @@ def training_samples(source: Source, data_dir: Path, heldout: set[str], opts: Da
 
 def write_source_files(
     data_dir: Path, heldout: Mapping[str, set[str]], out: Path, opts: DataOptions,
+    test: Mapping[str, set[str]] | None = None,
 ) -> dict[str, Any]:
-    """Write ``train_<src>.jsonl`` and ``heldout_<src>.jsonl`` for every source; returns counts."""
+    """Write ``train_<src>.jsonl`` and ``heldout_<src>.jsonl`` (dev) for every source; returns counts.
+
+    ``test`` ids (the split's test side) are neither trained on nor written anywhere.
+    """
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {}
     for name, held in heldout.items():
         source = SOURCES[name]
         rows = [row for _, row in read_rows(data_dir / source.relpath)]
         write_jsonl(out / f"heldout_{name}.jsonl", (r for r in rows if source.item_id(r) in held))
-        samples = training_samples(source, data_dir, held, opts)
+        samples = training_samples(source, data_dir, held | (test or {}).get(name, set()), opts)
         extra: list[Sample] = []
         if opts.crome:
             extra = (crome_verify(samples, opts.seed) if source.task == "verify"
@@ -91,7 +95,8 @@ def write_source_files(
                 if "master_rm" in row:
                     row["augment"] = {"kind": f"master-rm:{row['master_rm']['kind']}",
                                       "source_id": row["master_rm"]["source_id"]}
-        assert_disjoint(heldout, (r["id"] for r in train), f"train_{name}.jsonl")
+        never = {k: v | (test or {}).get(k, set()) for k, v in heldout.items()}
+        assert_disjoint(never, (r["id"] for r in train), f"train_{name}.jsonl")
         write_jsonl(out / f"train_{name}.jsonl", train)
         report[name] = {"heldout": len(held), "train": len(train),
                         "kinds": dict(Counter(str(r["augment"]["kind"]) for r in train))}
@@ -145,8 +150,8 @@ def sft_records(
 
 
 def check_files(split_file: Path, paths: Sequence[Path]) -> int:
-    """Raise if a held-out id is in any of ``paths`` (JSONL with ``id``/``item_id``); returns rows checked."""
-    heldout = read_split(split_file)
+    """Raise if a dev or test id is in any of ``paths`` (JSONL with ``id``/``item_id``); returns rows checked."""
+    heldout = read_never_train(split_file)
     n = 0
     for path in paths:
         with path.open(encoding="utf-8") as fh:

@@ -135,9 +135,68 @@ def write_split(splits: Mapping[str, SourceSplit], path: Path) -> None:
 
 
 def read_split(path: Path) -> dict[str, set[str]]:
-    """Held-out ids per source from a split file."""
+    """Dev ids per source from a split file (``heldout_ids``: the side every option is chosen on)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     return {name: set(entry["heldout_ids"]) for name, entry in data["sources"].items()}
+
+
+def read_test(path: Path) -> dict[str, set[str]]:
+    """Test ids per source (``test_ids``; empty where a source has none). Read once per shipped configuration."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: set(entry.get("test_ids", [])) for name, entry in data["sources"].items()}
+
+
+def read_never_train(path: Path) -> dict[str, set[str]]:
+    """Dev and test ids per source: what no training file may contain."""
+    dev, test = read_split(path), read_test(path)
+    return {name: dev[name] | test.get(name, set()) for name in dev}
+
+
+def carve_test(
+    rows: Iterable[Mapping[str, Any]], exclude: set[str], target_rows: int, seed: int,
+    group: Callable[[Mapping[str, Any]], str], item_id: Callable[[Mapping[str, Any]], str],
+) -> tuple[list[str], int]:
+    """Test ids: whole groups none of whose ids is in ``exclude`` (dev, or read by a training run), seeded order.
+
+    A group touching ``exclude`` is skipped entirely, so no prompt is on the test side
+    and on another side. Returns the ids (file order) and the number of groups.
+    """
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(group(row), []).append(item_id(row))
+    clean = [k for k, ids in groups.items() if not set(ids) & exclude]
+    random.Random(f"test:{seed}").shuffle(clean)
+    chosen: list[str] = []
+    taken = 0
+    for key in clean:
+        if len(chosen) >= target_rows:
+            break
+        chosen.extend(groups[key])
+        taken += 1
+    picked = set(chosen)
+    return [i for ids in groups.values() for i in ids if i in picked], taken
+
+
+def add_test_sides(
+    split_path: Path, data_dir: Path, used: Mapping[str, set[str]], target_rows: Mapping[str, int],
+    seed: int, provenance: str,
+) -> dict[str, int]:
+    """Write ``test_ids`` into the split file: per source, groups never in dev nor in ``used`` (training reads)."""
+    data = json.loads(split_path.read_text(encoding="utf-8"))
+    counts: dict[str, int] = {}
+    for name, entry in data["sources"].items():
+        source = SOURCES[name]
+        rows = [row for _, row in read_rows(data_dir / source.relpath)]
+        exclude = set(entry["heldout_ids"]) | used.get(name, set())
+        ids, n_groups = carve_test(rows, exclude, target_rows.get(name, 0), seed, source.group, source.item_id)
+        entry.update(test_ids=ids, test_groups=n_groups, test_seed=seed, test_target_rows=target_rows.get(name, 0))
+        counts[name] = len(ids)
+    data["about"] = ("heldout_ids: the dev side (it chose every recipe option and judge default); test_ids: groups "
+                     "no training run read and not in dev, read once per shipped configuration; everything else "
+                     "may be trained on")
+    data["test_provenance"] = provenance
+    split_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return counts
 
 
 def base_id(item_id: str) -> str:
