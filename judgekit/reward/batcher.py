@@ -125,7 +125,8 @@ class Batcher:
         if not chosen:
             return []
         share = max(1, self.limits.max_batch_items // len(chosen))
-        slices, budget = [], self.limits.max_batch_items
+        slices: list[tuple[_Pending, int, int]] = []
+        budget = self.limits.max_batch_items
         atomic = bool(getattr(self.service, "atomic", False))  # e.g. group rewards: a request is never split
         for p in chosen:
             start = len(p.results)
