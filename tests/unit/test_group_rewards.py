@@ -89,10 +89,23 @@ def test_server_batches_groups_without_merging_requests() -> None:
         status, answer = post(addr, {**body, "groups": ["g1", "g2", "g1"]})
         assert status == 200 and answer["rewards"] == [-1.0, 0.0, 1.0]  # g2 alone: failure_reward 0
         assert answer["extra_logs"]["judge_failed"] == [0.0, 1.0, 0.0]
-    # two requests in one batch, same prompt: two groups, never one
+    # two requests in one judge call, same prompt: two groups, never one
     items = [service.parse({"query": ["Pa", "Paa"], "prompts": ["P", "P"]}) for _ in range(2)]
-    answers = service.answer(items)
+    results = service.score(items[0] + items[1])
+    answers = [service.respond(results[:2]), service.respond(results[2:])]
     assert [a["rewards"] for a in answers] == [[-1.0, 1.0], [-1.0, 1.0]]
+
+
+def test_the_batcher_never_splits_a_group_reward_request() -> None:
+    """Fair batching slices big requests across rounds; a group-reward request goes whole into one judge call."""
+    reward, backend = listwise_reward()
+    service = OpenRLHFJudgeService(reward)
+    assert service.atomic
+    server = make_reward_server(service, port=0, limits=ServerLimits(batch_window_s=0.0, max_batch_items=2))
+    with running(server) as addr:
+        status, answer = post(addr, {"query": ["Pa", "Paaa", "Paa", "Paaaa"], "prompts": ["P"] * 4})
+    assert status == 200 and answer["rewards"] == pytest.approx([-1.0, 1 / 3, -1 / 3, 1.0])
+    assert answer["extra_logs"]["judge_failed"] == [0.0] * 4
 
 
 def test_bad_groups_field_is_a_client_error() -> None:
