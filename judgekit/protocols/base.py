@@ -148,6 +148,12 @@ _PROTOCOLS: dict[str, str] = {
     "tool-pairwise": "judgekit.protocols.tooluse:ToolPairwiseProtocol",
     "commit-first": "judgekit.protocols.commit_first:CommitFirstProtocol",
     "commit-first-pairwise": "judgekit.protocols.commit_first:CommitFirstPairwiseProtocol",
+    "scalar-rm": "judgekit.protocols.scalar_rm:ScalarRMProtocol",
+    "scalar-rm-pointwise": "judgekit.protocols.scalar_rm:ScalarRMPointwiseProtocol",
+    "rlbff": "judgekit.protocols.rlbff:RLBFFProtocol",
+    "rlbff-pointwise": "judgekit.protocols.rlbff:RLBFFPointwiseProtocol",
+    "activation-rm": "judgekit.protocols.activation_rm:ActivationRMProtocol",
+    "activation-rm-pointwise": "judgekit.protocols.activation_rm:ActivationRMPointwiseProtocol",
 }
 
 
