@@ -23,6 +23,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from judgekit.core.backend import PromptTooLongError
 from judgekit.core.cpus import default_threads
+from judgekit.core.errors import ConfigError
 from judgekit.core.models import weights_hash
 from judgekit.core.types import Generation, GenerationParams, Prompt
 
@@ -50,10 +51,10 @@ class ScalarRMBackend:
     def __init__(self, model: str | None = None, device: str = "cpu", dtype: str = "float32",
                  batch_size: int = 8, max_length: int | None = None, threads: int | None = None) -> None:
         if not model:
-            raise ValueError("the scalar-rm backend needs --model DIR: a sequence-classification reward model")
+            raise ConfigError("the scalar-rm backend needs --model DIR: a sequence-classification reward model")
         path = Path(model).expanduser()
         if not (path / "config.json").is_file():
-            raise ValueError(f"--model {path}: not a Hugging Face model directory (no config.json)")
+            raise ConfigError(f"--model {path}: not a Hugging Face model directory (no config.json)")
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, not {dtype!r}")
         if batch_size < 1:
@@ -70,7 +71,7 @@ class ScalarRMBackend:
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         loaded = AutoModelForSequenceClassification.from_pretrained(str(path), dtype=_DTYPES[dtype])
         if int(loaded.config.num_labels) != 1:
-            raise ValueError(f"--model {path}: a scalar RM has one output, this head has {loaded.config.num_labels}")
+            raise ConfigError(f"--model {path}: a scalar RM has one output, this head has {loaded.config.num_labels}")
         if loaded.config.pad_token_id is None:  # the head pools at the last non-pad token: it must know the pad
             if self.tokenizer.pad_token_id is None:
                 self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -173,7 +173,7 @@ def rm_cmd(
     if ev:
         rows = ev["rows"]
         for name, row in rows.items():
-            stdout.print(f"  {name:13s} acc {row['accuracy']:.3f} [{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}] "
+            stdout.print(f"  {name:13s} acc {_f(row['accuracy'])} [{_f(row['ci95'][0])}, {_f(row['ci95'][1])}] "
                          f"n={row['n']}  length-controlled {_f(row['length_controlled'])}")
         verdict = "beats" if ev["beats_best_baseline"] else "does NOT beat"
         stdout.print(f"  the RM {verdict} the best baseline ({ev['best_baseline']}) beyond its 95% interval")
