@@ -88,7 +88,8 @@ def main() -> None:
             continue  # resumable: finished arms are kept
         started = time.perf_counter()
         opts = replace(base, **ARMS[name])  # type: ignore[arg-type]
-        report = train_rm(data_dir, split, args.work / name, opts, log=lambda m, n=name: print(f"[{n}] {m}", flush=True))
+        report = train_rm(data_dir, split, args.work / name, opts,
+                          log=lambda m, n=name: print(f"[{n}] {m}", flush=True))
         report["minutes"] = (time.perf_counter() - started) / 60
         results["arms"][name] = report
         args.out.parent.mkdir(parents=True, exist_ok=True)
