@@ -1,12 +1,12 @@
 """Scalar RM arms under injected label noise: `judgekit train rm` options, held-out accuracy beside baselines.
 
-    JUDGEKIT_THREADS=2 nice -n 10 python eval/rm_noise.py --out eval/results/rm_noise.json \
-        --limit 96 --eval-limit 80 --max-length 256 --arms clean,noise20,noise20-ls,noise20-collab
+    for arm in clean noise20 noise20-collab; do JUDGEKIT_THREADS=1 nice -n 10 python eval/rm_noise.py \
+        --out eval/results/rm_noise_$arm.json --limit 32 --eval-limit 40 --max-length 192 --arms $arm & done
 
 Each arm trains a LoRA r16 Bradley-Terry RM from the embedded SmolLM2-135M on the same seeded subset of
 the shared data's TRAINING side (noise flips a seeded fraction of its labels) and is scored on the same
 seeded subset of the HELD-OUT side. The JSON holds every arm's rm.json; docs/reward_models.md's table
-is printed by `python eval/rm_noise.py --table eval/results/rm_noise.json`.
+is printed by `python eval/rm_noise.py --table eval/results/rm_noise_*.json`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ ARMS = {
 }
 
 
-def table(path: Path) -> str:
-    """The markdown table of a results file."""
-    data = json.loads(path.read_text())
+def table(paths: list[Path]) -> str:
+    """The markdown table of one or more results files (their arms in order)."""
+    data: dict = {"arms": {}}  # type: ignore[type-arg]
+    for path in paths:
+        data["arms"].update(json.loads(path.read_text())["arms"])
     lines = ["| arm | flipped | trained pairs | collab dropped (flipped) | held-out acc [95% CI] | chosen longer | "
              "chosen shorter | length-controlled | best baseline | beats it | minutes |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -72,7 +74,7 @@ def main() -> None:
     ap.add_argument("--eval-limit", type=int, default=80)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--epochs", type=float, default=1.0)
-    ap.add_argument("--table", type=Path, help="print the table of a results file and exit")
+    ap.add_argument("--table", type=Path, nargs="+", help="print the table of results files and exit")
     args = ap.parse_args()
     if args.table:
         print(table(args.table))
