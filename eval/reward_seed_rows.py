@@ -1,10 +1,13 @@
 """Measured rows for the seed judges on held-out pairs: rlbff, activation-rm, a trained scalar RM; STARC between them.
 
-    JUDGEKIT_THREADS=2 nice -n 10 python eval/reward_seed_rows.py --n 80 --k 8 \
-        --rm runs/rm_noise/clean --out eval/results/reward_seed_rows.json
+    JUDGEKIT_THREADS=1 nice -n 10 python eval/reward_seed_rows.py --n 60 --k 8 --judges activation-rm,rlbff \
+        --rlbff-limit 20 --principle "The response follows every explicit instruction in the user prompt." \
+        --principle "The response is factually correct." --out eval/results/reward_seed_rows.json
+    JUDGEKIT_THREADS=1 nice -n 10 python eval/reward_seed_rows.py --n 60 --judges scalar-rm \
+        --rm runs/rm_noise/clean --out eval/results/reward_seed_rows.json   # adds the trained RM, STARC again
 
-The held-out pairs are the same seeded subset `eval/rm_noise.py` scores (shared data, held-out side of
-training/split.json); the activation RM's k few-shot pairs come from the TRAINING side (seeded). Each
+The held-out pairs are a seeded subset of the shared data's held-out side (training/split.json; rlbff
+judges the first --rlbff-limit of them, for CPU time); the activation RM's k few-shot pairs come from the TRAINING side (seeded). Each
 judge runs through `judgekit judge`'s path (protocol + runner + call cache) into runs/seed_rows/<judge>/;
 accuracy is beside the baselines and length-stratified (judgekit.train.rm_eval), and STARC distances are
 computed between every two judges' per-response rewards (judgekit.arena.starc).
@@ -72,6 +75,8 @@ def main() -> None:
     ap.add_argument("--layer", type=int, default=None)
     ap.add_argument("--rm", type=Path, default=None, help="a trained scalar RM directory to include")
     ap.add_argument("--judges", default="rlbff,activation-rm,scalar-rm")
+    ap.add_argument("--rlbff-limit", type=int, default=None, help="rlbff judges only the first N held-out pairs")
+    ap.add_argument("--principle", action="append", default=[], help="rlbff principle (default: the bundled five)")
     ap.add_argument("--out", type=Path, default=Path("eval/results/reward_seed_rows.json"))
     ap.add_argument("--work", type=Path, default=Path("runs/seed_rows"))
     ap.add_argument("--table", type=Path)
@@ -88,7 +93,7 @@ def main() -> None:
     by_id = {p.id: p for p in held}
     option = (f"fewshot={fewshot}",) + ((f"layer={args.layer}",) if args.layer is not None else ())
     configs = {
-        "rlbff": JudgeOptions(protocol="rlbff", method="logit", model="smollm2"),
+        "rlbff": JudgeOptions(protocol="rlbff", method="logit", model="smollm2", principle=tuple(args.principle)),
         "activation-rm": JudgeOptions(protocol="activation-rm", model="smollm2", option=option),
         "scalar-rm": JudgeOptions(protocol="scalar-rm", model=str(args.rm) if args.rm else None),
     }
@@ -102,7 +107,8 @@ def main() -> None:
         proto = build_protocol(opts)
         runner = build_runner(opts)
         started = time.perf_counter()
-        out = run_judge(samples, proto, runner, args.work / name)
+        todo = samples[: args.rlbff_limit] if name == "rlbff" and args.rlbff_limit else samples
+        out = run_judge(todo, proto, runner, args.work / name)
         seconds = time.perf_counter() - started
         rows = [json.loads(line) for line in (args.work / name / "results.jsonl").read_text().splitlines()]
         scored = [r for r in rows if r.get("scores") and len(r["scores"]) == 2]
