@@ -7,8 +7,9 @@
         --rm runs/rm_noise/clean --out eval/results/reward_seed_rows.json   # adds the trained RM, STARC again
 
 The held-out pairs are a seeded subset of the shared data's held-out side (training/split.json; rlbff
-judges the first --rlbff-limit of them, for CPU time); the activation RM's k few-shot pairs come from the TRAINING side (seeded). Each
-judge runs through `judgekit judge`'s path (protocol + runner + call cache) into runs/seed_rows/<judge>/;
+judges the first --rlbff-limit of them, for CPU time); the activation RM's k few-shot pairs come from
+the TRAINING side (seeded). `--collect` runs nothing and rebuilds the results from the run directories,
+an interrupted run's finished chunks included (marked partial_run). Each judge runs through `judgekit judge`'s path (protocol + runner + call cache) into runs/seed_rows/<judge>/;
 accuracy is beside the baselines and length-stratified (judgekit.train.rm_eval), and STARC distances are
 computed between every two judges' per-response rewards (judgekit.arena.starc).
 `python eval/reward_seed_rows.py --table eval/results/reward_seed_rows.json` prints the docs tables.
@@ -50,6 +51,16 @@ def write_pairs(path: Path, pairs: list[PreferencePair]) -> Path:
     return path
 
 
+def judged_rows(run: Path) -> list[dict] | None:  # type: ignore[type-arg]
+    """The judgment rows of a run directory: results.jsonl, or the finished chunks of an interrupted run."""
+    for name in ("results.jsonl", "results.partial.jsonl"):
+        path = run / name
+        if path.is_file():
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            return [r for r in rows if "sample_id" in r]
+    return None
+
+
 def table(path: Path) -> str:
     data = json.loads(path.read_text())
     lines = ["| judge | judged | acc [95% CI] | chosen longer | chosen shorter | length-controlled | "
@@ -60,7 +71,8 @@ def table(path: Path) -> str:
         lines.append(f"| {name} | {rm['n']} | {rm['accuracy']:.3f} [{rm['ci95'][0]:.2f}, {rm['ci95'][1]:.2f}] | "
                      f"{rm['chosen_longer']['accuracy']:.3f} | {rm['chosen_shorter']['accuracy']:.3f} | "
                      f"{rm['length_controlled']:.3f} | {j['eval']['best_baseline']} {base['accuracy']:.3f} | "
-                     f"{'yes' if j['eval']['beats_best_baseline'] else 'no'} | {j['seconds'] / max(rm['n'], 1):.2f} |")
+                     f"{'yes' if j['eval']['beats_best_baseline'] else 'no'} | "
+                     f"{'-' if j['seconds'] is None else round(j['seconds'] / max(rm['n'], 1), 1)} |")
     lines += ["", "| first | second | STARC | items | same top response |", "|---|---|---|---|---|"]
     for r in data["starc"]:
         agree = "-" if r["top_agreement"] is None else f"{r['top_agreement']:.3f}"
@@ -80,6 +92,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("eval/results/reward_seed_rows.json"))
     ap.add_argument("--work", type=Path, default=Path("runs/seed_rows"))
     ap.add_argument("--table", type=Path)
+    ap.add_argument("--collect", action="store_true",
+                    help="run nothing: rebuild the results from the run directories (finished or partial runs)")
     args = ap.parse_args()
     if args.table:
         print(table(args.table))
@@ -104,14 +118,17 @@ def main() -> None:
         opts = configs[name]
         if name == "scalar-rm" and not args.rm:
             continue
-        proto = build_protocol(opts)
-        runner = build_runner(opts)
-        started = time.perf_counter()
-        todo = samples[: args.rlbff_limit] if name == "rlbff" and args.rlbff_limit else samples
-        out = run_judge(todo, proto, runner, args.work / name)
-        seconds = time.perf_counter() - started
-        rows = [json.loads(line) for line in (args.work / name / "results.jsonl").read_text().splitlines()]
-        scored = [r for r in rows if r.get("scores") and len(r["scores"]) == 2]
+        if not args.collect:
+            proto = build_protocol(opts)
+            runner = build_runner(opts)
+            started = time.perf_counter()
+            todo = samples[: args.rlbff_limit] if name == "rlbff" and args.rlbff_limit else samples
+            run_judge(todo, proto, runner, args.work / name)
+            (args.work / name / "seconds.txt").write_text(f"{time.perf_counter() - started:.1f}\n")
+        rows = judged_rows(args.work / name)
+        if rows is None:
+            continue
+        scored = [r for r in rows if r.get("scores") and len(r["scores"]) == 2 and r["sample_id"] in by_id]
         pairs, chosen, rejected = [], [], []
         for r in scored:
             p = by_id[r["sample_id"]]
@@ -120,14 +137,15 @@ def main() -> None:
             pairs.append(p)
             chosen.append(c)
             rejected.append(x)
-        results["judges"][name] = {"eval": evaluate_scores(pairs, chosen, rejected), "seconds": seconds,
-                                   "not_scored": len(rows) - len(scored), "model": runner.backend.model_id,
-                                   "summary_accuracy": out.summary.get("accuracy")}
+        seconds_file = args.work / name / "seconds.txt"
+        results["judges"][name] = {"eval": evaluate_scores(pairs, chosen, rejected), "judged": len(rows),
+                                   "not_scored": len(rows) - len(scored),
+                                   "seconds": float(seconds_file.read_text()) if seconds_file.is_file() else None,
+                                   "partial_run": not (args.work / name / "results.jsonl").is_file()}
         acc = results["judges"][name]["eval"]["rows"]["rm"]["accuracy"]
-        print(f"[{name}] {len(scored)} pairs in {seconds:.0f}s: accuracy {acc}", flush=True)
+        print(f"[{name}] {len(scored)} pairs: accuracy {acc}", flush=True)
     for name in results["judges"]:  # every judge run so far, from its run directory
-        for line in (args.work / name / "results.jsonl").read_text().splitlines():
-            r = json.loads(line)
+        for r in judged_rows(args.work / name) or []:
             if r.get("scores") and len(r["scores"]) == 2 and r["sample_id"] in by_id:
                 a, b = r["scores"]
                 rewards.setdefault(name, {})[r["sample_id"]] = [a, b] if by_id[r["sample_id"]].chosen_first else [b, a]
