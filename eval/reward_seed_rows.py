@@ -9,7 +9,8 @@
 The held-out pairs are a seeded subset of the shared data's held-out side (training/split.json; rlbff
 judges the first --rlbff-limit of them, for CPU time); the activation RM's k few-shot pairs come from
 the TRAINING side (seeded). `--collect` runs nothing and rebuilds the results from the run directories,
-an interrupted run's finished chunks included (marked partial_run). Each judge runs through `judgekit judge`'s path (protocol + runner + call cache) into runs/seed_rows/<judge>/;
+an interrupted run's finished chunks included (marked partial_run). Each judge runs through
+`judgekit judge`'s path (protocol + runner + call cache) into runs/seed_rows/<judge>/;
 accuracy is beside the baselines and length-stratified (judgekit.train.rm_eval), and STARC distances are
 computed between every two judges' per-response rewards (judgekit.arena.starc).
 `python eval/reward_seed_rows.py --table eval/results/reward_seed_rows.json` prints the docs tables.
