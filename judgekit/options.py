@@ -9,7 +9,7 @@ into the objects of the data path.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +147,21 @@ def protocol_default_model(name: str) -> str | None:
         return None  # an unknown protocol is reported by build_protocol
 
 
+# Protocols that score with their own kind of model: the default backend switches to it.
+OWN_BACKEND = {"scalar-rm": "scalar-rm", "scalar-rm-pointwise": "scalar-rm"}
+
+
+def effective(opts: JudgeOptions) -> JudgeOptions:
+    """``opts`` with the backend a protocol needs (``-p scalar-rm`` reads --model as a reward model)."""
+    need = OWN_BACKEND.get(opts.protocol)
+    if need and opts.backend == "transformers":
+        return replace(opts, backend=need)
+    return opts
+
+
 def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     """Constructor arguments for the chosen backend (a bad choice raises ConfigError)."""
+    opts = effective(opts)
     if opts.backend not in user_backends():
         raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(user_backends())}")
     if opts.backend == "transformers":
@@ -177,6 +190,10 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
         return {"base_url": opts.base_url, "model": opts.model, "mode": opts.api_mode, "chat_template": template,
                 "api_key_env": opts.api_key_env, "concurrency": opts.concurrency, "timeout": opts.timeout,
                 "max_retries": opts.max_retries, "constraint_style": opts.constraint_style}
+    if opts.backend == "scalar-rm":
+        if not opts.model:
+            raise ConfigError("--backend scalar-rm needs --model DIR (a sequence-classification reward model)")
+        return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
     if opts.backend == "vllm":
         if not opts.model:
             raise ConfigError("--backend vllm needs --model")
@@ -186,6 +203,7 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
 
 def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:
     """Backend (loaded lazily) + call cache, as the flags ask."""
+    opts = effective(opts)
     kwargs = backend_kwargs(opts)
     announce = None
     if console is not None and opts.backend == "transformers":

@@ -23,6 +23,7 @@ from judgekit.cli import probe as cli_probe
 from judgekit.cli import reward as cli_reward
 from judgekit.cli import rubrics as cli_rubrics
 from judgekit.cli import scaling as cli_scaling
+from judgekit.cli import starc as cli_starc
 from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
@@ -102,6 +103,7 @@ for _group in (
     cli_arena,  # judgekit arena
     cli_reward,  # judgekit reward, judgekit reward-serve
     cli_cache,  # judgekit cache info|prune
+    cli_starc,  # judgekit compare-rewards
 ):
     _group.register(app)
 

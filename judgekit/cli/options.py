@@ -32,7 +32,7 @@ _OPTS = [
     ("protocol", Annotated[str, typer.Option("--protocol", "-p", help="Judging protocol (see `judgekit protocols`).")]),
     ("method", Annotated[str, typer.Option(help="generative (reason, then verdict) or logit (one forward pass).")]),
     ("constrain", Annotated[bool, typer.Option("--constrain/--no-constrain", help="Constrain the verdict format.")]),
-    ("backend", Annotated[str, typer.Option(help="transformers, openai or vllm.")]),
+    ("backend", Annotated[str, typer.Option(help="transformers, openai, vllm or scalar-rm (a reward model).")]),
     ("model", Annotated[str | None, typer.Option(
         help="Model path or name; default: judgekit-135m (the shipped trained judge); smollm2: the raw base.")]),
     ("base_url", Annotated[str | None, typer.Option(help="Server URL for --backend openai.")]),

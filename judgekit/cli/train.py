@@ -25,6 +25,8 @@ from judgekit.train.adapters import make_server
 from judgekit.train.distill import distill, format_of, import_traces, prompt_rows, select_traces, write_jsonl
 from judgekit.train.recipe.traces import rationalized_traces
 from judgekit.train.rewards import JudgeReward, RewardConfig, load_reward_configs
+from judgekit.train.rm import RMOptions, train_rm
+from judgekit.train.rm_data import PAIR_SOURCES
 
 train_app = typer.Typer(no_args_is_help=True, help="Train reasoning reward models: distill traces, serve rewards.")
 
@@ -122,4 +124,60 @@ def register(app: typer.Typer) -> None:
     train_app.command("distill")(with_judge_options(distill_cmd))
     train_app.command("rationalize")(with_judge_options(rationalize_cmd))
     train_app.command("serve-reward")(serve_reward)
+    train_app.command("rm")(rm_cmd)
     app.add_typer(train_app, name="train")
+
+
+def rm_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (a HF sequence-classification model).")]
+    = Path("runs/rm"),
+    model: Annotated[str | None, typer.Option(help="Base model (default: the embedded SmolLM2-135M).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Shared data folder (default $JUDGEKIT_SHARED_DATA).")] = None,
+    split: Annotated[Path, typer.Option(help="Split file; only its training side is trained on.")]
+    = Path("training/split.json"),
+    sources: Annotated[str, typer.Option(help="Comma-separated pairwise sources.")] = ",".join(PAIR_SOURCES),
+    limit: Annotated[int | None, typer.Option(help="Train on a seeded subset of N pairs.")] = None,
+    epochs: Annotated[float, typer.Option(help="Passes over the pairs (ignored with --max-steps).")] = 1.0,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
+    learning_rate: Annotated[float, typer.Option(help="Learning rate.")] = 1e-4,
+    batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 4,
+    max_length: Annotated[int, typer.Option(help="Longest conversation in tokens; longer pairs are dropped.")] = 512,
+    lora_r: Annotated[int, typer.Option(help="LoRA rank (0: full fine-tune).")] = 16,
+    margin: Annotated[float, typer.Option(help="BT margin: loss -log s(r_c - r_r - margin).")] = 0.0,
+    length_balance: Annotated[bool, typer.Option(help="As many chosen-longer as chosen-shorter pairs.")] = False,
+    noise: Annotated[float, typer.Option(help="Flip a seeded fraction of training labels (robustness runs).")] = 0.0,
+    label_smoothing: Annotated[float, typer.Option(help="Label-smoothed BT loss, eps in [0, 0.5).")] = 0.0,
+    collaborative: Annotated[bool, typer.Option(help="Two peer RMs filter each other's implausible pairs.")] = False,
+    drop: Annotated[float, typer.Option(help="--collaborative: fraction of each half the peer drops.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of subsets, noise, halves and training.")] = 0,
+    evaluate: Annotated[bool, typer.Option("--eval/--no-eval", help="Score the held-out side afterwards.")] = True,
+    eval_limit: Annotated[int | None, typer.Option(help="Evaluate on a seeded subset of N held-out pairs.")] = None,
+) -> None:
+    """Train a Bradley-Terry scalar reward model (TRL RewardTrainer) on the shared data's training side."""
+    import os
+
+    with user_errors():
+        shared = data_dir or Path(os.environ.get("JUDGEKIT_SHARED_DATA", "../shared/data"))
+        if not shared.is_dir():
+            raise ConfigError(f"--data-dir {shared}: not a directory (set JUDGEKIT_SHARED_DATA)")
+        if not split.is_file():
+            raise ConfigError(f"--split {split}: not found")
+        opts = RMOptions(model=model, sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
+                         limit=limit, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
+                         batch_size=batch_size, max_length=max_length, lora_r=lora_r, margin=margin,
+                         length_balance=length_balance, noise=noise, label_smoothing=label_smoothing,
+                         collaborative=collaborative, drop=drop, seed=seed, eval_limit=eval_limit)
+        report = train_rm(shared, split, out, opts, evaluate=evaluate, log=console.print)
+    stdout.print(f"reward model: {out}  (judge with: judgekit judge FILE -p scalar-rm --model {out})")
+    ev = report.get("eval")
+    if ev:
+        rows = ev["rows"]
+        for name, row in rows.items():
+            stdout.print(f"  {name:13s} acc {_f(row['accuracy'])} [{_f(row['ci95'][0])}, {_f(row['ci95'][1])}] "
+                         f"n={row['n']}  length-controlled {_f(row['length_controlled'])}")
+        verdict = "beats" if ev["beats_best_baseline"] else "does NOT beat"
+        stdout.print(f"  the RM {verdict} the best baseline ({ev['best_baseline']}) beyond its 95% interval")
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"

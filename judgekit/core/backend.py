@@ -102,6 +102,7 @@ _REGISTRY: dict[str, str] = {
     "transformers": "judgekit.backends.transformers:TransformersBackend",
     "openai": "judgekit.backends.openai:OpenAIBackend",
     "vllm": "judgekit.backends.vllm:VLLMBackend",
+    "scalar-rm": "judgekit.backends.scalar_rm:ScalarRMBackend",
 }
 
 

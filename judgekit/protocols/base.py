@@ -167,6 +167,12 @@ _PROTOCOLS: dict[str, str] = {
     "dpo": "judgekit.protocols.likelihood:DPOProtocol",
     "dpo-pointwise": "judgekit.protocols.likelihood:DPOPointwise",
     "combined": "judgekit.protocols.combined:CombinedProtocol",
+    "scalar-rm": "judgekit.protocols.scalar_rm:ScalarRMProtocol",
+    "scalar-rm-pointwise": "judgekit.protocols.scalar_rm:ScalarRMPointwiseProtocol",
+    "rlbff": "judgekit.protocols.rlbff:RLBFFProtocol",
+    "rlbff-pointwise": "judgekit.protocols.rlbff:RLBFFPointwiseProtocol",
+    "activation-rm": "judgekit.protocols.activation_rm:ActivationRMProtocol",
+    "activation-rm-pointwise": "judgekit.protocols.activation_rm:ActivationRMPointwiseProtocol",
 }
 
 

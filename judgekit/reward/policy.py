@@ -99,6 +99,8 @@ def reward_from_judgment(task: str, judgment: Judgment) -> float | None:
     """The policy reward a finished judgment gives (None when it failed)."""
     if judgment.reward is None or judgment.parse_failure:
         return None
+    if judgment.extra.get("reward_is_score"):  # a scalar RM: its score is the reward
+        return float(judgment.reward)
     if task == "pointwise":
         if judgment.scores is None or len(judgment.scores) != 1:
             return None

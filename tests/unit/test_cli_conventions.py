@@ -106,7 +106,7 @@ def test_commands_that_cannot_sample_say_so(tmp_path: Path) -> None:
 def test_fake_backend_is_hidden_from_users(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("JUDGEKIT_FAKE_BACKEND")
     result = invoke("judge", str(PAIRS), "--backend", "fake", "-o", str(tmp_path / "run"))
-    assert result.exit_code == 2 and "choose from openai, transformers, vllm" in result.output
+    assert result.exit_code == 2 and "choose from openai, scalar-rm, transformers, vllm" in result.output
     assert "fake" not in invoke("judge", "--help").output
 
 
