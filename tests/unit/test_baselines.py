@@ -86,11 +86,12 @@ def test_verification_baselines_include_the_rules() -> None:
 
 def test_judge_summary_and_table_show_baselines_on_the_fake_backend(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
     import io
 
     from rich.console import Console
 
-    from judgekit.cli import app as app_module
+    app_module = importlib.import_module("judgekit.cli.app")  # the package's `app` attribute is the Typer app
 
     sink = io.StringIO()  # a wide terminal: the table's third column ("what it means") wraps names at 80
     monkeypatch.setattr(app_module, "out", Console(file=sink, width=240, force_terminal=False))

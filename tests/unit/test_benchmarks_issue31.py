@@ -181,7 +181,7 @@ def test_verifybench_runs_the_verify_protocol_and_scores_upstream_accuracy(tmp_p
     from judgekit.backends.fake import FakeBackend
     from judgekit.core.runner import Runner
     from judgekit.evaluation.evaluate import run_eval
-    from judgekit.protocols.base import get_protocol
+    from judgekit.protocols.base import JudgeConfig, get_protocol
 
     def always_correct(prompt, index, params):
         return "Reasoning: matches.\nVerdict: correct"
@@ -191,7 +191,8 @@ def test_verifybench_runs_the_verify_protocol_and_scores_upstream_accuracy(tmp_p
     units = es.units("pairwise")  # the items force verification whatever the run asks
     assert [u.metadata["protocol"] for u in units] == ["verify"] * 4
     assert units[0].reference == "12" and units[0].responses == ("7 + 5 = 12, so the answer is 12.",)
-    result = run_eval("verifybench", path, get_protocol("verify"), Runner(FakeBackend(always_correct)),
+    model_only = get_protocol("verify", JudgeConfig(options=(("verify_mode", "model"),)))  # the model decides
+    result = run_eval("verifybench", path, model_only, Runner(FakeBackend(always_correct)),
                       tmp_path / "v", n_boot=20, report=False)
     m = {k: v["value"] for k, v in result.scores["metrics"].items()}
     assert m["overall"] == 0.5 and m["false_positive_rate"] == 1.0

@@ -37,7 +37,7 @@ def test_report_json_round_trips_and_has_every_setting(tmp_path):
     assert (overall["k"], overall["n"], overall["rate"]) == (30, 30, 1.0)
     assert overall["ci95"][0] < 1.0 == overall["ci95"][1]
     inj = loaded["attacks"]["injection"]
-    assert inj["items"] == 8  # one attackable item: clean + 7 injections
+    assert inj["items"] == 9  # one attackable item: clean + 8 injections (turn forgery included)
     assert {r["metric"] for r in inj["settings"]["raw"]["rates"]} == {"attacker-verdict", "flip-to-attacker"}
 
 

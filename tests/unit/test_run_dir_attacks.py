@@ -81,7 +81,8 @@ def test_empty_out_is_a_usage_error(tmp_path: Path) -> None:  # item 10
 
 
 def reward(backend: FakeBackend | None = None) -> PolicyReward:
-    protocol = judge_protocol("verify", JudgeConfig(method="logit"))
+    # the model decides every item (in the default hybrid mode the rules would, without a model call)
+    protocol = judge_protocol("verify", JudgeConfig(method="logit", options=(("verify_mode", "model"),)))
     return PolicyReward(protocol, Runner(backend=backend or fake_verifier()))
 
 

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from judgekit.core.data import DataError, read_rows
-from judgekit.evaluation.benchmarks.base import Benchmark, EvalSet, Item, ItemOutcomes, ItemResult
+from judgekit.evaluation.benchmarks.base import (
+    Benchmark,
+    BenchmarkInfo,
+    EvalSet,
+    Item,
+    ItemOutcomes,
+    ItemResult,
+)
 from judgekit.evaluation.benchmarks.common import DATA_SUFFIXES, check_unique, limited, text, text_list
 
 SPLITS = ("gsm8k", "math", "olympiadbench", "omnimath")
@@ -126,4 +133,9 @@ BENCHMARK = Benchmark(
     description="ProcessBench: earliest wrong step of a math solution (-1: all correct); F1 of the two accuracies",
     upstream="https://github.com/QwenLM/ProcessBench (code/run_eval.py lines 117-129)",
     load=load, item_results=item_results, aggregate=aggregate, default_mode="prm",
+    info=BenchmarkInfo(source="Qwen/ProcessBench (hub; splits gsm8k, math, olympiadbench, omnimath)",
+                       license="Apache-2.0 (repository)", rows="3,400 solutions in 4 splits (paper)",
+                       reproduces="code/run_eval.py lines 117-129: per-split F1 of the erroneous/correct accuracies",
+                       obtained="no: the hub set is not reachable here; the test fixture is constructed in its "
+                                "layout from shared GSM8K"),
 )
