@@ -17,9 +17,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
+from judgekit.core.errors import ConfigError
+from judgekit.core.models import EMBEDDED_ALIASES, resolve_model
 from judgekit.core.types import Constraint, Generation, GenerationParams, Prompt, sample_seed
+from judgekit.core.weights import shipped_adapter
 
 
 class ChatTokenizer(Protocol):
@@ -35,6 +39,21 @@ class ChatTokenizer(Protocol):
 
 
 # ---------------------------------------------------------------- pure request building
+def local_model(model: str) -> tuple[str, str]:
+    """``(what vLLM loads, model id)`` for a model argument.
+
+    judgekit's own names (``judgekit-135m``, ``smollm2``/``embedded``), a ``.gguf`` file and
+    a local directory go through :func:`~judgekit.core.models.resolve_model` (the merged or
+    converted Hugging Face directory, id with a content hash, as the transformers backend
+    uses); anything else is handed to vLLM as a Hugging Face hub id.
+    """
+    lowered = model.lower()
+    if shipped_adapter(model) is not None or lowered in EMBEDDED_ALIASES or Path(model).expanduser().exists():
+        resolved = resolve_model(model)
+        return str(resolved.path), resolved.model_id
+    return model, model
+
+
 def sampling_kwargs(params: GenerationParams, *, logprobs: int | None = None) -> dict[str, Any]:
     """Keyword arguments of ``vllm.SamplingParams`` for judgekit decoding parameters.
 
@@ -122,6 +141,21 @@ def engine_kwargs(
         kwargs["max_model_len"] = max_model_len
     kwargs.update(extra or {})
     return kwargs
+
+
+def vllm_engine_fields(vllm: Any) -> frozenset[str] | None:
+    """Names of ``vllm.EngineArgs`` fields (what ``LLM(**kwargs)`` accepts), or None when it cannot tell."""
+    import dataclasses
+
+    args = getattr(vllm, "EngineArgs", None)
+    if args is None or not dataclasses.is_dataclass(args):
+        return None
+    return frozenset(f.name for f in dataclasses.fields(args))
+
+
+def unknown_engine_args(extra: Mapping[str, Any], fields: frozenset[str] | None) -> list[str]:
+    """The keys of ``extra`` that are not engine arguments (none when the fields are unknown)."""
+    return [] if fields is None else sorted(k for k in extra if k not in fields)
 
 
 def engine_max_len(llm: Any) -> int | None:
@@ -301,14 +335,19 @@ class VLLMBackend:
         import vllm  # lazy: judgekit works without vLLM installed
 
         self._vllm = vllm
+        unknown = unknown_engine_args(engine_extra or {}, vllm_engine_fields(vllm))
+        if unknown:
+            raise ConfigError(f"unknown vLLM engine argument(s) {', '.join(unknown)} (vllm {vllm.__version__}); "
+                              "see vllm.EngineArgs")
         self.top_logprobs = top_logprobs
+        path, model_id = local_model(model)
         self.engine_kwargs = engine_kwargs(
-            model, tokenizer=tokenizer, revision=revision, tensor_parallel_size=tensor_parallel_size,
+            path, tokenizer=tokenizer, revision=revision, tensor_parallel_size=tensor_parallel_size,
             enable_prefix_caching=enable_prefix_caching, max_model_len=max_model_len,
             gpu_memory_utilization=gpu_memory_utilization, dtype=dtype, seed=seed,
             max_logprobs=max(top_logprobs, 1), extra=engine_extra,
         )
-        self.model_id = f"vllm:{model}" + (f"@{revision}" if revision else "")
+        self.model_id = f"vllm:{model_id}" + (f"@{revision}" if revision else "")
         self._llm = vllm.LLM(**self.engine_kwargs)
         self._tokenizer: ChatTokenizer = self._llm.get_tokenizer()
         # Without a limit the runner's length guard is off, and one over-long prompt

@@ -18,6 +18,7 @@ from judgekit.cli import arena as cli_arena
 from judgekit.cli import cache as cli_cache
 from judgekit.cli import esfp as cli_esfp
 from judgekit.cli import eval as cli_eval
+from judgekit.cli import export as cli_export
 from judgekit.cli import probe as cli_probe
 from judgekit.cli import reward as cli_reward
 from judgekit.cli import rubrics as cli_rubrics
@@ -107,6 +108,7 @@ for _group in (
     cli_arena,  # judgekit arena
     cli_reward,  # judgekit reward, judgekit reward-serve
     cli_cache,  # judgekit cache info|prune
+    cli_export,  # judgekit export
 ):
     _group.register(app)
 
