@@ -47,16 +47,33 @@ def _setup() -> None:
 def judge(
     file: Annotated[Path, typer.Argument(help="JSONL/JSON/Parquet/CSV file or a saved datasets directory.")],
     opts: JudgeOptions,
+    ray: Annotated[str | None, typer.Option(
+        help="Judge on a Ray cluster: its address (ray://host:10001, auto) or 'local' (see docs/engines.md).")] = None,
+    ray_workers: Annotated[int, typer.Option(help="--ray: worker actors, each with its own backend.")] = 2,
+    ray_block_size: Annotated[int, typer.Option(help="--ray: items per block (a multiple of 32).")] = 1024,
+    ray_cpus_per_worker: Annotated[float, typer.Option(help="--ray: CPUs reserved per worker.")] = 1.0,
+    ray_gpus_per_worker: Annotated[float, typer.Option(
+        help="--ray: GPUs per worker (vLLM: --tensor-parallel-size of them).")] = 0.0,
 ) -> None:
     """Judge every item of FILE and write results.jsonl, manifest.json and summary.json."""
     with user_errors():
         proto = build_protocol(opts)
         samples = load_for_protocol(file, proto, opts)
-        runner = build_runner(opts, console)
         run_dir = opts.output or Path("runs") / f"{file.stem}-{proto.name}-{proto.config.method}"
-        with progress_bar(f"judging ({proto.name}, {proto.config.method})") as update:
-            result = run_judge(samples, proto, runner, run_dir, input_path=file, progress=update,
-                               resume=opts.resume, extra_manifest={"selection": selection(opts, len(samples))})
+        extra = {"selection": selection(opts, len(samples))}
+        if ray is not None:
+            from judgekit.ray_judge import RayPlan, run_judge_ray
+
+            plan = RayPlan(address=ray, workers=ray_workers, block_size=ray_block_size,
+                           cpus_per_worker=ray_cpus_per_worker, gpus_per_worker=ray_gpus_per_worker)
+            with progress_bar(f"judging on Ray ({proto.name}, {proto.config.method})") as update:
+                result = run_judge_ray(samples, opts, run_dir, plan, input_path=file, progress=update,
+                                       extra_manifest=extra)
+        else:
+            runner = build_runner(opts, console)
+            with progress_bar(f"judging ({proto.name}, {proto.config.method})") as update:
+                result = run_judge(samples, proto, runner, run_dir, input_path=file, progress=update,
+                                   resume=opts.resume, extra_manifest=extra)
     out.print(summary_table(result.summary))
     console.print(f"results: {run_dir / 'results.jsonl'}  manifest: {run_dir / 'manifest.json'}")
 
