@@ -38,7 +38,7 @@ def ray_cluster() -> Iterator[Any]:
         if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
             pytest.fail("ray is not installed, but CI is set: pip install 'judgekit[ray]'")
         pytest.skip("ray is not installed (pip install 'judgekit[ray]'; required when CI is set)")
-    import cloudpickle
+    from ray import cloudpickle  # Ray's own copy pickles what it sends to workers
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the runner factories below, by value
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
