@@ -356,6 +356,15 @@ class VLLMBackend:
         self._so_cls, self._so_field = self._structured_outputs_api()
         self._missing_choices = 0
         self._shared_choices: set[tuple[str, ...]] = set()
+        self._prompt_tokens = [0, 0]  # [total, found in the prefix cache] (RequestOutput.num_cached_tokens)
+
+    def _run(self, inputs: list[dict[str, list[int]]], sampling: Any) -> list[Any]:
+        """``LLM.generate`` on token ids, counting prompt tokens and those served from the prefix cache."""
+        outputs = self._llm.generate(inputs, sampling, use_tqdm=False)
+        for x, out in zip(inputs, outputs, strict=True):
+            self._prompt_tokens[0] += len(x["prompt_token_ids"])
+            self._prompt_tokens[1] += int(getattr(out, "num_cached_tokens", 0) or 0)
+        return list(outputs)
 
     def _structured_outputs_api(self) -> tuple[Any, str]:
         """``(params class, SamplingParams field)``: new API first, then the pre-0.10.2 one."""
@@ -386,7 +395,7 @@ class VLLMBackend:
             self._sampling_params({**kwargs, "seed": sample_seed(params.seed, p, first)}, params.constraint)
             for p in prompts
         ]
-        outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
+        outputs = self._run(prompt_inputs(prompts, self._tokenizer), sampling)
         return [
             [Generation(c.text, c.finish_reason or "stop", len(c.token_ids)) for c in out.outputs]
             for out in outputs
@@ -403,7 +412,7 @@ class VLLMBackend:
         for per_prompt in ids:
             self._shared_choices.update(shared_first_tokens(per_prompt))
         sampling = self._vllm.SamplingParams(**choice_sampling_kwargs(self.top_logprobs))
-        outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
+        outputs = self._run(prompt_inputs(prompts, self._tokenizer), sampling)
         results = []
         for out, prompt_ids in zip(outputs, ids, strict=True):
             first = out.outputs[0].logprobs[0]  # {token_id: Logprob}
@@ -431,4 +440,6 @@ class VLLMBackend:
             "max_context": self.max_context,
             "choices_not_in_top_logprobs": self._missing_choices,
             "choices_sharing_first_token": sorted(list(g) for g in self._shared_choices),
+            "prompt_tokens_total": self._prompt_tokens[0],
+            "prompt_tokens_cached": self._prompt_tokens[1],
         }

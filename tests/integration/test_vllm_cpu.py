@@ -182,6 +182,9 @@ def test_offline_generative_structured_outputs_every_verdict_parses(offline: Pat
 def test_offline_logit_mode_reads_first_token_logprobs(offline: Path) -> None:
     rows, summary, manifest = read_run(offline / "logit")
     assert summary["parse_failure_rate"] == 0 and manifest["backend"]["choices_not_in_top_logprobs"] == 0
+    # prefix caching: the engine already holds these prompts' long common prefixes from the generative run
+    backend = manifest["backend"]
+    assert 0 < backend["prompt_tokens_cached"] < backend["prompt_tokens_total"], backend
     for row in rows:
         assert set(row["probs"]) == {"A", "B", "tie"} and abs(sum(row["probs"].values()) - 1) < 1e-6
 

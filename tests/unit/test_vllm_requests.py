@@ -264,6 +264,8 @@ def test_backend_generate_builds_one_batched_call(monkeypatch: pytest.MonkeyPatc
     assert sampling.kwargs[field_name].kwargs == {"regex": "[AB]"}
     assert inputs[0]["prompt_token_ids"][0] == ord("<")
     assert backend.info()["structured_outputs_api"] == field_name
+    assert backend.info()["prompt_tokens_total"] == sum(len(x["prompt_token_ids"]) for x in inputs)
+    assert backend.info()["prompt_tokens_cached"] == 0  # the stand-in reports no prefix-cache hits
     assert backend.count_tokens([prompt("x")]) == [len(render_prompt_text(prompt("x"), CharTokenizer()))]
 
 
