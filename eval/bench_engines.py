@@ -123,7 +123,7 @@ def vllm_serve(python: Path, model_dir: Path, threads: int) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, **VLLM_ENV, "OMP_NUM_THREADS": str(threads)}
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(python), "-m", "vllm.entrypoints.cli.main", "serve", str(model_dir),
+    proc = subprocess.Popen([str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
                              "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
                              "--dtype", "float32", "--max-model-len", "4096", "--enforce-eager", "--seed", "0"],
                             env=env, stdout=log, stderr=subprocess.STDOUT)

