@@ -29,6 +29,7 @@ from judgekit.cli.options import with_judge_options
 from judgekit.judge import run_judge
 from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, selection
 from judgekit.protocols.base import protocol_class, protocol_names
+from judgekit.ray_judge import RayPlan, run_judge_ray
 
 app = typer.Typer(
     add_completion=False,
@@ -62,8 +63,6 @@ def judge(
         run_dir = opts.output or Path("runs") / f"{file.stem}-{proto.name}-{proto.config.method}"
         extra = {"selection": selection(opts, len(samples))}
         if ray is not None:
-            from judgekit.ray_judge import RayPlan, run_judge_ray
-
             plan = RayPlan(address=ray, workers=ray_workers, block_size=ray_block_size,
                            cpus_per_worker=ray_cpus_per_worker, gpus_per_worker=ray_gpus_per_worker)
             with progress_bar(f"judging on Ray ({proto.name}, {proto.config.method})") as update:
