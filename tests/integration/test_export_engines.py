@@ -26,27 +26,14 @@ from typing import Any
 import pytest
 
 from judgekit.backends.llamacpp_server import missing_server_modules, serve_gguf
-from judgekit.core.data import load_samples
-from judgekit.train.recipe.split import read_split
+from tests.heldout import held_out_pairs
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "llmbar" / "llmbar.jsonl"
 HELD_OUT = 16
 PROB_TOLERANCE = 0.03
 GENERATIVE_DIFFERENCES = 3
-
-
-def held_out_pairs(path: Path, n: int = HELD_OUT) -> Path:
-    """The ``n`` shortest held-out LLMBar pairs (training/split.json) as a JSONL file at ``path``."""
-    held = read_split(ROOT / "training" / "split.json")["llmbar"]
-    rows = [s for s in load_samples(DATA, "pairwise") if s.id in held]
-    rows = sorted(rows, key=lambda s: (len(s.prompt) + sum(map(len, s.responses)), s.id))[:n]
-    assert len(rows) == n
-    path.write_text("".join(json.dumps({"id": s.id, "prompt": s.prompt, "response_a": s.responses[0],
-                                        "response_b": s.responses[1], "label": s.label}) + "\n" for s in rows))
-    return path
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -69,7 +56,7 @@ def llama_server_binary() -> Path | None:
 def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Held-out pairs, both exports, and the in-process reference runs."""
     work = tmp_path_factory.mktemp("export")
-    held_out_pairs(work / "heldout.jsonl")
+    held_out_pairs(work / "heldout.jsonl", HELD_OUT)
     for fmt, out in (("hf", work / "hf"), ("gguf", work / "judge.gguf")):
         done = cli("export", "judgekit-135m", "--format", fmt, "-o", str(out))
         assert done.returncode == 0, done.stderr[-2000:]
