@@ -10,7 +10,7 @@ Logit mode: first-token probabilities within ``PROB_TOLERANCE`` (f16 weights and
 kernels against float32 PyTorch), same verdict wherever the reference's margin exceeds it
 twice. Generative at T=0: greedy decoding from slightly different logits can take another
 path once two tokens are nearly tied, so verdicts are compared and at most
-``GENERATIVE_DIFFERENCES`` may differ (measured: see docs/engines.md).
+``GENERATIVE_DIFFERENCES`` may differ (measured here: none of 16 did).
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ import pytest
 from judgekit.backends.llamacpp_server import missing_server_modules, serve_gguf
 from tests.heldout import held_out_pairs
 
-pytestmark = [pytest.mark.integration, pytest.mark.server]
+# the module fixture (two exports, two in-process runs) counts toward its first test's time
+pytestmark = [pytest.mark.integration, pytest.mark.server, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[2]
 HELD_OUT = 16
-PROB_TOLERANCE = 0.03
-GENERATIVE_DIFFERENCES = 3
+PROB_TOLERANCE = 0.01  # measured: at most 0.0039 (f16 GGUF on llama-cpp-python vs float32 in-process)
+GENERATIVE_DIFFERENCES = 2  # measured: 0 of 16 differ
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

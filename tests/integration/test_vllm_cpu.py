@@ -32,7 +32,8 @@ from judgekit.core.data import load_samples
 from judgekit.core.models import resolve_model
 from tests.heldout import held_out_pairs
 
-pytestmark = [pytest.mark.integration, pytest.mark.server]
+# the module fixtures (engine start-up, in-process reference runs) count toward the first test's time
+pytestmark = [pytest.mark.integration, pytest.mark.server, pytest.mark.timeout(2400)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "llmbar" / "llmbar.jsonl"
