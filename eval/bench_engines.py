@@ -94,7 +94,7 @@ def prefilled(backend: Any) -> int | None:
     if isinstance(backend, CountingBackend):
         return backend.tokens
     info = backend.info()
-    if "prompt_tokens_total" not in info:
+    if not info.get("prompt_tokens_total"):  # absent, or a server that reports no usage
         return None
     return int(info["prompt_tokens_total"]) - int(info.get("prompt_tokens_cached") or 0)
 
