@@ -49,6 +49,10 @@ from judgekit.protocols.base import Protocol
 FINALS = ("results.jsonl", "manifest.json", "summary.json")
 PACKAGES = ("judgekit", "torch", "transformers", "outlines", "outlines_core", "jinja2", "datasets", "trl", "httpx")
 Progress = Callable[[int, int], None]
+OnChunk = Callable[[list[Judgment]], None]
+# Judges the items still to do, handing each finished group of judgments to the callback
+# (written to the partial file at once); returns them all. Default: judge_samples here.
+JudgeFn = Callable[[Sequence[Sample], OnChunk], list[Judgment]]
 
 
 @dataclass(frozen=True)
@@ -162,16 +166,19 @@ def run_judge(
     resume: bool = True,
     chunk_size: int = 32,
     extra_manifest: dict[str, Any] | None = None,
+    judge_fn: JudgeFn | None = None,
 ) -> RunResult:
     """Judge ``samples`` into ``run_dir`` (see module docstring).
 
-    Raises :class:`RunDirError` when ``run_dir`` is not a writable directory or
-    another run holds it.
+    ``judge_fn`` replaces the local judging loop (:mod:`judgekit.ray_judge` sends blocks
+    to Ray workers); ``runner`` then only has to answer ``identity()``, ``backend`` and
+    ``stats`` for the fingerprint, manifest and summary. Raises :class:`RunDirError` when
+    ``run_dir`` is not a writable directory or another run holds it.
     """
     prepare_dir(run_dir)
     with locked(run_dir):
         return _run_locked(samples, protocol, runner, run_dir, input_path, progress, resume, chunk_size,
-                           extra_manifest)
+                           extra_manifest, judge_fn)
 
 
 def _run_locked(
@@ -184,6 +191,7 @@ def _run_locked(
     resume: bool,
     chunk_size: int,
     extra_manifest: dict[str, Any] | None,
+    judge_fn: JudgeFn | None = None,
 ) -> RunResult:
     warnings = protocol.check_samples(samples)  # refuses unsound inputs before any work
     superseded = supersede_finals(run_dir, FINALS)
@@ -212,7 +220,10 @@ def _run_locked(
             if progress:
                 progress(done_count, len(samples))
 
-        fresh = judge_samples(todo, protocol, runner, chunk_size, on_chunk)
+        if judge_fn is None:
+            fresh = judge_samples(todo, protocol, runner, chunk_size, on_chunk)
+        else:
+            fresh = judge_fn(todo, on_chunk)
     elapsed = time.perf_counter() - started
     by_id = {j.sample_id: j.to_dict() for j in fresh}
     by_id.update({k: v for k, v in previous.items() if k not in by_id})

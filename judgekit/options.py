@@ -8,6 +8,7 @@ into the objects of the data path.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,6 +47,8 @@ class JudgeOptions:
     max_retries: int = 5
     constraint_style: str = "auto"
     tensor_parallel_size: int = 1
+    max_model_len: int | None = None
+    engine_arg: tuple[str, ...] = ()
     device: str = "cpu"
     dtype: str = "float32"
     batch_size: int = 8
@@ -164,6 +167,8 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     opts = effective(opts)
     if opts.backend not in user_backends():
         raise ConfigError(f"--backend {opts.backend!r}: choose from {', '.join(user_backends())}")
+    if (opts.max_model_len is not None or opts.engine_arg) and opts.backend != "vllm":
+        raise ConfigError("--max-model-len and --engine-arg apply to --backend vllm only")
     if opts.backend == "transformers":
         model = opts.model or protocol_default_model(opts.protocol) or DEFAULT_JUDGE
         return {"model": model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
@@ -195,10 +200,31 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
             raise ConfigError("--backend scalar-rm needs --model DIR (a sequence-classification reward model)")
         return {"model": opts.model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
     if opts.backend == "vllm":
-        if not opts.model:
-            raise ConfigError("--backend vllm needs --model")
-        return {"model": opts.model, "tensor_parallel_size": opts.tensor_parallel_size, "seed": opts.seed}
+        if opts.max_model_len is not None and opts.max_model_len < 1:
+            raise ConfigError(f"--max-model-len {opts.max_model_len}: must be at least 1")
+        kwargs = {"model": opts.model or DEFAULT_JUDGE, "tensor_parallel_size": opts.tensor_parallel_size,
+                  "seed": opts.seed, "dtype": opts.dtype}
+        if opts.max_model_len is not None:
+            kwargs["max_model_len"] = opts.max_model_len
+        if opts.engine_arg:
+            kwargs["engine_extra"] = engine_args(opts.engine_arg)
+        return kwargs
     return {}
+
+
+def engine_args(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--engine-arg key=value`` pairs as vLLM engine arguments (values read as JSON where they parse)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--engine-arg {item!r}: expected key=value (a vllm.EngineArgs field)")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
 
 
 def build_runner(opts: JudgeOptions, console: Console | None = None) -> Runner:

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from judgekit.core.errors import ConfigError
-from judgekit.core.models import weights_hash
+from judgekit.core.models import EMBEDDED_ALIASES, resolve_model, weights_hash
 from judgekit.core.special_tokens import POLICY, neutralise_messages, tokenizer_special_tokens
 from judgekit.core.types import Constraint, ContinuationScore, Generation, GenerationParams, Prompt, sample_seed
+from judgekit.core.weights import shipped_adapter
 
 
 class ChatTokenizer(Protocol):
@@ -39,6 +40,21 @@ class ChatTokenizer(Protocol):
 
 
 # ---------------------------------------------------------------- pure request building
+def local_model(model: str) -> tuple[str, str]:
+    """``(what vLLM loads, model id)`` for a model argument.
+
+    judgekit's own names (``judgekit-135m``, ``smollm2``/``embedded``), a ``.gguf`` file and
+    a local directory go through :func:`~judgekit.core.models.resolve_model` (the merged or
+    converted Hugging Face directory, id with a content hash, as the transformers backend
+    uses); anything else is handed to vLLM as a Hugging Face hub id.
+    """
+    lowered = model.lower()
+    if shipped_adapter(model) is not None or lowered in EMBEDDED_ALIASES or Path(model).expanduser().exists():
+        resolved = resolve_model(model)
+        return str(resolved.path), resolved.model_id
+    return model, model
+
+
 def sampling_kwargs(params: GenerationParams, *, logprobs: int | None = None) -> dict[str, Any]:
     """Keyword arguments of ``vllm.SamplingParams`` for judgekit decoding parameters.
 
@@ -147,6 +163,21 @@ def engine_kwargs(
         kwargs["max_model_len"] = max_model_len
     kwargs.update(extra or {})
     return kwargs
+
+
+def vllm_engine_fields(vllm: Any) -> frozenset[str] | None:
+    """Names of ``vllm.EngineArgs`` fields (what ``LLM(**kwargs)`` accepts), or None when it cannot tell."""
+    import dataclasses
+
+    args = getattr(vllm, "EngineArgs", None)
+    if args is None or not dataclasses.is_dataclass(args):
+        return None
+    return frozenset(f.name for f in dataclasses.fields(args))
+
+
+def unknown_engine_args(extra: Mapping[str, Any], fields: frozenset[str] | None) -> list[str]:
+    """The keys of ``extra`` that are not engine arguments (none when the fields are unknown)."""
+    return [] if fields is None else sorted(k for k in extra if k not in fields)
 
 
 def engine_max_len(llm: Any) -> int | None:
@@ -354,14 +385,19 @@ class VLLMBackend:
         import vllm  # lazy: judgekit works without vLLM installed
 
         self._vllm = vllm
+        unknown = unknown_engine_args(engine_extra or {}, vllm_engine_fields(vllm))
+        if unknown:
+            raise ConfigError(f"unknown vLLM engine argument(s) {', '.join(unknown)} (vllm {vllm.__version__}); "
+                              "see vllm.EngineArgs")
         self.top_logprobs = top_logprobs
+        path, _ = local_model(model)
         self.engine_kwargs = engine_kwargs(
-            model, tokenizer=tokenizer, revision=revision, tensor_parallel_size=tensor_parallel_size,
+            path, tokenizer=tokenizer, revision=revision, tensor_parallel_size=tensor_parallel_size,
             enable_prefix_caching=enable_prefix_caching, max_model_len=max_model_len,
             gpu_memory_utilization=gpu_memory_utilization, dtype=dtype, seed=seed,
             max_logprobs=max(top_logprobs, 1), extra=engine_extra,
         )
-        self.model_id = vllm_model_id(model, revision, tokenizer)
+        self.model_id = vllm_model_id(path, revision, tokenizer)  # a resolved local dir: its content hash
         self._llm = vllm.LLM(**self.engine_kwargs)
         self._tokenizer: ChatTokenizer = self._llm.get_tokenizer()
         # Without a limit the runner's length guard is off, and one over-long prompt
@@ -370,6 +406,15 @@ class VLLMBackend:
         self._so_cls, self._so_field = self._structured_outputs_api()
         self._missing_choices = 0
         self._shared_choices: set[tuple[str, ...]] = set()
+        self._prompt_tokens = [0, 0]  # [total, found in the prefix cache] (RequestOutput.num_cached_tokens)
+
+    def _run(self, inputs: list[dict[str, list[int]]], sampling: Any) -> list[Any]:
+        """``LLM.generate`` on token ids, counting prompt tokens and those served from the prefix cache."""
+        outputs = self._llm.generate(inputs, sampling, use_tqdm=False)
+        for x, out in zip(inputs, outputs, strict=True):
+            self._prompt_tokens[0] += len(x["prompt_token_ids"])
+            self._prompt_tokens[1] += int(getattr(out, "num_cached_tokens", 0) or 0)
+        return list(outputs)
 
     def _structured_outputs_api(self) -> tuple[Any, str]:
         """``(params class, SamplingParams field)``: new API first, then the pre-0.10.2 one."""
@@ -400,7 +445,7 @@ class VLLMBackend:
             self._sampling_params({**kwargs, "seed": sample_seed(params.seed, p, first)}, params.constraint)
             for p in prompts
         ]
-        outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
+        outputs = self._run(prompt_inputs(prompts, self._tokenizer), sampling)
         return [
             [Generation(c.text, c.finish_reason or "stop", len(c.token_ids)) for c in out.outputs]
             for out in outputs
@@ -417,7 +462,7 @@ class VLLMBackend:
         for per_prompt in ids:
             self._shared_choices.update(shared_first_tokens(per_prompt))
         sampling = self._vllm.SamplingParams(**choice_sampling_kwargs(self.top_logprobs))
-        outputs = self._llm.generate(prompt_inputs(prompts, self._tokenizer), sampling, use_tqdm=False)
+        outputs = self._run(prompt_inputs(prompts, self._tokenizer), sampling)
         results = []
         for out, prompt_ids in zip(outputs, ids, strict=True):
             first = out.outputs[0].logprobs[0]  # {token_id: Logprob}
@@ -467,4 +512,6 @@ class VLLMBackend:
             "max_context": self.max_context,
             "choices_not_in_top_logprobs": self._missing_choices,
             "choices_sharing_first_token": sorted(list(g) for g in self._shared_choices),
+            "prompt_tokens_total": self._prompt_tokens[0],
+            "prompt_tokens_cached": self._prompt_tokens[1],
         }

@@ -14,11 +14,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from judgekit.api import judge_file
+from judgekit.api import default_run_dir, judge_file
 from judgekit.cli import arena as cli_arena
 from judgekit.cli import cache as cli_cache
 from judgekit.cli import esfp as cli_esfp
 from judgekit.cli import eval as cli_eval
+from judgekit.cli import export as cli_export
 from judgekit.cli import probe as cli_probe
 from judgekit.cli import reward as cli_reward
 from judgekit.cli import rubrics as cli_rubrics
@@ -27,8 +28,9 @@ from judgekit.cli import starc as cli_starc
 from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
-from judgekit.options import JudgeOptions, build_runner
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, selection
 from judgekit.protocols.base import protocol_class, protocol_names
+from judgekit.ray_judge import RayPlan, run_judge_ray
 
 app = typer.Typer(
     add_completion=False,
@@ -47,10 +49,28 @@ def _setup() -> None:
 def judge(
     file: Annotated[Path, typer.Argument(help="JSONL/JSON/Parquet/CSV file or a saved datasets directory.")],
     opts: JudgeOptions,
+    ray: Annotated[str | None, typer.Option(
+        help="Judge on a Ray cluster: its address (ray://host:10001, auto) or 'local' (see docs/engines.md).")] = None,
+    ray_workers: Annotated[int, typer.Option(help="--ray: worker actors, each with its own backend.")] = 2,
+    ray_block_size: Annotated[int, typer.Option(help="--ray: items per block (a multiple of 32).")] = 1024,
+    ray_cpus_per_worker: Annotated[float, typer.Option(help="--ray: CPUs reserved per worker.")] = 1.0,
+    ray_gpus_per_worker: Annotated[float, typer.Option(
+        help="--ray: GPUs per worker (vLLM: --tensor-parallel-size of them).")] = 0.0,
 ) -> None:
     """Judge every item of FILE and write results.jsonl, manifest.json and summary.json."""
-    with user_errors(), progress_bar(f"judging ({opts.protocol}, {opts.method})") as update:
-        result = judge_file(file, opts, lambda o: build_runner(o, console), progress=update)
+    with user_errors():
+        if ray is not None:
+            proto = build_protocol(opts)
+            samples = load_for_protocol(file, proto, opts)
+            plan = RayPlan(address=ray, workers=ray_workers, block_size=ray_block_size,
+                           cpus_per_worker=ray_cpus_per_worker, gpus_per_worker=ray_gpus_per_worker)
+            with progress_bar(f"judging on Ray ({proto.name}, {proto.config.method})") as update:
+                result = run_judge_ray(samples, opts, opts.output or default_run_dir(file, proto), plan,
+                                       input_path=file, progress=update,
+                                       extra_manifest={"selection": selection(opts, len(samples))})
+        else:
+            with progress_bar(f"judging ({opts.protocol}, {opts.method})") as update:
+                result = judge_file(file, opts, lambda o: build_runner(o, console), progress=update)
     out.print(summary_table(result.summary))
     run_dir = result.run_dir
     console.print(f"results: {run_dir / 'results.jsonl'}  manifest: {run_dir / 'manifest.json'}")
@@ -104,6 +124,7 @@ for _group in (
     cli_reward,  # judgekit reward, judgekit reward-serve
     cli_cache,  # judgekit cache info|prune
     cli_starc,  # judgekit compare-rewards
+    cli_export,  # judgekit export
 ):
     _group.register(app)
 

@@ -47,6 +47,10 @@ _OPTS = [
         help="--backend openai: auto, vllm, vllm-legacy, openai (response_format), llamacpp (llama-cpp-python), "
         "llama-server or none.")]),
     ("tensor_parallel_size", Annotated[int, typer.Option(help="--backend vllm: GPUs per model replica.")]),
+    ("max_model_len", Annotated[int | None, typer.Option(
+        help="--backend vllm: context length in tokens (default: the model's); longer prompts are skipped.")]),
+    ("engine_arg", Annotated[list[str] | None, typer.Option(
+        help="--backend vllm: an engine argument key=value (repeatable), e.g. enforce_eager=true.")]),
     ("device", Annotated[str, typer.Option(help="cpu, cuda, cuda:1 ...")]),
     ("dtype", Annotated[str, typer.Option(help="float32 or bfloat16.")]),
     ("batch_size", Annotated[int, typer.Option(help="Prompts per forward batch.")]),
@@ -99,7 +103,7 @@ def with_judge_options(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name, _ in _OPTS}
-        for key in ("principle", "option"):
+        for key in ("principle", "option", "engine_arg"):
             values[key] = tuple(values[key] or ())
         return fn(*args, opts=JudgeOptions(**values), **kwargs)
 

@@ -45,7 +45,10 @@ def test_openai_defaults_are_chat_mode() -> None:
          "needs --chat-template"),
         (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", chat_template="/no/such/file.jinja"),
          "no such file"),
-        (JudgeOptions(backend="vllm"), "--backend vllm needs --model"),
+        (JudgeOptions(backend="vllm", max_model_len=0), "--max-model-len 0: must be at least 1"),
+        (JudgeOptions(backend="vllm", engine_arg=("enforce_eager",)), "expected key=value"),
+        (JudgeOptions(max_model_len=512), "apply to --backend vllm only"),
+        (JudgeOptions(engine_arg=("enforce_eager=true",)), "apply to --backend vllm only"),
         (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", api_mode="chats"), "choose chat or"),
         (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", constraint_style="x"), "choose auto or"),
         (JudgeOptions(backend="openai", base_url="http://h/v1", model="m", concurrency=0), "--concurrency must"),
@@ -58,7 +61,12 @@ def test_bad_backend_flags(opts: JudgeOptions, message: str) -> None:
 
 def test_vllm_flags() -> None:
     kwargs = backend_kwargs(JudgeOptions(backend="vllm", model="org/m", tensor_parallel_size=4, seed=3))
-    assert kwargs == {"model": "org/m", "tensor_parallel_size": 4, "seed": 3}
+    assert kwargs == {"model": "org/m", "tensor_parallel_size": 4, "seed": 3, "dtype": "float32"}
+    kwargs = backend_kwargs(JudgeOptions(backend="vllm", max_model_len=2048, dtype="bfloat16",
+                                         engine_arg=("enforce_eager=true", "kv_cache_dtype=auto", "swap_space=0.5")))
+    assert kwargs == {"model": "judgekit-135m", "tensor_parallel_size": 1, "seed": 0, "dtype": "bfloat16",
+                      "max_model_len": 2048,
+                      "engine_extra": {"enforce_eager": True, "kv_cache_dtype": "auto", "swap_space": 0.5}}
 
 
 def test_chat_template_sources(tmp_path: Path) -> None:

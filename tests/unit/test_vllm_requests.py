@@ -12,6 +12,7 @@ import subprocess
 import sys
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from judgekit.backends.vllm import (
     choice_token_ids,
     engine_kwargs,
     engine_max_len,
+    local_model,
     probs_from_token_logprobs,
     prompt_inputs,
     ray_data_processor_config,
@@ -31,6 +33,7 @@ from judgekit.backends.vllm import (
     sampling_kwargs,
     shared_first_tokens,
     structured_outputs_spec,
+    unknown_engine_args,
 )
 from judgekit.core.types import Constraint, GenerationParams, Message, Prompt, sample_seed
 
@@ -261,6 +264,8 @@ def test_backend_generate_builds_one_batched_call(monkeypatch: pytest.MonkeyPatc
     assert sampling.kwargs[field_name].kwargs == {"regex": "[AB]"}
     assert inputs[0]["prompt_token_ids"][0] == ord("<")
     assert backend.info()["structured_outputs_api"] == field_name
+    assert backend.info()["prompt_tokens_total"] == sum(len(x["prompt_token_ids"]) for x in inputs)
+    assert backend.info()["prompt_tokens_cached"] == 0  # the stand-in reports no prefix-cache hits
     assert backend.count_tokens([prompt("x")]) == [len(render_prompt_text(prompt("x"), CharTokenizer()))]
 
 
@@ -302,3 +307,35 @@ def test_backend_score_choices_without_choice_tokens_is_zero_not_an_even_split(
 def test_data_parallel_is_routed_to_documented_engines() -> None:
     with pytest.raises(ValueError, match="data-parallel-size"):
         VLLMBackend("org/judge", data_parallel_size=2)
+
+
+def test_engine_arguments_are_checked_against_the_installed_engine_args(monkeypatch: pytest.MonkeyPatch) -> None:
+    from judgekit.core.errors import ConfigError
+
+    mod = fake_vllm(True)
+
+    @dataclass
+    class EngineArgs:
+        model: str = ""
+        enforce_eager: bool = False
+
+    mod.EngineArgs = EngineArgs  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "vllm", mod)
+    backend = VLLMBackend("org/judge", engine_extra={"enforce_eager": True})
+    assert backend._llm.kwargs["enforce_eager"] is True
+    with pytest.raises(ConfigError, match="unknown vLLM engine argument.*enforce_eagre"):
+        VLLMBackend("org/judge", engine_extra={"enforce_eagre": True})
+    assert unknown_engine_args({"x": 1}, None) == []  # an engine that does not say: vLLM itself checks
+
+
+def test_local_models_load_from_their_resolved_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """judgekit names, .gguf files and local directories load from resolve_model's folder, id with its hash."""
+    model_dir = tmp_path / "my-judge"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{}")
+    path, model_id = local_model(str(model_dir))
+    assert path == str(model_dir) and model_id.startswith("my-judge-") and len(model_id) == len("my-judge-") + 12
+    assert local_model("org/judge") == ("org/judge", "org/judge")  # a hub id goes to vLLM as it is
+    monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
+    backend = VLLMBackend(str(model_dir))
+    assert backend._llm.kwargs["model"] == str(model_dir) and backend.model_id == f"vllm:{model_id}"
