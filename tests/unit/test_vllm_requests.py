@@ -334,7 +334,7 @@ def test_local_models_load_from_their_resolved_directory(monkeypatch: pytest.Mon
     model_dir.mkdir()
     (model_dir / "config.json").write_text("{}")
     path, model_id = local_model(str(model_dir))
-    assert path == str(model_dir) and model_id.startswith("my-judge-") and len(model_id) == len("my-judge-") + 12
+    assert path == str(model_dir) and model_id.startswith("my-judge-") and len(model_id) == len("my-judge-") + 16
     assert local_model("org/judge") == ("org/judge", "org/judge")  # a hub id goes to vLLM as it is
     monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
     backend = VLLMBackend(str(model_dir))
