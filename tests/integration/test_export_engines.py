@@ -74,11 +74,14 @@ def test_hf_export_is_a_loadable_model_with_its_chat_template(work: Path) -> Non
     config = json.loads((hf / "tokenizer_config.json").read_text())
     assert "chat_template" in config or (hf / "chat_template.jinja").is_file()
     assert json.loads((hf / "judgekit_export.json").read_text())["model_id"].startswith("judgekit-135m-")
-    # the exported directory is the same model: identical in-process logit results (4 items suffice)
+    # the exported directory is the same model: the same in-process logit results (4 items suffice; a
+    # 4-item batch pads differently from the 16-item reference run: float noise of ~1e-6, measured 1.6e-6)
     done = cli("judge", str(work / "heldout.jsonl"), "--model", str(hf), "--method", "logit", "--limit", "4",
                "-o", str(work / "hf-logit"), "--no-cache")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert [r["probs"] for r in rows(work / "hf-logit")] == [r["probs"] for r in rows(work / "inproc-logit")[:4]]
+    for got, ref in zip(rows(work / "hf-logit"), rows(work / "inproc-logit")[:4], strict=True):
+        assert got["verdict"] == ref["verdict"]
+        assert all(abs(got["probs"][c] - ref["probs"][c]) < 1e-4 for c in ref["probs"]), (got, ref)
 
 
 @pytest.fixture(scope="module")
