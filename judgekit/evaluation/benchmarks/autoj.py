@@ -31,8 +31,8 @@ from judgekit.evaluation.benchmarks.base import (
     unit_ids,
 )
 from judgekit.evaluation.benchmarks.common import (
-    check_unique,
-    limited,
+    finish,
+    judged,
     mean,
     micro_overall,
     pair_item,
@@ -94,18 +94,13 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
         items.append(pair_item(str(row.get("id", n)), GROUP_OF[scenario], text(row, "prompt", where),
                                text(row, "response 1", where), text(row, "response 2", where), label,
                                {"scenario": scenario}))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("autoj", tuple(items), where)
+    return finish("autoj", items, where, limit)
 
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
     """Per pair: agreement (both orders equal the label, or the single order does) and order consistency."""
     out = []
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         o = comparison_outcome(it, it.comparisons[0], got)
         orders = list(o.order_winners) if o is not None and o.order_winners else [o.winner if o else None]
         detail: dict[str, Any] = {"label": it.label, "orders": orders, "scenario": it.metadata.get("scenario")}

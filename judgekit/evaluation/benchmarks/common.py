@@ -31,10 +31,7 @@ def read_records(path: Path | str, prefer_splits: Sequence[str] = PREFERRED_SPLI
     """
     path = Path(path)
     if path.is_dir() and not _is_datasets_dir(path):
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
-        if not files:
-            raise DataError(path, "folder holds no .jsonl/.json/.parquet files")
-        for f in files:
+        for f in data_files(path):
             for _, row in read_rows(f):
                 yield row
         return
@@ -52,6 +49,14 @@ def read_records(path: Path | str, prefer_splits: Sequence[str] = PREFERRED_SPLI
         return
     for _, row in read_rows(path):
         yield row
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The data files (``DATA_SUFFIXES``) anywhere below ``folder``, in path order; a DataError if none."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+    if not files:
+        raise DataError(folder, "folder holds no .jsonl/.json/.parquet files")
+    return files
 
 
 def _is_datasets_dir(path: Path) -> bool:
@@ -96,6 +101,21 @@ def limited(items: list[Item], limit: int | None) -> list[Item]:
     return items if limit is None else items[:limit]
 
 
+def finish(benchmark: str, items: list[Item], where: str, limit: int | None) -> EvalSet:
+    """The loaded set: the first ``limit`` items, checked for duplicate ids."""
+    items = limited(items, limit)
+    check_unique(items, where)
+    return EvalSet(benchmark, tuple(items), where)
+
+
+def judged(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> Iterator[tuple[Item, ItemOutcomes]]:
+    """``(item, outcomes)`` for the items with at least one recorded outcome, in benchmark order."""
+    for it in evalset.items:
+        got = grouped.get(it.id)
+        if got is not None and not got.empty:
+            yield it, got
+
+
 def check_unique(items: Sequence[Item], where: str) -> None:
     """Raise a DataError on a duplicated item id."""
     seen: set[str] = set()
@@ -112,10 +132,7 @@ def single_pair_results(
 ) -> list[ItemResult]:
     """Item results for one-comparison items: ``credit(item, outcome)`` per judged item."""
     out = []
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         o = comparison_outcome(it, it.comparisons[0], got)
         detail: dict[str, Any] = {"label": it.label, "pred": o.winner if o else None}
         if o is not None and o.order_winners:

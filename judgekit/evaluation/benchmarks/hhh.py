@@ -21,9 +21,8 @@ from judgekit.evaluation.benchmarks.base import (
     chosen_rejected_item,
 )
 from judgekit.evaluation.benchmarks.common import (
-    check_unique,
     exact_credit,
-    limited,
+    finish,
     mean,
     micro_overall,
     read_records,
@@ -40,9 +39,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
                              text(row, "chosen", where), text(row, "rejected", where))
         for n, row in enumerate(read_records(path))
     ]
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("hhh", tuple(items), where)
+    return finish("hhh", items, where, limit)
 
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:

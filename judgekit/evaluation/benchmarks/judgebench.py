@@ -26,8 +26,7 @@ from judgekit.evaluation.benchmarks.base import (
     PairOutcome,
 )
 from judgekit.evaluation.benchmarks.common import (
-    check_unique,
-    limited,
+    finish,
     micro_overall,
     pair_item,
     read_records,
@@ -56,9 +55,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             text(row, "response_A", where), text(row, "response_B", where), LABELS[raw],
             {k: row[k] for k in ("source", "response_model", "original_id") if k in row},
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("judgebench", tuple(items), where)
+    return finish("judgebench", items, where, limit)
 
 
 def two_order_credit(item: Item, o: PairOutcome | None) -> float:

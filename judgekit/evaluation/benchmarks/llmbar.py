@@ -29,8 +29,7 @@ from judgekit.evaluation.benchmarks.base import (
     PairOutcome,
 )
 from judgekit.evaluation.benchmarks.common import (
-    check_unique,
-    limited,
+    finish,
     mean,
     pair_item,
     read_records,
@@ -75,9 +74,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             str(row.get("id", f"{subset}#{n}")), subset, text(row, "input", where),
             text(row, "output_1", where), text(row, "output_2", where), label,
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("llmbar", tuple(items), where)
+    return finish("llmbar", items, where, limit)
 
 
 def order_average_credit(item: Item, o: PairOutcome | None) -> float:

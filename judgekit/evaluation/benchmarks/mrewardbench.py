@@ -32,13 +32,12 @@ from judgekit.evaluation.benchmarks.base import (
     ItemResult,
     chosen_rejected_item,
 )
-from judgekit.evaluation.benchmarks.common import DATA_SUFFIXES, check_unique, limited, mean, read_records, text
+from judgekit.evaluation.benchmarks.common import check_unique, data_files, limited, mean, read_records, text
 
 
 def _sources(path: Path) -> list[tuple[str, list[dict[str, object]]]]:
     if path.is_dir() and not (path / "dataset_dict.json").exists():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
-        return [(f.stem, [row for _, row in read_rows(f)]) for f in files]
+        return [(f.stem, [row for _, row in read_rows(f)]) for f in data_files(path)]
     return [(path.stem, list(read_records(path, prefer_splits=("filtered", "test"))))]
 
 

@@ -32,7 +32,7 @@ from judgekit.evaluation.benchmarks.base import (
     comparison_outcome,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, limited, pair_item, read_records, text
+from judgekit.evaluation.benchmarks.common import finish, judged, pair_item, read_records, text
 
 VOTE = {"model_a": "A", "model_b": "B"}
 REVERT = {"A": "B", "B": "A"}
@@ -81,9 +81,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
         label = votes[0] if len(set(votes)) == 1 else None
         items.append(pair_item(f"t{turn}:{qid}:{first}:{second}", f"turn{turn}", prompt, resp_a, resp_b, label,
                                {"votes": votes, "models": [first, second]}))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("mtbench_human", tuple(items), where)
+    return finish("mtbench_human", items, where, limit)
 
 
 def agreement(judge: str | None, votes: Sequence[str], ban_tie: bool) -> tuple[int, int]:
@@ -97,10 +95,7 @@ def agreement(judge: str | None, votes: Sequence[str], ban_tie: bool) -> tuple[i
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
     """Per key: agreeing and counted votes with and without ties; credit = the with-tie ratio."""
     out = []
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         o = comparison_outcome(it, it.comparisons[0], got)
         judge = o.winner if o else None
         votes = list(it.metadata["votes"])

@@ -20,9 +20,8 @@ from judgekit.core.data import DataError
 from judgekit.core.stats import classification_report, cohen_kappa
 from judgekit.evaluation.benchmarks.base import Benchmark, BenchmarkInfo, EvalSet, ItemOutcomes, ItemResult
 from judgekit.evaluation.benchmarks.common import (
-    check_unique,
     exact_credit,
-    limited,
+    finish,
     mean,
     pair_item,
     read_records,
@@ -63,9 +62,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             text(row, "response1", where, True), text(row, "response2", where, True),
             label, {k: row[k] for k in ("annotations", "cmp_key", "motivation_app") if k in row},
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("pandalm", tuple(items), where)
+    return finish("pandalm", items, where, limit)
 
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:

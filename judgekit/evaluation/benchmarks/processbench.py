@@ -32,7 +32,7 @@ from judgekit.evaluation.benchmarks.base import (
     ItemOutcomes,
     ItemResult,
 )
-from judgekit.evaluation.benchmarks.common import DATA_SUFFIXES, check_unique, limited, text, text_list
+from judgekit.evaluation.benchmarks.common import data_files, finish, judged, mean, text, text_list
 
 SPLITS = ("gsm8k", "math", "olympiadbench", "omnimath")
 
@@ -50,11 +50,7 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             for row in ds:
                 yield str(split), dict(row)
         return
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES) \
-        if path.is_dir() else [path]
-    if not files:
-        raise DataError(path, "folder holds no .jsonl/.json/.parquet files")
-    for f in files:
+    for f in data_files(path) if path.is_dir() else [path]:
         for _, row in read_rows(f):
             yield str(row.get("subset") or _split_of(f.name)), row
 
@@ -77,18 +73,13 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             metadata={"steps": list(steps), "generator": row.get("generator"),
                       "final_answer_correct": row.get("final_answer_correct")},
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("processbench", tuple(items), where)
+    return finish("processbench", items, where, limit)
 
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
     """Credit 1 when the predicted first-error index equals the label (a failed prediction is a miss)."""
     out = []
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         score = got.scores.get(0)
         pred = None if score is None else int(score)
         label = int(str(it.label))
@@ -105,10 +96,6 @@ def f1_of(acc_error: float, acc_correct: float) -> float:
     return 0.0 if total == 0 else 2 * acc_error * acc_correct / total
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else math.nan
-
-
 def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     """Per split: error accuracy, correct accuracy, F1 (``subset/NAME``); ``overall`` = mean F1."""
     by: dict[str, list[ItemResult]] = {}
@@ -118,14 +105,14 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     f1s = []
     for split in sorted(by, key=lambda s: (SPLITS.index(s) if s in SPLITS else len(SPLITS), s)):
         rs = by[split]
-        acc1 = _mean([float(r.credit or 0.0) for r in rs if r.detail.get("erroneous")])
-        acc2 = _mean([float(r.credit or 0.0) for r in rs if not r.detail.get("erroneous")])
+        acc1 = mean([float(r.credit or 0.0) for r in rs if r.detail.get("erroneous")])
+        acc2 = mean([float(r.credit or 0.0) for r in rs if not r.detail.get("erroneous")])
         f1 = f1_of(acc1, acc2)
         out[f"subset/{split}"] = f1
         out[f"error_acc/{split}"] = acc1
         out[f"correct_acc/{split}"] = acc2
         f1s.append(f1)
-    return {"overall": _mean(f1s), **out}
+    return {"overall": mean(f1s), **out}
 
 
 BENCHMARK = Benchmark(

@@ -26,8 +26,7 @@ from judgekit.evaluation.benchmarks.base import (
     chosen_rejected_item,
 )
 from judgekit.evaluation.benchmarks.common import (
-    check_unique,
-    limited,
+    finish,
     mean,
     read_records,
     single_pair_results,
@@ -67,9 +66,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             text(row, "chosen", where), text(row, "rejected", where),
             {k: row[k] for k in ("chosen_model", "rejected_model") if k in row},
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("rewardbench", tuple(items), where)
+    return finish("rewardbench", items, where, limit)
 
 
 def generative_credit(item: Item, o: PairOutcome | None) -> float:

@@ -39,7 +39,7 @@ from judgekit.evaluation.benchmarks.base import (
     seeded_swap,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, limited, mean, read_records, text, text_list
+from judgekit.evaluation.benchmarks.common import check_unique, judged, limited, mean, read_records, text, text_list
 
 SUBSETS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 TIES = "Ties"
@@ -109,10 +109,7 @@ def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[
     """Per-item credit for best-of-n subsets; one record per Ties prompt (ref + tied)."""
     out: list[ItemResult] = []
     ties: dict[str, dict[str, Any]] = {}
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         if it.subset == TIES:
             scores = [got.scores.get(i) for i in range(len(it.candidates))]
             filled = [FAILED_RATING if s is None else float(s) for s in scores]

@@ -42,7 +42,14 @@ from judgekit.evaluation.benchmarks.base import (
     seeded_swap,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, limited, mean, micro_overall, read_records, text
+from judgekit.evaluation.benchmarks.common import (
+    finish,
+    judged,
+    mean,
+    micro_overall,
+    read_records,
+    text,
+)
 
 
 def _solution(row: Mapping[str, Any], where: str) -> str:
@@ -86,9 +93,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             metadata={"answer": first.get("answer"), "level": first.get("level"),
                       "sources": [r.get("solution_reference") for r in rows]},
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("rewardmath", tuple(items), where)
+    return finish("rewardmath", items, where, limit)
 
 
 def mrr_from_scores(chosen: float | None, rejected: Sequence[float | None]) -> float:
@@ -102,10 +107,7 @@ def mrr_from_scores(chosen: float | None, rejected: Sequence[float | None]) -> f
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
     """Per problem: accuracy (credit), MRR and, pointwise, accuracy with ties."""
     out = []
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         chosen = it.correct[0]
         detail: dict[str, Any] = {}
         if got.scores and not got.pairs:

@@ -34,7 +34,14 @@ from judgekit.evaluation.benchmarks.base import (
     seeded_swap,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, limited, mean, read_records, text, text_list
+from judgekit.evaluation.benchmarks.common import (
+    finish,
+    judged,
+    mean,
+    read_records,
+    text,
+    text_list,
+)
 
 DOMAINS = ("chat", "math", "code", "safety")
 STYLES = ("concise", "detailed_plain", "detailed_markdown")
@@ -66,9 +73,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             candidates=tuple(chosen + rejected), correct=tuple(range(SIZE)), comparisons=tuple(comps),
             metadata={"domain": row.get("domain")},
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("rmbench", tuple(items), where)
+    return finish("rmbench", items, where, limit)
 
 
 def item_matrix(item: Item, got: ItemOutcomes) -> list[list[float]]:
@@ -89,10 +94,7 @@ def item_matrix(item: Item, got: ItemOutcomes) -> list[list[float]]:
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
     """Per-item matrices; the credit shown per item is the mean of its nine cells."""
     out = []
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         m = item_matrix(it, got)
         detail: dict[str, Any] = {"matrix": m}
         if got.scores:

@@ -24,21 +24,15 @@ from judgekit.core.stats import (
 from judgekit.evaluation.benchmarks.base import (
     Benchmark,
     EvalSet,
-    Item,
-    ItemOutcomes,
     ItemResult,
     Outcome,
     PairOutcome,
     ScoreOutcome,
     group_outcomes,
 )
+from judgekit.evaluation.benchmarks.common import judged
 
 SCORES_VERSION = 1
-
-
-def judged_items(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[tuple[Item, ItemOutcomes]]:
-    """Items that have at least one recorded outcome, in benchmark order."""
-    return [(it, grouped[it.id]) for it in evalset.items if it.id in grouped and not grouped[it.id].empty]
 
 
 def diagnostics(outcomes: Iterable[Outcome]) -> dict[str, Any]:
@@ -98,7 +92,7 @@ def score_benchmark(
             metrics[key]["wilson"] = list(wilson_interval(k, n, level))
     judged_ids = {r.item_id for r in results}
     skipped_items = sorted({o.item_id for o in outcomes if o.skipped})
-    n_judged = sum(1 for it in evalset.items if it.id in grouped and not grouped[it.id].empty)
+    n_judged = sum(1 for _ in judged(evalset, grouped))
     return {
         "scores_version": SCORES_VERSION,
         "benchmark": bench.name,

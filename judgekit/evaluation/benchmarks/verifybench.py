@@ -28,7 +28,14 @@ from judgekit.evaluation.benchmarks.base import (
     ItemResult,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, limited, mean, micro_overall, read_records, text
+from judgekit.evaluation.benchmarks.common import (
+    finish,
+    judged,
+    mean,
+    micro_overall,
+    read_records,
+    text,
+)
 
 
 def load(path: Path, limit: int | None = None) -> EvalSet:
@@ -45,18 +52,13 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
             comparisons=(), label="correct" if gold else "incorrect", mode="verify",
             reference=text(row, "answer", where), metadata={"answer_subtype": str(row.get("answer_subtype", ""))},
         ))
-    items = limited(items, limit)
-    check_unique(items, where)
-    return EvalSet("verifybench", tuple(items), where)
+    return finish("verifybench", items, where, limit)
 
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
     """One result per judged row: 1 when the verdict equals the human label."""
     out = []
-    for it in evalset.items:
-        got = grouped.get(it.id)
-        if got is None or got.empty:
-            continue
+    for it, got in judged(evalset, grouped):
         score = got.scores.get(0)
         judge = None if score is None else "correct" if score >= 0.5 else "incorrect"
         detail = {"label": it.label, "pred": judge, "subtype": it.metadata.get("answer_subtype")}

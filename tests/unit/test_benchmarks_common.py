@@ -1,0 +1,49 @@
+"""The helpers every benchmark loader shares: file discovery, finishing a load, judged items."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from judgekit.core.data import DataError
+from judgekit.evaluation.benchmarks import mrewardbench, processbench
+from judgekit.evaluation.benchmarks.base import EvalSet, ItemOutcomes
+from judgekit.evaluation.benchmarks.common import data_files, finish, judged, pair_item, read_records
+
+
+def _items(*ids: str):
+    return [pair_item(i, "s", "p", "a", "b", "A") for i in ids]
+
+
+def test_data_files_sorted_recursive_and_filtered(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    for name in ("b/x.jsonl", "a.json", "notes.txt", "c.parquet"):
+        (tmp_path / name).write_text("")
+    assert [p.relative_to(tmp_path).as_posix() for p in data_files(tmp_path)] == ["a.json", "b/x.jsonl", "c.parquet"]
+
+
+@pytest.mark.parametrize("reader", [lambda p: list(read_records(p)), processbench.load, mrewardbench.load])
+def test_empty_folder_is_an_error_for_every_reader(tmp_path: Path, reader) -> None:
+    (tmp_path / "README.md").write_text("no data")
+    with pytest.raises(DataError, match="folder holds no"):
+        reader(tmp_path)
+
+
+def test_read_records_reads_folder_files_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "2.jsonl").write_text(json.dumps({"k": 2}) + "\n")
+    (tmp_path / "1.jsonl").write_text(json.dumps({"k": 1}) + "\n")
+    assert [r["k"] for r in read_records(tmp_path)] == [1, 2]
+
+
+def test_finish_limits_before_checking_ids() -> None:
+    got = finish("b", _items("x", "y", "x"), "f.jsonl", 2)
+    assert got == EvalSet("b", tuple(_items("x", "y")), "f.jsonl")
+    with pytest.raises(DataError, match="duplicate item id 'x'"):
+        finish("b", _items("x", "y", "x"), "f.jsonl", None)
+
+
+def test_judged_keeps_benchmark_order_and_skips_empty() -> None:
+    evalset = finish("b", _items("x", "y", "z"), "f", None)
+    full = ItemOutcomes(pairs={}, scores={0: 1.0})
+    grouped = {"z": full, "y": ItemOutcomes(pairs={}, scores={}), "x": full}
+    assert [(it.id, got) for it, got in judged(evalset, grouped)] == [("x", full), ("z", full)]
