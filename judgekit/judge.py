@@ -34,13 +34,12 @@ from judgekit.core.prompts import template_hash
 from judgekit.core.rundir import RunDirError as RunDirError  # re-exported: callers catch it from here
 from judgekit.core.rundir import (
     locked,
-    open_append,
-    open_fresh,
+    open_partial,
     prepare_dir,
-    read_resume_rows,
+    resume_rows,
     supersede_finals,
-    write_atomic,
     write_json,
+    write_jsonl,
 )
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Sample, Turn
@@ -138,24 +137,6 @@ def run_fingerprint(protocol: Protocol, runner: Runner, input_digest: str) -> st
     )
 
 
-def _load_partial(path: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
-    """Finished items of an interrupted run with the same fingerprint.
-
-    The first line must be the header carrying ``fingerprint``: a file whose header is
-    torn, missing or different is discarded whole (its rows may come from another
-    input). Later torn lines (a row cut by ``kill -9``, even inside a UTF-8 character)
-    are skipped (:func:`judgekit.core.rundir.read_resume_rows`).
-    """
-    rows = read_resume_rows(path)
-    if not rows:
-        return {}
-    header = rows[0]
-    if not isinstance(header, dict) or header.get("fingerprint") != fingerprint:
-        return {}
-    return {row["sample_id"]: row for row in rows[1:]
-            if isinstance(row, dict) and isinstance(row.get("sample_id"), str)}
-
-
 def run_judge(
     samples: Sequence[Sample],
     protocol: Protocol,
@@ -198,17 +179,13 @@ def _run_locked(
     digest = file_digest(input_path) if input_path else make_key({"ids": [s.id for s in samples]})
     fingerprint = run_fingerprint(protocol, runner, digest)
     partial_path = run_dir / "results.partial.jsonl"
-    previous = _load_partial(partial_path, fingerprint) if resume else {}
+    previous = resume_rows(partial_path, fingerprint, "sample_id") if resume else {}
     todo = [s for s in samples if s.id not in previous]
     started = time.perf_counter()
     done_count = len(samples) - len(todo)
     if progress:
         progress(done_count, len(samples))
-    write_header = not previous
-    with (open_fresh(partial_path) if write_header else open_append(partial_path)) as fh:
-        if write_header:
-            fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
-            fh.flush()
+    with open_partial(partial_path, fingerprint, resuming=bool(previous)) as fh:
 
         def on_chunk(chunk: list[Judgment]) -> None:
             nonlocal done_count
@@ -228,7 +205,7 @@ def _run_locked(
     by_id = {j.sample_id: j.to_dict() for j in fresh}
     by_id.update({k: v for k, v in previous.items() if k not in by_id})
     rows = [by_id[s.id] for s in samples]
-    write_atomic(run_dir / "results.jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    write_jsonl(run_dir / "results.jsonl", rows)
     partial_path.unlink()
     judgments = [judgment_from_dict(r) for r in rows]
     summary = summarize(samples, judgments, elapsed if fresh else None)

@@ -9,6 +9,8 @@ Shared by ``judgekit judge`` (:mod:`judgekit.judge`) and ``judgekit reward``
   or appends to are opened with ``O_NOFOLLOW`` (a planted link is an error naming
   it), and files it writes afresh (``*.tmp``, a new partial file) replace a link
   with a regular file instead of writing through it;
+* a partial file starts with a header carrying the run's fingerprint; resume keeps
+  its rows only when the fingerprint matches (:func:`resume_rows`);
 * resume reads the partial file as bytes: a row torn by ``kill -9`` or a full disk -
   even one cut inside a multi-byte UTF-8 character - is dropped (the file is cut
   back to its last complete line), a complete line that is not valid UTF-8 JSON is
@@ -21,7 +23,7 @@ import contextlib
 import errno
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -149,3 +151,35 @@ def read_resume_rows(path: Path) -> list[Any] | None:
         if fh.seek(0, os.SEEK_END) > complete:
             fh.truncate(complete)
     return rows
+
+
+def resume_rows(path: Path, fingerprint: str, key: str) -> dict[str, dict[str, Any]]:
+    """Finished rows of an interrupted run with the same ``fingerprint``, by their ``key`` field.
+
+    The first line must be the header carrying ``fingerprint``: a file whose header is
+    torn, missing or different is discarded whole (its rows may come from another
+    input). Later torn or unreadable lines are skipped (:func:`read_resume_rows`), and
+    so are rows without a text ``key``.
+    """
+    rows = read_resume_rows(path)
+    if not rows:
+        return {}
+    header = rows[0]
+    if not isinstance(header, dict) or header.get("fingerprint") != fingerprint:
+        return {}
+    return {row[key]: row for row in rows[1:] if isinstance(row, dict) and isinstance(row.get(key), str)}
+
+
+def open_partial(path: Path, fingerprint: str, resuming: bool) -> IO[str]:
+    """The partial file to append rows to: kept when ``resuming``, else new with the fingerprint header."""
+    if resuming:
+        return open_append(path)
+    fh = open_fresh(path)
+    fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+    fh.flush()
+    return fh
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    """``rows`` as JSON lines at ``path``, atomically."""
+    write_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))

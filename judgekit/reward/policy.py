@@ -46,13 +46,12 @@ from judgekit.core.prompts import render
 from judgekit.core.ranking import MAX_RESPONSES
 from judgekit.core.rundir import (
     locked,
-    open_append,
-    open_fresh,
+    open_partial,
     prepare_dir,
-    read_resume_rows,
+    resume_rows,
     supersede_finals,
-    write_atomic,
     write_json,
+    write_jsonl,
 )
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Sample
@@ -316,17 +315,11 @@ def _run_reward_locked(
     digest = file_digest(input_path) if input_path else make_key({"ids": [it.id for it in items]})
     fingerprint = reward_fingerprint(reward, digest)
     partial = out_dir / "rewards.partial.jsonl"
-    rows = read_resume_rows(partial) if resume else None
-    previous: dict[str, RewardResult] = {}
-    if rows and isinstance(rows[0], dict) and rows[0].get("fingerprint") == fingerprint:
-        previous = {r["id"]: result_from_dict(r) for r in rows[1:]
-                    if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    previous = {k: result_from_dict(r) for k, r in resume_rows(partial, fingerprint, "id").items()} if resume else {}
     started = time.perf_counter()
     todo = [it for it in items if it.id not in previous]
     done = len(items) - len(todo)
-    with (open_append(partial) if previous else open_fresh(partial)) as fh:
-        if not previous:
-            fh.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+    with open_partial(partial, fingerprint, resuming=bool(previous)) as fh:
         for start in range(0, len(todo), chunk_size):
             chunk = reward.score(todo[start : start + chunk_size])
             previous.update((r.id, r) for r in chunk)
@@ -337,8 +330,7 @@ def _run_reward_locked(
             if progress:
                 progress(done, len(items))
     results = [previous[it.id] for it in items]
-    write_atomic(out_dir / "rewards.jsonl", "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n"
-                                                    for r in results))
+    write_jsonl(out_dir / "rewards.jsonl", (r.to_dict() for r in results))
     partial.unlink()
     values = [r.reward for r in results if r.reward is not None]
     summary = {"items": len(items), "scored": len(values), "failures": len(items) - len(values),

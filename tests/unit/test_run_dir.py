@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from judgekit.backends.fake import FakeBackend
+from judgekit.core.rundir import open_partial, resume_rows
 from judgekit.core.runner import Runner
 from judgekit.core.types import Prompt, Sample
 from judgekit.judge import RunDirError, run_fingerprint, run_judge
@@ -93,3 +94,18 @@ def test_resume_after_a_torn_last_row_writes_the_next_row_on_its_own_line(tmp_pa
     result = run_judge(pairs(3), proto, Runner(FakeBackend()), tmp_path / "r")
     assert result.resumed == 2
     assert (tmp_path / "r" / "results.jsonl").read_text().splitlines() == full
+
+
+def test_resume_rows_need_the_same_fingerprint_header_and_a_text_key(tmp_path: Path) -> None:
+    part = tmp_path / "p.jsonl"
+    assert resume_rows(part, "fp", "id") == {}  # no file
+    with open_partial(part, "fp", resuming=False) as fh:
+        fh.write('{"id": "a", "v": 1}\n{"id": 3}\n[1]\n{"id": "b"}\n')
+    assert resume_rows(part, "fp", "id") == {"a": {"id": "a", "v": 1}, "b": {"id": "b"}}
+    assert resume_rows(part, "other", "id") == {}
+    with open_partial(part, "fp", resuming=True) as fh:  # appends, no second header
+        fh.write('{"id": "c"}\n')
+    assert list(resume_rows(part, "fp", "id")) == ["a", "b", "c"]
+    with open_partial(part, "new", resuming=False) as fh:  # starts over under the new header
+        pass
+    assert part.read_text() == '{"fingerprint": "new"}\n'
