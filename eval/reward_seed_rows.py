@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from judgekit.arena.starc import starc_distance  # noqa: E402
 from judgekit.core.types import Sample  # noqa: E402
 from judgekit.judge import run_judge  # noqa: E402
 from judgekit.options import JudgeOptions, build_protocol, build_runner  # noqa: E402
-from judgekit.train.rm_data import PreferencePair, load_pairs, subsample  # noqa: E402
+from judgekit.train.rm_data import DEFAULT_SPLIT, PreferencePair, load_pairs, shared_data_dir, subsample  # noqa: E402
 from judgekit.train.rm_eval import evaluate_scores  # noqa: E402
 
 
@@ -99,8 +98,7 @@ def main() -> None:
     if args.table:
         print(table(args.table))
         return
-    data_dir = Path(os.environ.get("JUDGEKIT_SHARED_DATA", "../shared/data"))
-    split = Path("training/split.json")
+    data_dir, split = shared_data_dir(), DEFAULT_SPLIT
     held = subsample(load_pairs(data_dir, split, "heldout"), args.n, 0)
     shots = subsample(load_pairs(data_dir, split, "train"), args.k, 0)
     fewshot = write_pairs(args.work / "fewshot.jsonl", shots)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import replace
@@ -22,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from judgekit.train.rm import RMOptions, train_rm  # noqa: E402
+from judgekit.train.rm_data import DEFAULT_SPLIT, shared_data_dir  # noqa: E402
 
 ARMS = {
     "clean": {},
@@ -79,8 +79,7 @@ def main() -> None:
     if args.table:
         print(table(args.table))
         return
-    data_dir = Path(os.environ.get("JUDGEKIT_SHARED_DATA", "../shared/data"))
-    split = Path("training/split.json")
+    data_dir, split = shared_data_dir(), DEFAULT_SPLIT
     base = RMOptions(limit=args.limit, eval_limit=args.eval_limit, max_length=args.max_length, epochs=args.epochs,
                      lora_r=16, batch_size=4)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"arms": {}}

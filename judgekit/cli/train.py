@@ -26,7 +26,7 @@ from judgekit.train.distill import distill, format_of, import_traces, prompt_row
 from judgekit.train.recipe.traces import rationalized_traces
 from judgekit.train.rewards import JudgeReward, RewardConfig, load_reward_configs
 from judgekit.train.rm import RMOptions, train_rm
-from judgekit.train.rm_data import PAIR_SOURCES
+from judgekit.train.rm_data import DEFAULT_SPLIT, PAIR_SOURCES, shared_data_dir
 
 train_app = typer.Typer(no_args_is_help=True, help="Train reasoning reward models: distill traces, serve rewards.")
 
@@ -134,7 +134,7 @@ def rm_cmd(
     model: Annotated[str | None, typer.Option(help="Base model (default: the embedded SmolLM2-135M).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Shared data folder (default $JUDGEKIT_SHARED_DATA).")] = None,
     split: Annotated[Path, typer.Option(help="Split file; only its training side is trained on.")]
-    = Path("training/split.json"),
+    = DEFAULT_SPLIT,
     sources: Annotated[str, typer.Option(help="Comma-separated pairwise sources.")] = ",".join(PAIR_SOURCES),
     limit: Annotated[int | None, typer.Option(help="Train on a seeded subset of N pairs.")] = None,
     epochs: Annotated[float, typer.Option(help="Passes over the pairs (ignored with --max-steps).")] = 1.0,
@@ -154,10 +154,8 @@ def rm_cmd(
     eval_limit: Annotated[int | None, typer.Option(help="Evaluate on a seeded subset of N held-out pairs.")] = None,
 ) -> None:
     """Train a Bradley-Terry scalar reward model (TRL RewardTrainer) on the shared data's training side."""
-    import os
-
     with user_errors():
-        shared = data_dir or Path(os.environ.get("JUDGEKIT_SHARED_DATA", "../shared/data"))
+        shared = shared_data_dir(data_dir)
         if not shared.is_dir():
             raise ConfigError(f"--data-dir {shared}: not a directory (set JUDGEKIT_SHARED_DATA)")
         if not split.is_file():

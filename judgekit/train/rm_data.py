@@ -11,6 +11,7 @@ excluded. RewardBench v1 is not among the sources and is never read.
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -22,6 +23,12 @@ from judgekit.core.types import Sample
 from judgekit.train.recipe.split import SOURCES, read_split
 
 PAIR_SOURCES = tuple(name for name, s in SOURCES.items() if s.task == "pairwise")
+DEFAULT_SPLIT = Path("training/split.json")
+
+
+def shared_data_dir(given: Path | None = None) -> Path:
+    """``given``, else ``$JUDGEKIT_SHARED_DATA``, else ``../shared/data`` (the folder the sources live in)."""
+    return given or Path(os.environ.get("JUDGEKIT_SHARED_DATA", "../shared/data"))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from judgekit.train.rm_data import (
     length_balance,
     load_pairs,
     peer_filter,
+    shared_data_dir,
 )
 from judgekit.train.rm_eval import evaluate_scores
 
@@ -79,3 +80,11 @@ def test_evaluate_scores_by_hand() -> None:
     assert report["rows"]["always_first"]["accuracy"] == 0.75
     assert report["rows"]["longer"]["accuracy"] == 0.5 and report["rows"]["longer"]["length_controlled"] == 0.5
     assert report["best_baseline"] == "always_first" and report["beats_best_baseline"] is False
+
+
+def test_shared_data_dir_prefers_the_option_then_the_environment(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("JUDGEKIT_SHARED_DATA", str(tmp_path))
+    assert shared_data_dir(tmp_path / "given") == tmp_path / "given"
+    assert shared_data_dir() == tmp_path
+    monkeypatch.delenv("JUDGEKIT_SHARED_DATA")
+    assert shared_data_dir() == Path("../shared/data")
