@@ -351,12 +351,10 @@ def samples_from_rows(
     for lineno, row in rows:
         if task in LIST_TASKS:
             samples.append(_list_row(path, lineno, row, task, seen, columns))
-            if limit is not None and len(samples) >= limit:
-                break
-            continue
-        if cols is None:
-            cols = detect_columns(source, row, task)
-        samples.append(_row_to_sample(path, lineno, row, cols, task, seen, seed, explicit=columns is not None))
+        else:
+            if cols is None:
+                cols = detect_columns(source, row, task)
+            samples.append(_row_to_sample(path, lineno, row, cols, task, seen, seed, explicit=columns is not None))
         if limit is not None and len(samples) >= limit:
             break
     if not samples:
