@@ -7,8 +7,16 @@ import pytest
 
 from judgekit.core.data import DataError
 from judgekit.evaluation.benchmarks import mrewardbench, processbench
-from judgekit.evaluation.benchmarks.base import EvalSet, ItemOutcomes
-from judgekit.evaluation.benchmarks.common import data_files, finish, judged, pair_item, read_records
+from judgekit.evaluation.benchmarks.base import EvalSet, ItemOutcomes, ItemResult
+from judgekit.evaluation.benchmarks.common import (
+    data_files,
+    finish,
+    group_results,
+    in_order,
+    judged,
+    pair_item,
+    read_records,
+)
 
 
 def _items(*ids: str):
@@ -47,3 +55,28 @@ def test_judged_keeps_benchmark_order_and_skips_empty() -> None:
     full = ItemOutcomes(pairs={}, scores={0: 1.0})
     grouped = {"z": full, "y": ItemOutcomes(pairs={}, scores={}), "x": full}
     assert [(it.id, got) for it, got in judged(evalset, grouped)] == [("x", full), ("z", full)]
+
+
+def test_group_results_first_seen_order_and_custom_key() -> None:
+    rs = [ItemResult("1", "b", 1.0, {"k": "x"}), ItemResult("2", "a", 0.0, {"k": "x"}), ItemResult("3", "b", None)]
+    assert {k: [r.item_id for r in v] for k, v in group_results(rs).items()} == {"b": ["1", "3"], "a": ["2"]}
+    assert list(group_results(rs)) == ["b", "a"]
+    assert {k: len(v) for k, v in group_results(rs, key=lambda r: str(r.detail.get("k"))).items()} == \
+        {"x": 2, "None": 1}
+
+
+def test_in_order_puts_known_names_first_then_the_rest_alphabetically() -> None:
+    assert in_order({"zeta", "math", "alpha", "gsm8k"}, ("gsm8k", "math", "omnimath")) == \
+        ["gsm8k", "math", "alpha", "zeta"]
+
+
+def test_processbench_aggregate_orders_splits_and_reports_both_accuracies() -> None:
+    def r(i: str, split: str, credit: float, erroneous: bool) -> ItemResult:
+        return ItemResult(i, split, credit, {"erroneous": erroneous})
+
+    out = processbench.aggregate([r("1", "extra", 1.0, True), r("2", "math", 1.0, True), r("3", "math", 0.0, False),
+                                  r("4", "gsm8k", 1.0, True), r("5", "gsm8k", 1.0, False), r("6", "extra", 1.0, False)])
+    assert [k for k in out if k.startswith("subset/")] == ["subset/gsm8k", "subset/math", "subset/extra"]
+    assert out["error_acc/math"] == 1.0 and out["correct_acc/math"] == 0.0 and out["subset/math"] == 0.0
+    assert out["subset/gsm8k"] == 1.0
+    assert out["overall"] == 2 / 3

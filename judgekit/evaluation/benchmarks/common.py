@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,21 @@ def exact_credit(item: Item, o: PairOutcome | None) -> float:
 def mean(values: Sequence[float]) -> float:
     """Arithmetic mean (NaN when empty)."""
     return sum(values) / len(values) if values else float("nan")
+
+
+def group_results(
+    results: Iterable[ItemResult], key: Callable[[ItemResult], str] = lambda r: r.subset,
+) -> dict[str, list[ItemResult]]:
+    """``results`` grouped by ``key`` (the subset unless told), groups in first-seen order."""
+    by: dict[str, list[ItemResult]] = {}
+    for r in results:
+        by.setdefault(key(r), []).append(r)
+    return by
+
+
+def in_order(names: Iterable[str], order: Sequence[str]) -> list[str]:
+    """``names`` with those in ``order`` first, in that order, then the others alphabetically."""
+    return sorted(names, key=lambda s: (order.index(s) if s in order else len(order), s))
 
 
 def subset_means(results: Sequence[ItemResult]) -> dict[str, float]:

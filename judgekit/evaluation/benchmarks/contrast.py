@@ -34,7 +34,14 @@ from judgekit.evaluation.benchmarks.base import (
     ItemResult,
     chosen_rejected_item,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, exact_credit, mean, single_pair_results, text
+from judgekit.evaluation.benchmarks.common import (
+    check_unique,
+    exact_credit,
+    group_results,
+    mean,
+    single_pair_results,
+    text,
+)
 
 MIRROR = "-mirror"
 
@@ -83,14 +90,12 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     query = [r for r in results if not r.subset.endswith(MIRROR)]
     mirror = [r for r in results if r.subset.endswith(MIRROR)]
     out = {"overall": mean([float(r.credit or 0.0) for r in query])}
-    for name in sorted({r.subset for r in results}):
-        out[f"subset/{name}"] = mean([float(r.credit or 0.0) for r in results if r.subset == name])
+    for name, rs in sorted(group_results(results).items()):
+        out[f"subset/{name}"] = mean([float(r.credit or 0.0) for r in rs])
     if mirror:
         out["mirror"] = mean([float(r.credit or 0.0) for r in mirror])
-        sides: dict[str, list[float]] = {}
-        for r in results:
-            sides.setdefault(str(r.detail["row"]), []).append(float(r.credit or 0.0))
-        out["both"] = mean([float(all(v)) for v in sides.values() if len(v) == 2])
+        sides = group_results(results, key=lambda r: str(r.detail["row"])).values()
+        out["both"] = mean([float(all(r.credit for r in v)) for v in sides if len(v) == 2])
     return out
 
 

@@ -30,6 +30,7 @@ from judgekit.evaluation.benchmarks.base import (
 )
 from judgekit.evaluation.benchmarks.common import (
     finish,
+    group_results,
     mean,
     pair_item,
     read_records,
@@ -92,10 +93,7 @@ def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[
 
 def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     """Per-subset average accuracy, Natural / Adversarial / overall, positional agreement."""
-    by: dict[str, list[float]] = {}
-    for r in results:
-        by.setdefault(r.subset, []).append(float(r.credit or 0.0))
-    subsets = {k: mean(v) for k, v in sorted(by.items())}
+    subsets = {k: mean([float(r.credit or 0.0) for r in rs]) for k, rs in sorted(group_results(results).items())}
     llmbar = [k for k in (NATURAL, *ADVERSARIAL) if k in subsets]
     adv = [subsets[k] for k in ADVERSARIAL if k in subsets]
     out: dict[str, float] = {

@@ -32,7 +32,15 @@ from judgekit.evaluation.benchmarks.base import (
     ItemResult,
     chosen_rejected_item,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, data_files, limited, mean, read_records, text
+from judgekit.evaluation.benchmarks.common import (
+    check_unique,
+    data_files,
+    group_results,
+    limited,
+    mean,
+    read_records,
+    text,
+)
 
 
 def _sources(path: Path) -> list[tuple[str, list[dict[str, object]]]]:
@@ -66,9 +74,8 @@ def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[
 
 def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     """Per language the RewardBench score; overall their mean; pooled sections and subsets."""
-    langs = sorted({str(r.detail["language"]) for r in results})
-    per = {lang: rewardbench.aggregate([r for r in results if r.detail["language"] == lang])["overall"]
-           for lang in langs}
+    by_lang = group_results(results, key=lambda r: str(r.detail["language"]))
+    per = {lang: rewardbench.aggregate(rs)["overall"] for lang, rs in sorted(by_lang.items())}
     pooled = rewardbench.aggregate(results)
     out = {"overall": mean(list(per.values()))}
     out.update({f"lang/{k}": v for k, v in per.items()})

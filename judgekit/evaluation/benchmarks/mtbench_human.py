@@ -32,7 +32,7 @@ from judgekit.evaluation.benchmarks.base import (
     comparison_outcome,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import finish, judged, pair_item, read_records, text
+from judgekit.evaluation.benchmarks.common import finish, group_results, judged, pair_item, read_records, text
 
 VOTE = {"model_a": "A", "model_b": "B"}
 REVERT = {"A": "B", "B": "A"}
@@ -116,8 +116,7 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     """Vote-level agreement with and without ties, overall and per turn."""
     out = {"overall": _ratio(results, "agree", "total"),
            "no_tie": _ratio(results, "agree_no_tie", "total_no_tie")}
-    for turn in sorted({r.subset for r in results}):
-        part = [r for r in results if r.subset == turn]
+    for turn, part in sorted(group_results(results).items()):
         out[f"subset/{turn}"] = _ratio(part, "agree", "total")
         out[f"no_tie/{turn}"] = _ratio(part, "agree_no_tie", "total_no_tie")
     return out

@@ -32,7 +32,16 @@ from judgekit.evaluation.benchmarks.base import (
     ItemOutcomes,
     ItemResult,
 )
-from judgekit.evaluation.benchmarks.common import data_files, finish, judged, mean, text, text_list
+from judgekit.evaluation.benchmarks.common import (
+    data_files,
+    finish,
+    group_results,
+    in_order,
+    judged,
+    mean,
+    text,
+    text_list,
+)
 
 SPLITS = ("gsm8k", "math", "olympiadbench", "omnimath")
 
@@ -98,12 +107,10 @@ def f1_of(acc_error: float, acc_correct: float) -> float:
 
 def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     """Per split: error accuracy, correct accuracy, F1 (``subset/NAME``); ``overall`` = mean F1."""
-    by: dict[str, list[ItemResult]] = {}
-    for r in results:
-        by.setdefault(r.subset, []).append(r)
+    by = group_results(results)
     out: dict[str, float] = {}
     f1s = []
-    for split in sorted(by, key=lambda s: (SPLITS.index(s) if s in SPLITS else len(SPLITS), s)):
+    for split in in_order(by, SPLITS):
         rs = by[split]
         acc1 = mean([float(r.credit or 0.0) for r in rs if r.detail.get("erroneous")])
         acc2 = mean([float(r.credit or 0.0) for r in rs if not r.detail.get("erroneous")])

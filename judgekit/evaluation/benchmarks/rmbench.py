@@ -36,6 +36,8 @@ from judgekit.evaluation.benchmarks.base import (
 )
 from judgekit.evaluation.benchmarks.common import (
     finish,
+    group_results,
+    in_order,
     judged,
     mean,
     read_records,
@@ -115,12 +117,10 @@ def matrix_accuracies(matrix: np.ndarray) -> dict[str, float]:
 
 def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     """Per-domain averages and hard/normal/easy, then means over domains."""
-    by: dict[str, list[Any]] = {}
-    for r in results:
-        by.setdefault(r.subset, []).append(r.detail["matrix"])
+    by = group_results(results)
     per = {}
-    for dom in sorted(by, key=lambda d: (DOMAINS.index(d) if d in DOMAINS else len(DOMAINS), d)):
-        acc = matrix_accuracies(np.mean(np.asarray(by[dom], dtype=float), axis=0))
+    for dom in in_order(by, DOMAINS):
+        acc = matrix_accuracies(np.mean(np.asarray([r.detail["matrix"] for r in by[dom]], dtype=float), axis=0))
         per[dom] = {**acc, "avg": mean(list(acc.values()))}
     out = {"overall": mean([v["avg"] for v in per.values()])}
     for level in ("hard", "normal", "easy"):

@@ -30,6 +30,7 @@ from judgekit.evaluation.benchmarks.base import (
 )
 from judgekit.evaluation.benchmarks.common import (
     finish,
+    group_results,
     judged,
     mean,
     micro_overall,
@@ -69,10 +70,8 @@ def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[
 def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     """Accuracy overall, per answer type and per answer subtype; the judge's false-positive rate."""
     out = micro_overall(results)
-    by: dict[str, list[float]] = {}
-    for r in results:
-        by.setdefault(str(r.detail.get("subtype")), []).append(float(r.credit or 0.0))
-    out.update({f"subtype/{k}": mean(v) for k, v in sorted(by.items())})
+    by = group_results(results, key=lambda r: str(r.detail.get("subtype")))
+    out.update({f"subtype/{k}": mean([float(r.credit or 0.0) for r in rs]) for k, rs in sorted(by.items())})
     wrong = [r for r in results if r.detail.get("label") == "incorrect"]
     if wrong:
         out["false_positive_rate"] = mean([float(r.detail.get("pred") == "correct") for r in wrong])
