@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from judgekit.core.data import DataError
-from judgekit.evaluation.benchmarks import mrewardbench, processbench
+from judgekit.evaluation.benchmarks import mrewardbench, processbench, rewardbench2
 from judgekit.evaluation.benchmarks.base import EvalSet, ItemOutcomes, ItemResult
 from judgekit.evaluation.benchmarks.common import (
     data_files,
@@ -79,4 +79,11 @@ def test_processbench_aggregate_orders_splits_and_reports_both_accuracies() -> N
     assert [k for k in out if k.startswith("subset/")] == ["subset/gsm8k", "subset/math", "subset/extra"]
     assert out["error_acc/math"] == 1.0 and out["correct_acc/math"] == 0.0 and out["subset/math"] == 0.0
     assert out["subset/gsm8k"] == 1.0
+    assert out["overall"] == 2 / 3
+
+
+def test_rewardbench2_aggregate_lists_subsets_in_the_published_order() -> None:
+    rs = [ItemResult("1", "Other", 1.0), ItemResult("2", "Math", 0.0), ItemResult("3", "Factuality", 1.0)]
+    out = rewardbench2.aggregate(rs)
+    assert list(out) == ["overall", "subset/Factuality", "subset/Math", "subset/Other"]
     assert out["overall"] == 2 / 3

@@ -39,7 +39,16 @@ from judgekit.evaluation.benchmarks.base import (
     seeded_swap,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import check_unique, judged, limited, mean, read_records, text, text_list
+from judgekit.evaluation.benchmarks.common import (
+    check_unique,
+    in_order,
+    judged,
+    limited,
+    mean,
+    read_records,
+    text,
+    text_list,
+)
 
 SUBSETS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 TIES = "Ties"
@@ -180,14 +189,10 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
     if ties:
         out.update(ties_score(ties))
     subset_keys = [k for k in out if k.startswith("subset/")]
-    ordered = {k: out[k] for k in sorted(subset_keys, key=_subset_order)}
+    names = in_order([k.split("/", 1)[1] for k in subset_keys], SUBSETS)
+    ordered = {f"subset/{n}": out[f"subset/{n}"] for n in names}
     overall = mean([out[k] for k in subset_keys])
     return {"overall": overall, **ordered, **{k: v for k, v in out.items() if k not in ordered}}
-
-
-def _subset_order(key: str) -> tuple[int, str]:
-    name = key.split("/", 1)[1]
-    return (SUBSETS.index(name) if name in SUBSETS else len(SUBSETS), name)
 
 
 BENCHMARK = Benchmark(
