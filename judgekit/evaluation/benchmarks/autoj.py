@@ -30,15 +30,7 @@ from judgekit.evaluation.benchmarks.base import (
     comparison_outcome,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import (
-    finish,
-    judged,
-    mean,
-    micro_overall,
-    pair_item,
-    read_records,
-    text,
-)
+from judgekit.evaluation.benchmarks.common import finish, judged, mean, micro_overall, pair_item, read_records, text
 
 LABELS = {0: "A", 1: "B", 2: "tie"}
 SCENARIO_GROUP: dict[str, tuple[str, ...]] = {

@@ -25,14 +25,7 @@ from judgekit.evaluation.benchmarks.base import (
     PairOutcome,
     chosen_rejected_item,
 )
-from judgekit.evaluation.benchmarks.common import (
-    finish,
-    mean,
-    read_records,
-    single_pair_results,
-    subset_means,
-    text,
-)
+from judgekit.evaluation.benchmarks.common import finish, mean, read_records, single_pair_results, subset_means, text
 
 EXAMPLE_COUNTS: dict[str, int] = {
     "alpacaeval-easy": 100, "alpacaeval-length": 95, "alpacaeval-hard": 95,

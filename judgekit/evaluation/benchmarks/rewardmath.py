@@ -42,14 +42,7 @@ from judgekit.evaluation.benchmarks.base import (
     seeded_swap,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import (
-    finish,
-    judged,
-    mean,
-    micro_overall,
-    read_records,
-    text,
-)
+from judgekit.evaluation.benchmarks.common import finish, judged, mean, micro_overall, read_records, text
 
 
 def _solution(row: Mapping[str, Any], where: str) -> str:

@@ -28,15 +28,7 @@ from judgekit.evaluation.benchmarks.base import (
     ItemResult,
     unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import (
-    finish,
-    group_results,
-    judged,
-    mean,
-    micro_overall,
-    read_records,
-    text,
-)
+from judgekit.evaluation.benchmarks.common import finish, group_results, judged, mean, micro_overall, read_records, text
 
 
 def load(path: Path, limit: int | None = None) -> EvalSet:
