@@ -8,19 +8,19 @@ from typing import Any
 import pytest
 
 import judgekit
-from judgekit import options
+from judgekit.core import backend as core_backend
 from judgekit.core.formats import PAIRWISE, VERIFY
 
 
 def test_compare_and_verify_share_one_model_load(monkeypatch: pytest.MonkeyPatch) -> None:
     loads: list[dict[str, Any]] = []
-    real = options.get_backend
+    real = core_backend.get_backend  # what the lazy backend calls when a call first misses the cache
 
     def counted(name: str, **kwargs: Any) -> Any:
         loads.append({"name": name, **kwargs})
         return real(name, **kwargs)
 
-    monkeypatch.setattr(options, "get_backend", counted)
+    monkeypatch.setattr(core_backend, "get_backend", counted)
     judge = judgekit.Judge(max_new_tokens=64)  # the README's defaults: judgekit-135m, pairwise, constrained
     pair = judge.compare("What is 17 * 3?", "17 * 3 = 51.", "17 * 3 = 41.")
     check = judge.verify("What is 17 * 3?", "17 * 3 = 51.", reference="51")
@@ -29,5 +29,9 @@ def test_compare_and_verify_share_one_model_load(monkeypatch: pytest.MonkeyPatch
     assert pair.verdict in ("A", "B", "tie") and not pair.parse_failure and pair.consistent is not None
     assert [t.name for t in pair.trace] and all(re.fullmatch(PAIRWISE.regex, raw)
                                                 for t in pair.trace for raw in t.parsed["raw"])
-    assert check.verdict in ("correct", "incorrect") and not check.parse_failure
-    assert all(re.fullmatch(VERIFY.regex, raw) for t in check.trace for raw in t.parsed["raw"])
+    # the default verifier is the hybrid: "51" against the reference 51 is decided by the rules, no model call
+    assert check.verdict == "correct" and not check.parse_failure and check.extra["decided_by"] == "rule"
+    unreadable = judge.verify("What is 17 * 3?", "It is the product of the two, as computed.", reference="51")
+    assert unreadable.extra["decided_by"] == "model"  # no number for the rules to read: the same loaded model judges
+    assert unreadable.verdict in ("correct", "incorrect") and not unreadable.parse_failure
+    assert all(re.fullmatch(VERIFY.regex, raw) for t in unreadable.trace for raw in t.parsed["raw"])
