@@ -3,7 +3,7 @@
 Used by tests/integration/test_vllm_cpu.py inside the vLLM environment
 (scripts/install_vllm.sh): starting a vLLM engine costs tens of seconds on CPU, so the
 command lines (a JSON list of argument lists, argv[1]) go through judgekit's real CLI one
-after the other while ``judgekit.options.get_backend`` hands back the engine already built
+after the other while ``judgekit.core.backend.get_backend`` (what ``open_backend`` builds with) hands back the engine already built
 for the same backend arguments. Each command's exit code is written to argv[2].
 
     python tests/integration/vllm_cli_driver.py commands.json codes.json
@@ -18,11 +18,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's judgekit first
 
-import judgekit.options as options  # noqa: E402
+import judgekit.core.backend as core_backend  # noqa: E402
 from judgekit.cli.app import app  # noqa: E402
 
 _built: dict[str, Any] = {}
-_get_backend = options.get_backend
+_get_backend = core_backend.get_backend
 
 
 def shared_backend(name: str, **kwargs: Any) -> Any:
@@ -35,7 +35,7 @@ def shared_backend(name: str, **kwargs: Any) -> Any:
 
 def main() -> None:
     commands = json.loads(Path(sys.argv[1]).read_text())
-    options.get_backend = shared_backend  # type: ignore[assignment]
+    core_backend.get_backend = shared_backend  # type: ignore[assignment]
     codes = []
     for argv in commands:
         try:
