@@ -11,7 +11,7 @@ import pytest
 
 from judgekit.train.distill import write_jsonl
 from judgekit.train.recipe.build import DataOptions, check_files, sft_records, write_source_files
-from judgekit.train.recipe.split import read_split
+from judgekit.train.recipe.split import read_split, read_test
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("recipe")
     opts = DataOptions(max_items={"gsm8k": 3, "llmbar": 1, "hhh": 1, "pandalm": 1}, max_chars=1200, seed=0)
-    write_source_files(SHARED_DATA, read_split(SPLIT), out / "data", opts)
+    write_source_files(SHARED_DATA, read_split(SPLIT), out / "data", opts, test=read_test(SPLIT))  # dev and test out
     files = [(name, out / "data" / f"train_{name}.jsonl") for name in ("gsm8k", "hhh")]
     records = sft_records(files, seed=0)[:4]
     write_jsonl(out / "data" / "sft.jsonl", records)

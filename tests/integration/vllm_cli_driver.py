@@ -3,8 +3,9 @@
 Used by tests/integration/test_vllm_cpu.py inside the vLLM environment
 (scripts/install_vllm.sh): starting a vLLM engine costs tens of seconds on CPU, so the
 command lines (a JSON list of argument lists, argv[1]) go through judgekit's real CLI one
-after the other while ``judgekit.core.backend.get_backend`` (what ``open_backend`` builds with) hands back the engine already built
-for the same backend arguments. Each command's exit code is written to argv[2].
+after the other while ``judgekit.core.backend.get_backend`` (what ``open_backend`` builds
+with) hands back the engine already built for the same backend arguments. Each command's
+exit code is written to argv[2].
 
     python tests/integration/vllm_cli_driver.py commands.json codes.json
 """
