@@ -242,7 +242,8 @@ class Runner:
 
     def _token_counts(self, prompts: Sequence[Prompt]) -> list[int] | None:
         """Prompt token counts, from the cache where known; None when the backend cannot count."""
-        keys = [make_key({"kind": "tokens", "backend": self.identity(), "template": p.template_hash,
+        identity = self.identity()  # once: the same for every prompt
+        keys = [make_key({"kind": "tokens", "backend": identity, "template": p.template_hash,
                           "prompt": p.key()}) for p in prompts]
         cached = self.cache.get_many(keys) if self.cache is not None else {}
         todo = [i for i, k in enumerate(keys) if k not in cached]
