@@ -3,9 +3,10 @@
 ```python
 import judgekit
 
-j = judgekit.Judge()                                   # judgekit-135m, pairwise, both orders, cached
+j = judgekit.Judge()                                   # the defaults: pmi on the raw base for pairs, cached
 j.compare("What is 2+2?", "4", "5").verdict            # "A", "B", "tie" or None (with its reason)
-j.verify("What is 2+2?", "2+2 = 4", "4").verdict       # "correct" / "incorrect"
+j.verify("What is 2+2?", "2+2 = 4", "4").verdict       # "correct" / "incorrect" (hybrid, judgekit-135m)
+judgekit.Judge(protocol="pairwise")                    # judgekit-135m's own verdict, both orders
 j.judge("examples/pairs.jsonl").summary["accuracy"]    # a run directory, as `judgekit judge` writes
 ```
 
@@ -15,8 +16,11 @@ is ``max_new_tokens=48``, ``--out`` is ``output``, ``--single-order`` is
 :class:`TypeError` naming it. It goes through the same code as the CLI: the same
 :class:`~judgekit.options.JudgeOptions`, protocols, call cache, both orders,
 constrained decoding and, for files, the same resumable run directory and manifest
-(``judgekit judge`` itself calls :func:`judge_file`). The model loads once, on first
-use, and serves every method. Nothing is printed.
+(``judgekit judge`` itself calls :func:`judge_file`). Without ``protocol`` the judge
+follows ``judgekit judge``'s defaults (:func:`judgekit.options.default_protocol`): pairs
+are judged by ``pmi`` on the raw base, verification by the hybrid verifier on
+judgekit-135m; each model loads once, on first use, and serves every method that runs
+on it. Nothing is printed.
 """
 
 from __future__ import annotations
@@ -39,12 +43,15 @@ from judgekit.core.runner import Runner, RunnerStats
 from judgekit.core.types import Judgment, Sample
 from judgekit.judge import Progress, RunResult, judge_samples, run_judge
 from judgekit.options import (
+    VERDICT_PROTOCOL,
     JudgeOptions,
     backend_kwargs,
     build_protocol,
     build_runner,
     columns_from,
     load_for_protocol,
+    protocol_of,
+    resolved,
     selection,
 )
 from judgekit.protocols.base import Protocol, protocol_class, protocol_names
@@ -134,11 +141,13 @@ def judge_file(
     """
     file = Path(file)
     proto = build_protocol(opts)
+    chosen = "given" if opts.protocol is not None else "default"
+    opts = resolved(opts)
     samples = load_for_protocol(file, proto, opts)
     runner = make_runner(opts)
     run_dir = opts.output or default_run_dir(file, proto)
     return run_judge(samples, proto, runner, run_dir, input_path=file, progress=progress, resume=opts.resume,
-                     extra_manifest={"selection": selection(opts, len(samples))})
+                     extra_manifest={"selection": selection(opts, len(samples)), "protocol_choice": chosen})
 
 
 class Judge:
@@ -147,18 +156,24 @@ class Judge:
     ``backend`` is a backend name (``"transformers"``, ``"openai"``, ``"vllm"``) or a
     backend object (anything with ``model_id``, ``generate`` and, for logit mode,
     ``score_choices``; see :mod:`judgekit.core.backend`). Every other keyword is a
-    ``judgekit judge`` flag (see :class:`~judgekit.options.JudgeOptions`). The backend is
-    built on first use and shared by all methods; calls are serialised (one model, one
-    at a time), so the async variants are safe to call concurrently.
+    ``judgekit judge`` flag (see :class:`~judgekit.options.JudgeOptions`). Without
+    ``protocol`` the judge follows ``judgekit judge``: ``pmi`` on the raw base for pairs,
+    unless ``model``, ``method`` or a backend object names the judge, which then gives its
+    own verdict (``pairwise``). Backends are built on first use, one per model, and shared
+    by the methods that run on it; calls are serialised (one model, one at a time), so the
+    async variants are safe to call concurrently.
     """
 
-    def __init__(self, model: str | None = None, protocol: str = "pairwise",
+    def __init__(self, model: str | None = None, protocol: str | None = None,
                  backend: str | Backend = "transformers", **options: Any) -> None:
         self._backend = None if isinstance(backend, str) else backend
         name = backend if isinstance(backend, str) else str(getattr(backend, "name", type(backend).__name__))
+        if protocol is None and self._backend is not None:
+            protocol = VERDICT_PROTOCOL  # a backend object names its model, as --model does: its judgment
         self.options = make_options(model=model, protocol=protocol, backend=name, **options)
         self._protocols: dict[str, Protocol] = {}
-        self._runner: Runner | None = None
+        self._runners: dict[str | None, Runner] = {}  # by the model a protocol runs on
+        self._loaded: dict[str | None, Backend] = {}  # backends kept across close()
         self._lock = threading.Lock()
         # a bad protocol, setting or backend choice fails here, not at the first call
         self.protocol  # noqa: B018
@@ -167,33 +182,41 @@ class Judge:
 
     def __repr__(self) -> str:
         o = self.options
-        return f"Judge(model={o.model!r}, protocol={o.protocol!r}, backend={o.backend!r}, method={o.method!r})"
+        return (f"Judge(model={o.model!r}, protocol={protocol_of(o)!r}, backend={o.backend!r}, "
+                f"method={o.method!r})")
 
     @property
     def protocol(self) -> Protocol:
-        """The judge's own protocol (the one :meth:`judge` uses)."""
-        return self._protocol_named(self.options.protocol)
+        """The judge's own protocol (the one :meth:`judge` uses; the default one without ``protocol=``)."""
+        return self._protocol_named(protocol_of(self.options))
 
     @property
     def runner(self) -> Runner:
-        """The runner (backend + call cache), built on first use."""
-        if self._runner is None:
-            if self._backend is None:
-                self._runner = build_runner(self.options)
+        """The runner (backend + call cache) of the judge's own protocol, built on first use."""
+        return self.runner_for(protocol_of(self.options))
+
+    def runner_for(self, name: str) -> Runner:
+        """The runner protocol ``name`` uses: one per model (a given backend object serves every protocol)."""
+        opts = replace(self.options, protocol=name)
+        key = None if self._backend is not None else str(backend_kwargs(opts).get("model"))
+        if key not in self._runners:
+            backend = self._backend if self._backend is not None else self._loaded.get(key)
+            if backend is None:
+                self._runners[key] = build_runner(opts)
             else:
                 o = self.options
                 path = o.cache_dir / "calls.sqlite" if o.cache_dir else default_call_cache_path()
-                self._runner = Runner(backend=self._backend, cache=CallCache(path) if o.cache else None)
-        return self._runner
+                self._runners[key] = Runner(backend=backend, cache=CallCache(path) if o.cache else None)
+        return self._runners[key]
 
     def close(self) -> None:
-        """Close the call cache; the next call reopens it and keeps the loaded model."""
-        if self._runner is None:
-            return
-        if self._runner.cache is not None:
-            self._runner.cache.close()
-        self._backend = self._runner.backend
-        self._runner = None
+        """Close the call caches; the next call reopens them and keeps the loaded models."""
+        for key, runner in self._runners.items():
+            if runner.cache is not None:
+                runner.cache.close()
+            if self._backend is None:
+                self._loaded[key] = runner.backend
+        self._runners = {}
 
     def __enter__(self) -> Judge:
         return self
@@ -203,12 +226,13 @@ class Judge:
 
     def _protocol_named(self, name: str) -> Protocol:
         if name not in self._protocols:
-            self._protocols[name] = build_protocol(replace(self.options, protocol=name))
+            default = self.options.protocol is None and name == protocol_of(self.options)
+            self._protocols[name] = build_protocol(self.options if default else replace(self.options, protocol=name))
         return self._protocols[name]
 
     def protocol_for(self, task: str) -> Protocol:
         """The judge's protocol when it judges ``task`` items, else the standard protocol of that task."""
-        own = self.options.protocol
+        own = protocol_of(self.options)
         if protocol_class(own).task == task:
             return self._protocol_named(own)
         name = TASK_PROTOCOLS[task]
@@ -220,7 +244,7 @@ class Judge:
         proto = self.protocol_for(task)
         proto.check_samples([sample])
         with self._lock:
-            return judge_samples([sample], proto, self.runner)[0]
+            return judge_samples([sample], proto, self.runner_for(proto.name))[0]
 
     def compare(self, prompt: str, a: str, b: str, label: str | None = None) -> Judgment:
         """Which of two responses to ``prompt`` is better: verdict ``"A"``, ``"B"``, ``"tie"`` or None.

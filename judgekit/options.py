@@ -33,7 +33,7 @@ from judgekit.protocols.rubric.schema import load_principles, resolve_rubric_tex
 class JudgeOptions:
     """Parsed judge flags (see ``judgekit judge --help``)."""
 
-    protocol: str = "pairwise"
+    protocol: str | None = None  # None: not given; :func:`resolved` picks the default (docs/judge.md)
     method: str = "generative"
     constrain: bool = True
     backend: str = "transformers"
@@ -80,8 +80,40 @@ class JudgeOptions:
     reference_col: str | None = None
 
 
+#: The pairwise default of ``judgekit judge`` and ``Judge.compare``: chosen on dev by length-controlled
+#: accuracy (docs/likelihood_judges.md, "Default"), run on the model it was measured with.
+DEFAULT_PROTOCOL = "pmi"
+#: What an explicit ``--model`` (or ``--method``) without ``-p`` means: that model's own judgment.
+VERDICT_PROTOCOL = "pairwise"
+
+
+def default_protocol(opts: JudgeOptions) -> str:
+    """The protocol a run without ``-p`` uses.
+
+    ``pmi`` on its measured model (the raw base), unless ``--model`` or ``--method`` is given:
+    naming a model asks for that model's judgment, and ``--method`` only applies to a
+    verdict-generating judge, so either means ``pairwise`` (the judgment as before the switch).
+    """
+    if opts.model is not None or opts.method != "generative":
+        return VERDICT_PROTOCOL
+    return DEFAULT_PROTOCOL
+
+
+def resolved(opts: JudgeOptions, default: str | None = None) -> JudgeOptions:
+    """``opts`` with a protocol: the one given, else ``default``, else :func:`default_protocol`."""
+    if opts.protocol is not None:
+        return opts
+    return replace(opts, protocol=default or default_protocol(opts))
+
+
+def protocol_of(opts: JudgeOptions) -> str:
+    """The protocol name a run with ``opts`` uses (given or defaulted)."""
+    return str(resolved(opts).protocol)
+
+
 def judge_config(opts: JudgeOptions) -> JudgeConfig:
     """Build the protocol configuration from the flags."""
+    opts = resolved(opts)
     temperature = opts.temperature if opts.temperature is not None else (0.7 if opts.samples > 1 else 0.0)
     options: list[tuple[str, Any]] = []
     for name in ("meta_rm", "k_meta", "esfp_model"):
@@ -128,8 +160,21 @@ def _principles(opts: JudgeOptions) -> tuple[str, ...]:
 
 
 def build_protocol(opts: JudgeOptions) -> Protocol:
-    """Instantiate and validate the protocol named by the flags."""
-    return get_protocol(opts.protocol, judge_config(opts))
+    """Instantiate and validate the protocol named by the flags (the default one without ``-p``).
+
+    A flag the default protocol cannot honour (``--samples 4`` with ``pmi``) is an error that
+    says the protocol was the default and how to ask for the generative judge.
+    """
+    if opts.protocol is not None:
+        return get_protocol(opts.protocol, judge_config(opts))
+    name = protocol_of(opts)
+    try:
+        return get_protocol(name, judge_config(opts))
+    except ConfigError as exc:
+        if name != DEFAULT_PROTOCOL:
+            raise
+        raise ConfigError(f"{exc} (without -p the protocol is {DEFAULT_PROTOCOL}, the dev-chosen default; "
+                          f"pass -p {VERDICT_PROTOCOL} for the generative judge)") from exc
 
 
 def user_backends() -> list[str]:
@@ -155,8 +200,9 @@ OWN_BACKEND = {"scalar-rm": "scalar-rm", "scalar-rm-pointwise": "scalar-rm"}
 
 
 def effective(opts: JudgeOptions) -> JudgeOptions:
-    """``opts`` with the backend a protocol needs (``-p scalar-rm`` reads --model as a reward model)."""
-    need = OWN_BACKEND.get(opts.protocol)
+    """``opts`` with its protocol resolved and the backend it needs (``-p scalar-rm`` reads --model as an RM)."""
+    opts = resolved(opts)
+    need = OWN_BACKEND.get(str(opts.protocol))
     if need and opts.backend == "transformers":
         return replace(opts, backend=need)
     return opts
@@ -170,7 +216,7 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     if (opts.max_model_len is not None or opts.engine_arg) and opts.backend != "vllm":
         raise ConfigError("--max-model-len and --engine-arg apply to --backend vllm only")
     if opts.backend == "transformers":
-        model = opts.model or protocol_default_model(opts.protocol) or DEFAULT_JUDGE
+        model = opts.model or protocol_default_model(str(opts.protocol)) or DEFAULT_JUDGE
         return {"model": model, "device": opts.device, "dtype": opts.dtype, "batch_size": opts.batch_size}
 
     if opts.backend == "openai":
@@ -202,7 +248,8 @@ def backend_kwargs(opts: JudgeOptions) -> dict[str, Any]:
     if opts.backend == "vllm":
         if opts.max_model_len is not None and opts.max_model_len < 1:
             raise ConfigError(f"--max-model-len {opts.max_model_len}: must be at least 1")
-        kwargs = {"model": opts.model or DEFAULT_JUDGE, "tensor_parallel_size": opts.tensor_parallel_size,
+        model = opts.model or protocol_default_model(str(opts.protocol)) or DEFAULT_JUDGE
+        kwargs = {"model": model, "tensor_parallel_size": opts.tensor_parallel_size,
                   "seed": opts.seed, "dtype": opts.dtype}
         if opts.max_model_len is not None:
             kwargs["max_model_len"] = opts.max_model_len

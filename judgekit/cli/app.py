@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,7 +28,7 @@ from judgekit.cli import starc as cli_starc
 from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
-from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, selection
+from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, protocol_of, selection
 from judgekit.protocols.base import protocol_class, protocol_names
 from judgekit.ray_judge import RayPlan, run_judge_ray
 
@@ -67,13 +67,23 @@ def judge(
             with progress_bar(f"judging on Ray ({proto.name}, {proto.config.method})") as update:
                 result = run_judge_ray(samples, opts, opts.output or default_run_dir(file, proto), plan,
                                        input_path=file, progress=update,
-                                       extra_manifest={"selection": selection(opts, len(samples))})
+                                       extra_manifest={"selection": selection(opts, len(samples)),
+                                                       "protocol_choice": "given" if opts.protocol else "default"})
         else:
-            with progress_bar(f"judging ({opts.protocol}, {opts.method})") as update:
+            with progress_bar(f"judging ({protocol_of(opts)}, {opts.method})") as update:
                 result = judge_file(file, opts, lambda o: build_runner(o, console), progress=update)
-    out.print(summary_table(result.summary))
+    out.print(summary_table(result.summary, title=judge_title(result.manifest)))
     run_dir = result.run_dir
     console.print(f"results: {run_dir / 'results.jsonl'}  manifest: {run_dir / 'manifest.json'}")
+
+
+def judge_title(manifest: dict[str, Any] | None) -> str:
+    """The summary's title: which protocol on which model, and whether the protocol was the default."""
+    if not manifest:
+        return "judgekit summary"
+    chosen = " (default protocol; -p pairwise: the model's own verdict)" if (
+        manifest.get("protocol_choice") == "default") else ""
+    return f"judgekit summary: {manifest.get('protocol')} on {manifest.get('model_id')}{chosen}"
 
 
 @app.command()

@@ -64,7 +64,7 @@ def _choose_protocol(opts: JudgeOptions, attacks: list[str]) -> tuple[JudgeOptio
     from dataclasses import replace
 
     verify_only = [a for a in attacks if a in ATTACKS and ATTACKS[a].tasks == ("verify",)]
-    if opts.protocol == JudgeOptions.protocol and verify_only:
+    if opts.protocol is None and verify_only:
         return replace(opts, protocol="verify"), f"{verify_only[0]} needs a verification protocol: using -p verify"
     return opts, None
 

@@ -3,9 +3,13 @@
 ``judgekit reward FILE -o DIR`` scores rows ``id, prompt, completion[, reference]``
 with exactly the reward a trainer gets from :mod:`judgekit.reward.policy_adapters`;
 ``judgekit reward-serve`` serves it to OpenRLHF (``--remote_rm_url``). Without
-``-p`` both use the hybrid verifier (``-p verify``): a completion is checked against
-the row's reference answer by the rules first and by the model only where the rules
-cannot read it, so a correct solution gets 1.0 and a bare ``":"`` 0.0.
+``-p`` rows with a reference answer get the hybrid verifier's reward (``-p verify``): a
+completion is checked against the reference by the rules first and by the model only
+where the rules cannot read it, so a correct solution gets 1.0 and a bare ``":"`` 0.0.
+``judgekit reward`` on rows without references follows ``judgekit judge``'s pairwise
+default: its pointwise twin ``pmi-pointwise`` on the raw base (``pointwise``, the 1-10
+score, when ``--model``/``--method`` name a verdict judge). ``reward-serve`` cannot see
+its requests in advance and keeps the verifier (``-p pmi-pointwise`` for the other).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import typer
 
 from judgekit.cli.common import console, fail, out, progress_bar, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
-from judgekit.options import JudgeOptions, refuse_unsupported
+from judgekit.options import DEFAULT_PROTOCOL, JudgeOptions, default_protocol, protocol_of, refuse_unsupported
 from judgekit.reward.policy import load_reward_items, run_reward_file
 from judgekit.reward.policy_adapters import (
     DEFAULT_REWARD_PROTOCOL,
@@ -28,23 +32,29 @@ from judgekit.reward.policy_adapters import (
 )
 from judgekit.reward.server import ServerLimits, make_reward_server, serve_until_interrupted
 
+#: The reward of a row without a reference: the pointwise twin of the pairwise default.
+POINTWISE_DEFAULT = f"{DEFAULT_PROTOCOL}-pointwise"
+
 
 def reward_cmd(
-    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="JSONL/JSON/CSV/Parquet rows: id, prompt, completion[, reference].")],
     opts: JudgeOptions,
     completion_col: Annotated[str, typer.Option(help="Column holding the policy completion.")] = "completion",
 ) -> None:
     """Score policy completions with a judge: rewards.jsonl (one row per input id), summary, manifest."""
-    opts = reward_defaults(ctx, opts)
     with user_errors():
         refuse_unsupported(opts, "reward", "sample")
+        if opts.protocol is None:
+            rows = load_reward_items(file, False, prompt_col=opts.prompt_col or "prompt",
+                                     completion_col=completion_col, reference_col=opts.reference_col or "reference",
+                                     id_col=opts.id_col or "id", limit=opts.limit)
+            opts = reward_defaults(opts, has_reference=any(r.reference for r in rows))
         reward = policy_reward_from_options(opts)
         items = load_reward_items(file, reward.needs_reference, prompt_col=opts.prompt_col or "prompt",
                                   completion_col=completion_col, reference_col=opts.reference_col or "reference",
                                   id_col=opts.id_col or "id", limit=opts.limit)
-        run_dir = opts.output or Path("runs") / f"{file.stem}-reward-{opts.protocol}-{opts.method}"
-        with progress_bar(f"rewarding ({opts.protocol}, {opts.method})") as update:
+        run_dir = opts.output or Path("runs") / f"{file.stem}-reward-{protocol_of(opts)}-{opts.method}"
+        with progress_bar(f"rewarding ({protocol_of(opts)}, {opts.method})") as update:
             summary = run_reward_file(items, reward, run_dir, input_path=file, progress=update,
                                       resume=opts.resume)
     out.print(summary_table(summary, title="judgekit reward"))
@@ -53,7 +63,6 @@ def reward_cmd(
 
 
 def reward_serve_cmd(
-    ctx: typer.Context,
     opts: JudgeOptions,
     host: Annotated[str, typer.Option(help="Interface to bind; anything but loopback needs --token-env.")] = (
         "127.0.0.1"),
@@ -75,7 +84,7 @@ def reward_serve_cmd(
     if opts.output is not None:
         fail("reward-serve writes no files: drop -o/--out")
     token = token_from_env(token_env)
-    opts = reward_defaults(ctx, opts)
+    opts = reward_defaults(opts)
     with user_errors():
         limits = ServerLimits(
             max_body=int(max_body_mb * 1024 * 1024), read_timeout_s=read_timeout_s,
@@ -92,12 +101,18 @@ def reward_serve_cmd(
     console.print("stopped")
 
 
-def reward_defaults(ctx: typer.Context, opts: JudgeOptions) -> JudgeOptions:
-    """A reward run without ``-p`` is the verifier's reward (hybrid: rules first, then the model)."""
-    source = ctx.get_parameter_source("protocol")
-    if source is not None and source.name != "DEFAULT":
+def reward_defaults(opts: JudgeOptions, has_reference: bool = True) -> JudgeOptions:
+    """The reward without ``-p``: the hybrid verifier's with reference answers, else the pointwise default.
+
+    Without references it is ``pmi-pointwise`` (the pointwise twin of ``judgekit judge``'s
+    pairwise default) unless ``--model``/``--method`` ask for a verdict judge: then ``pointwise``.
+    """
+    if opts.protocol is not None:
         return opts
-    return replace(opts, protocol=DEFAULT_REWARD_PROTOCOL)
+    if has_reference:
+        return replace(opts, protocol=DEFAULT_REWARD_PROTOCOL)
+    pointwise = POINTWISE_DEFAULT if default_protocol(opts) == DEFAULT_PROTOCOL else "pointwise"
+    return replace(opts, protocol=pointwise)
 
 
 def token_from_env(token_env: str) -> str | None:

@@ -16,7 +16,7 @@ from judgekit.cli.common import console, fail, out, progress_bar, summary_table,
 from judgekit.cli.options import with_judge_options
 from judgekit.core.errors import ConfigError
 from judgekit.judge import run_judge
-from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
+from judgekit.options import VERDICT_PROTOCOL, JudgeOptions, build_protocol, build_runner, load_for_protocol, resolved
 from judgekit.scaling.curve import run_scale
 from judgekit.scaling.meta_rm import (
     TrainConfig,
@@ -48,6 +48,7 @@ def meta_rm_data(
     opts: JudgeOptions,
 ) -> None:
     """Judge LABELED_FILE with k samples and write meta-RM training rows (meta_rows.jsonl)."""
+    opts = resolved(opts, VERDICT_PROTOCOL)  # k sampled verdicts: the generative pairwise judge unless -p says
     with user_errors():
         proto = build_protocol(opts)
         if proto.config.method != "generative":
@@ -119,6 +120,7 @@ def scale(
     k: Annotated[str, typer.Option("--k", help="Comma-separated sample counts, e.g. 1,2,4,8.")] = "1,2,4,8",
 ) -> None:
     """Accuracy of greedy, vote@k and meta@k (with --meta-rm) from one max-k run; PNG + JSON."""
+    opts = resolved(opts, VERDICT_PROTOCOL)  # k sampled verdicts: the generative pairwise judge unless -p says
     with user_errors():
         ks = parse_ks(k)
         proto = build_protocol(opts)

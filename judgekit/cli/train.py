@@ -19,7 +19,7 @@ from judgekit.cli.common import out as stdout
 from judgekit.cli.options import with_judge_options
 from judgekit.cli.reward import token_from_env
 from judgekit.core.errors import ConfigError
-from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol
+from judgekit.options import VERDICT_PROTOCOL, JudgeOptions, build_protocol, build_runner, load_for_protocol, resolved
 from judgekit.reward.server import ServerLimits, serve_until_interrupted
 from judgekit.train.adapters import make_server
 from judgekit.train.distill import distill, format_of, import_traces, prompt_rows, select_traces, write_jsonl
@@ -45,6 +45,7 @@ def distill_cmd(
     The SFT dataset (prompt/completion JSONL) goes to -o/--out, default runs/distill/sft.jsonl.
     """
     out = opts.output or Path("runs/distill/sft.jsonl")
+    opts = resolved(opts, VERDICT_PROTOCOL)  # verdict traces: the generative pairwise judge unless -p says
     with user_errors():
         proto = build_protocol(opts)
         samples = load_for_protocol(file, proto, opts)
@@ -107,6 +108,7 @@ def rationalize_cmd(
     writer (the student itself, or a stronger teacher behind any backend). The traces
     ({id, order, trace} JSONL) go to -o/--out, default runs/rationalize/traces.jsonl.
     """
+    opts = resolved(opts, VERDICT_PROTOCOL)  # traces that end in a verdict: pairwise unless -p says
     with user_errors():
         proto = build_protocol(opts)
         if proto.task not in ("pairwise", "verify"):

@@ -184,8 +184,6 @@ class Runner:
         (:mod:`judgekit.core.likelihood`), so the cached values never depend on it.
         Duplicate pairs (the same response in two items) are scored once.
         """
-        scorer = continuation_scorer(self.backend)
-
         def key(c: Prompt, text: str, with_values: bool) -> str:
             return make_key({"kind": "continuation", "backend": self.identity(), "template": c.template_hash,
                              "context": c.key(), "continuation": text, "values": with_values})
@@ -205,6 +203,14 @@ class Runner:
         self.stats.cache_hits += len(keys) - len(todo)
         self.stats.cache_misses += len(todo)
         pending = list(todo.items())
+        if pending:
+            self._score_pending(pending, contexts, continuations, values, have)
+        return [have[k] for k in keys]
+
+    def _score_pending(self, pending: list[tuple[str, int]], contexts: Sequence[Prompt],
+                       continuations: Sequence[str], values: bool, have: dict[str, ContinuationScore]) -> None:
+        """Score the cache misses chunk by chunk (the backend is asked, so a lazy one built, only here)."""
+        scorer = continuation_scorer(self.backend)
         for start in range(0, len(pending), self.chunk_size):
             chunk = pending[start : start + self.chunk_size]
             scores = scorer.score_continuations(
@@ -217,7 +223,6 @@ class Runner:
                 self.cache.put_many({k: sc.to_dict() for k, sc in fresh.items()})
             if self.on_prompts_done:
                 self.on_prompts_done(len(chunk))
-        return [have[k] for k in keys]
 
     def too_long(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[str | None]:
         """For each prompt, ``None`` if it fits the model's context, else why not.

@@ -28,7 +28,7 @@ from functools import cache
 from typing import Any
 
 from judgekit.core.errors import ConfigError
-from judgekit.options import JudgeOptions, build_runner, judge_config
+from judgekit.options import JudgeOptions, build_runner, judge_config, protocol_of
 from judgekit.reward.policy import PolicyReward, RewardItem, RewardResult, judge_protocol
 from judgekit.train.adapters import completion_from_query
 from judgekit.train.rewards import completion_text
@@ -43,7 +43,7 @@ def policy_reward_from_options(opts: JudgeOptions) -> PolicyReward:
     """The judge the ``judgekit judge`` flags describe, as a policy reward."""
     runner = build_runner(opts)
     runner.chunk_size = max(runner.chunk_size, 1024)  # one backend call per training step where possible
-    return PolicyReward(judge_protocol(opts.protocol, judge_config(opts)), runner)
+    return PolicyReward(judge_protocol(protocol_of(opts), judge_config(opts)), runner)
 
 
 def policy_reward_from_settings(settings: Mapping[str, Any]) -> PolicyReward:

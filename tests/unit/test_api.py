@@ -158,10 +158,10 @@ def test_judge_samples_rows_and_the_call_cache(tmp_path: Path) -> None:
 
 
 def test_close_keeps_the_model_and_reopens_the_cache(tmp_path: Path) -> None:
-    with Judge(backend="fake", cache_dir=tmp_path) as j:
+    with Judge(backend="fake", protocol="pairwise", cache_dir=tmp_path) as j:
         j.compare("What is 2+2?", RIGHT, WRONG)
         backend = j.runner.backend
-    assert j._runner is None  # closed on leaving the block
+    assert j._runners == {}  # closed on leaving the block
     again = j.compare("What is 2+2?", RIGHT, WRONG)  # same prompts: from the reopened cache
     assert j.runner.backend is backend and j.runner.stats.cache_hits == 2 and again.verdict is not None
 
@@ -228,3 +228,26 @@ def test_rank_needs_the_listwise_protocol(monkeypatch: pytest.MonkeyPatch) -> No
             j.rank("q", ["a", "bb", "c"])
     monkeypatch.setitem(protocols_base._PROTOCOLS, "listwise", f"{__name__}:_Listwise")
     assert Judge(backend=FakeBackend(responder=fair)).rank("q", ["ccc", "a", "bb"]).verdict == "1,2,0"
+
+
+def test_the_default_judge_compares_with_pmi_and_verifies_with_the_hybrid() -> None:
+    j = Judge(backend="fake")
+    assert j.protocol.name == "pmi" and "pmi" in repr(j)
+    result = j.compare("What is 2+2?", RIGHT, WRONG)
+    assert result.verdict in ("A", "B") and result.extra["signal"] == "pmi" and result.extra["norm"] == "none"
+    assert result.consistent is None  # order-free: one score per response, no second order
+    verified = j.verify("What is 2+2?", "2+2 = 4", "4")
+    assert verified.verdict == "correct" and j.protocol_for("verify").config.option("verify_mode") == "hybrid"
+
+
+def test_a_named_model_method_or_backend_object_keeps_its_own_verdict() -> None:
+    assert Judge(backend="fake", model="some-judge").protocol.name == "pairwise"
+    assert Judge(backend="fake", method="logit").protocol.name == "pairwise"
+    assert Judge(backend=FakeBackend(responder=fair)).protocol.name == "pairwise"
+    assert Judge(backend="fake", protocol="pairwise").protocol.name == "pairwise"
+
+
+def test_the_default_says_so_when_a_flag_does_not_apply_to_it() -> None:
+    with pytest.raises(ConfigError, match=r"--samples does not apply.*without -p the protocol is pmi.*-p pairwise"):
+        Judge(backend="fake", samples=4, temperature=0.7)
+    assert Judge(backend="fake", protocol="pairwise", samples=4, temperature=0.7).protocol.config.samples == 4

@@ -18,12 +18,30 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
 
 
 def test_judge_bundled_example(tmp_path: Path) -> None:
-    result = invoke("judge", str(ROOT / "examples" / "pairs.jsonl"), "--backend", "fake", "-o", str(tmp_path))
+    """Without -p a pairwise file is judged by the dev-chosen default (pmi), beside the baselines."""
+    result = runner.invoke(app, ["judge", str(ROOT / "examples" / "pairs.jsonl"), "--backend", "fake",
+                                 "-o", str(tmp_path)], env={"COLUMNS": "200"}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "order agreement" in result.output and "accuracy" in result.output and "what it means" in result.output
+    assert "accuracy" in result.output and "what it means" in result.output
+    for row in ("length-controlled accuracy", "preferred longer / shorter", "baseline: position-first",
+                "baseline: longer", "baseline: shorter", "baseline: random", "pmi on fake-model (default protocol"):
+        assert row in result.output, row
+    assert "order agreement" not in result.output  # pmi scores each response once: no orders to agree
     rows = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(rows) == len((ROOT / "examples" / "pairs.jsonl").read_text().splitlines())
-    assert json.loads((tmp_path / "manifest.json").read_text())["protocol"] == "pairwise"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["protocol"] == "pmi" and manifest["protocol_choice"] == "default"
+    assert manifest["config"]["options"] == {} and json.loads(rows[0])["extra"]["norm"] == "none"
+
+
+def test_judge_bundled_example_pairwise_keeps_the_generative_judge(tmp_path: Path) -> None:
+    result = invoke("judge", str(ROOT / "examples" / "pairs.jsonl"), "-p", "pairwise", "--backend", "fake",
+                    "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "order agreement" in result.output and "baseline: longer" in result.output
+    assert "default protocol" not in result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["protocol"] == "pairwise" and manifest["protocol_choice"] == "given"
 
 
 def test_bad_input_exits_2_with_location(tmp_path: Path) -> None:
