@@ -98,7 +98,7 @@ def protocols() -> None:
         except ImportError as exc:  # an optional dependency is missing
             table.add_row(name, "-", "-", f"unavailable: {exc}")
             continue
-        table.add_row(name, cls.task, ", ".join(cls.methods), cls.description)
+        table.add_row(name, cls.task, ", ".join(cls.methods) or "-", cls.description)
     out.print(table)
 
 

@@ -26,7 +26,7 @@ from judgekit.train.distill import distill, format_of, import_traces, prompt_row
 from judgekit.train.recipe.traces import rationalized_traces
 from judgekit.train.rewards import JudgeReward, RewardConfig, load_reward_configs
 from judgekit.train.rm import RMOptions, train_rm
-from judgekit.train.rm_data import DEFAULT_SPLIT, PAIR_SOURCES, shared_data_dir
+from judgekit.train.rm_data import DEFAULT_SPLIT, PAIR_SOURCES, data_dir_problem, shared_data_dir
 
 train_app = typer.Typer(no_args_is_help=True, help="Train reasoning reward models: distill traces, serve rewards.")
 
@@ -158,11 +158,14 @@ def rm_cmd(
     """Train a Bradley-Terry scalar reward model (TRL RewardTrainer) on the shared data's training side."""
     with user_errors():
         shared = shared_data_dir(data_dir)
-        if not shared.is_dir():
-            raise ConfigError(f"--data-dir {shared}: not a directory (set JUDGEKIT_SHARED_DATA)")
+        names = tuple(s.strip() for s in sources.split(",") if s.strip())
+        problem = data_dir_problem(shared, names)
+        if problem is not None:
+            flag = "--data-dir" if data_dir is not None else "$JUDGEKIT_SHARED_DATA (or ../shared/data)"
+            raise ConfigError(f"{flag} {problem}")
         if not split.is_file():
             raise ConfigError(f"--split {split}: not found")
-        opts = RMOptions(model=model, sources=tuple(s.strip() for s in sources.split(",") if s.strip()),
+        opts = RMOptions(model=model, sources=names,
                          limit=limit, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
                          batch_size=batch_size, max_length=max_length, lora_r=lora_r, margin=margin,
                          length_balance=length_balance, noise=noise, label_smoothing=label_smoothing,

@@ -16,7 +16,8 @@ from judgekit.probe.attacks import Rate
 from judgekit.probe.run import RAW, PhaseResult
 
 PROBE_VERSION = 1
-SUMMARY_KEYS = ("items", "judged", "skipped", "parse_failures", "parse_failure_rate")
+SUMMARY_KEYS = ("items", "judged", "skipped", "parse_failures", "parse_failure_rate",
+                "judge", "baselines", "best_baseline", "below_baseline", "length_strata")
 # What each metric means, for the table caption and the chart axis.
 METRIC_TEXT = {
     "fpr": "false-positive rate (content-free answer judged correct)",
@@ -102,7 +103,54 @@ def table_rows(report: Mapping[str, Any], compact: bool = False) -> tuple[list[s
                 rows.append([attack, r["metric"], name, *cells, f"{r['k']}/{r['n']}"])
             else:
                 rows.append([attack, r["metric"], r["group"], display(r["name"]), *cells, str(r["parse_failures"])])
+        rows += baseline_rows(attack, entry, settings, compact)
     return headers, rows
+
+
+def _score_rate(score: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A baseline/judge score (``accuracy, ci95, correct, n``) as a rate row for :func:`cell`."""
+    if not score:
+        return {"rate": None, "ci95": [0.0, 0.0], "k": 0, "n": 0}
+    return {"rate": score["accuracy"], "ci95": score["ci95"], "k": score["correct"], "n": score["n"]}
+
+
+def baseline_rows(attack: str, entry: Mapping[str, Any], settings: Sequence[str],
+                  compact: bool) -> list[list[str]]:
+    """The judge's accuracy over the attack's labelled items beside the trivial baselines on the same items.
+
+    One row for the judge, one per baseline (position, length, random rules), the
+    length-controlled accuracy, and a ``below baseline`` row naming the best baseline
+    wherever the judge does not beat it (the same verdict as ``judgekit judge``'s summary).
+    """
+    summaries = {s: v["summary"] for s, v in entry["settings"].items()}
+    raw: Mapping[str, Any] = summaries.get(RAW) or next(iter(summaries.values()), {})
+    if not raw.get("baselines"):
+        return []
+    keys = [("judge", "all labelled items")] + [("baseline", name) for name in raw["baselines"]]
+
+    def score(summary: Mapping[str, Any], group: str, name: str) -> Mapping[str, Any] | None:
+        return summary.get("judge") if group == "judge" else (summary.get("baselines") or {}).get(name)
+
+    rows = []
+    for group, name in keys:
+        cells = [cell(_score_rate(score(summaries[s], group, name)), compact) if s in summaries else ""
+                 for s in settings]
+        own = _score_rate(score(raw, group, name))
+        label = f"{group}: {name}"
+        rows.append([attack, "accuracy", label, *cells, f"{own['k']}/{own['n']}"] if compact
+                    else [attack, "accuracy", group, name, *cells, ""])
+    extra = [("length-controlled", "judge", lambda m: _num((m.get("length_strata") or {}).get("length_controlled"))),
+             ("below baseline", "best rule the judge does not beat", lambda m: str(m.get("below_baseline") or "-"))]
+    for metric, name, value in extra:
+        if metric == "length-controlled" and not raw.get("length_strata"):
+            continue
+        cells = [value(summaries[s]) if s in summaries else "" for s in settings]
+        rows.append([attack, metric, name, *cells, ""] if compact else [attack, metric, "judge", name, *cells, ""])
+    return rows
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.3f}"
 
 
 def markdown_table(report: Mapping[str, Any]) -> str:

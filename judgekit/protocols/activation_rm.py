@@ -91,7 +91,7 @@ class ActivationRMProtocol(Protocol):
     name: ClassVar[str] = "activation-rm"
     description: ClassVar[str] = "activation RM: few-shot mean activation difference at a layer; reward = projection"
     task: ClassVar[str] = "pairwise"
-    methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
+    methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply
     scored: ClassVar[bool] = True
     _direction: tuple[int, list[float], int] | None = field(default=None, init=False, repr=False)
 

@@ -82,7 +82,7 @@ class Protocol(ABC):
     description: ClassVar[str]
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ()
-    methods: ClassVar[tuple[str, ...]] = ("generative",)
+    methods: ClassVar[tuple[str, ...]] = ("generative",)  # () : scores without a verdict prompt, --method n/a
     verdict_format: ClassVar[Format | None] = None
     scored: ClassVar[bool] = False  # verdicts carry per-response scores (``--reduce score-sum`` works)
     default_model: ClassVar[str | None] = None  # the model it was measured with, when --model is not given
@@ -102,7 +102,11 @@ class Protocol(ABC):
 
     def check(self) -> None:
         """Raise :class:`ConfigError` if the config does not suit this protocol."""
-        if self.config.method not in self.methods:
+        if not self.methods:
+            if self.config.method != "generative":  # the default: --method was not given
+                raise ConfigError(f"protocol {self.name!r} scores without a verdict prompt: --method does not apply "
+                                  "(leave it unset)")
+        elif self.config.method not in self.methods:
             raise ConfigError(
                 f"protocol {self.name!r} supports method(s) {', '.join(self.methods)}, "
                 f"not {self.config.method!r}"

@@ -61,7 +61,7 @@ class CombinedProtocol(Protocol):
     description: ClassVar[str] = "learned combination of PMI/likelihood/FLIP/endogenous + length/refusal; order-free"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("likelihood", "flip")
-    methods: ClassVar[tuple[str, ...]] = ("generative",)
+    methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply
     scored: ClassVar[bool] = True
     default_model: ClassVar[str | None] = "smollm2"  # the features were measured on the raw base
 

@@ -58,7 +58,7 @@ class LikelihoodProtocol(Protocol):
     description: ClassVar[str] = "forward likelihood log P(response | instruction) per response; order-free"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("likelihood",)
-    methods: ClassVar[tuple[str, ...]] = ("generative",)
+    methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply
     scored: ClassVar[bool] = True
     option_names: ClassVar[tuple[str, ...]] = ("norm",)
     default_model: ClassVar[str | None] = "smollm2"  # the raw base, as measured (docs/likelihood_judges.md)

@@ -89,7 +89,7 @@ class ScalarRMProtocol(Protocol):
     name: ClassVar[str] = "scalar-rm"
     description: ClassVar[str] = "a sequence-classification reward model (--model DIR): A vs B by score difference"
     task: ClassVar[str] = "pairwise"
-    methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
+    methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply
     scored: ClassVar[bool] = True
 
     def check(self) -> None:

@@ -31,6 +31,18 @@ def shared_data_dir(given: Path | None = None) -> Path:
     return given or Path(os.environ.get("JUDGEKIT_SHARED_DATA", "../shared/data"))
 
 
+def data_dir_problem(data_dir: Path, sources: Iterable[str] = PAIR_SOURCES) -> str | None:
+    """Why ``data_dir`` is not a shared data folder holding ``sources`` (one line), or None."""
+    if not data_dir.exists():
+        return f"{data_dir}: the directory does not exist"
+    if not data_dir.is_dir():
+        return f"{data_dir}: not a directory"
+    missing = [SOURCES[s].relpath for s in sources if s in SOURCES and not (data_dir / SOURCES[s].relpath).is_file()]
+    if missing:
+        return f"{data_dir}: not the shared data folder (it has no {', '.join(missing)})"
+    return None
+
+
 @dataclass(frozen=True)
 class PreferencePair:
     """One (prompt, chosen, rejected) with where it came from; ``flipped`` marks injected noise."""

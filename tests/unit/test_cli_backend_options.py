@@ -62,11 +62,13 @@ def test_bad_backend_flags(opts: JudgeOptions, message: str) -> None:
 def test_vllm_flags() -> None:
     kwargs = backend_kwargs(JudgeOptions(backend="vllm", model="org/m", tensor_parallel_size=4, seed=3))
     assert kwargs == {"model": "org/m", "tensor_parallel_size": 4, "seed": 3, "dtype": "float32"}
-    kwargs = backend_kwargs(JudgeOptions(backend="vllm", max_model_len=2048, dtype="bfloat16",
+    kwargs = backend_kwargs(JudgeOptions(backend="vllm", protocol="pairwise", max_model_len=2048, dtype="bfloat16",
                                          engine_arg=("enforce_eager=true", "kv_cache_dtype=auto", "swap_space=0.5")))
     assert kwargs == {"model": "judgekit-135m", "tensor_parallel_size": 1, "seed": 0, "dtype": "bfloat16",
                       "max_model_len": 2048,
                       "engine_extra": {"enforce_eager": True, "kv_cache_dtype": "auto", "swap_space": 0.5}}
+    # without -p vLLM runs the default protocol on the model it was measured with, as transformers does
+    assert backend_kwargs(JudgeOptions(backend="vllm"))["model"] == "smollm2"
 
 
 def test_chat_template_sources(tmp_path: Path) -> None:
@@ -102,6 +104,8 @@ def test_cli_reports_a_missing_chat_template(tmp_path: Path) -> None:
 
 
 def test_the_default_judge_is_the_shipped_trained_one_and_smollm2_the_raw_base() -> None:
-    assert backend_kwargs(JudgeOptions())["model"] == "judgekit-135m"
+    assert backend_kwargs(JudgeOptions(protocol="pairwise"))["model"] == "judgekit-135m"
+    assert backend_kwargs(JudgeOptions(protocol="verify"))["model"] == "judgekit-135m"
+    assert backend_kwargs(JudgeOptions())["model"] == "smollm2"  # the default protocol, pmi, on its measured base
     assert backend_kwargs(JudgeOptions(model="smollm2"))["model"] == "smollm2"
     assert backend_kwargs(JudgeOptions(model="/models/x"))["model"] == "/models/x"

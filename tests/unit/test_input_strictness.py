@@ -70,7 +70,7 @@ def test_named_columns_missing_from_a_row_fail(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("flags", "needle"), [
     (["--inconsistency", "avg"], "--inconsistency 'avg'"),
-    (["--reduce", "score-sum"], "score-sum needs per-response scores"),
+    (["-p", "pairwise", "--reduce", "score-sum"], "score-sum needs per-response scores"),
     (["--reduce", "median"], "unknown reducer"),
     (["--backend", "nope"], "--backend 'nope'"),
 ])

@@ -72,3 +72,25 @@ def test_png_survives_float_noise_in_intervals(tmp_path):
             {"metric": "fpr", "group": "key", "name": ":", "k": 0, "n": 2, "rate": 0.0, "ci95": [1e-17, 0.6],
              "parse_failures": 0}]}}}}}
     assert plot_report(report, tmp_path / "p.png").exists()
+
+
+def test_table_shows_the_baselines_the_summaries_hold():
+    """The terminal/Markdown table carries the judge's accuracy beside each trivial baseline (issue #27 item 1)."""
+    pairs = [Sample(id=f"p{i}", prompt=f"q{i}", responses=("short", "a much longer answer"), label="A")
+             for i in range(4)]
+    backend = FakeBackend(responder=lambda p, i, params: "Verdict: [[A]]")
+    proto = get_protocol("pairwise", JudgeConfig())
+    phases = plan_probe(pairs, ["position"], proto, AttackSettings(keys=bundled_keys()))
+    report = build_report([run_phase(p, Runner(backend=backend)) for p in phases], {"protocol": "pairwise"})
+    summary = report["attacks"]["position"]["settings"]["raw"]["summary"]
+    assert summary["baselines"]["shorter"]["accuracy"] == 1.0 and summary["below_baseline"] == "shorter"
+    headers, rows = table_rows(report, compact=True)
+    by_name = {r[2]: r for r in rows if r[0] == "position"}
+    judge = summary["judge"]
+    assert by_name["judge: all labelled items"][-1] == f"{judge['correct']}/{judge['n']}"
+    assert by_name["baseline: shorter"][3] == "1.00 [0.68,1.00]" and by_name["baseline: shorter"][-1] == "8/8"
+    assert {"baseline: longer", "baseline: position-first", "baseline: position-second", "baseline: random"} <= set(
+        by_name)
+    assert by_name["best rule the judge does not beat"][3] == "shorter"
+    assert by_name["judge"][1] == "length-controlled"
+    assert "baseline: shorter" in markdown_table(report).replace("| baseline | shorter", "baseline: shorter")

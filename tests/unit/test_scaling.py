@@ -257,8 +257,8 @@ def test_cli_scale_and_meta_rm_data(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     lines = (tmp_path / "d" / "meta_rows.jsonl").read_text().splitlines()
     assert len(lines) == 4 * 2 * 3  # items x orders x samples
-    res = cli.invoke(app, ["judge", str(data), "--backend", "fake", "--samples", "3", "--reduce", "meta",
-                           "-o", str(tmp_path / "j")])
+    res = cli.invoke(app, ["judge", str(data), "-p", "pairwise", "--backend", "fake", "--samples", "3",
+                           "--reduce", "meta", "-o", str(tmp_path / "j")])
     assert res.exit_code == 2 and "--meta-rm" in res.output
 
 
