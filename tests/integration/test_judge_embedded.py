@@ -131,19 +131,32 @@ def test_free_decoding_counts_failures_honestly(embedded_backend, shared_data, t
     assert [r["parse_failure"] for r in on_disk] == [any(f) for f in failed_orders]
 
 
-def test_cli_default_model_on_bundled_example(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """`judgekit judge examples/pairs.jsonl` with the default judge, judgekit-135m (2 items for time)."""
+def test_cli_default_protocol_on_bundled_example(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`judgekit judge examples/pairs.jsonl`: the dev-chosen default, summed PMI on the raw base (3 items for time),
+    printed beside the trivial baselines; `-p pairwise` is judgekit-135m's own verdict."""
     from typer.testing import CliRunner
 
     from judgekit.cli import app
 
     out = tmp_path / "run"
-    args = ["judge", str(ROOT / "examples" / "pairs.jsonl"), "--limit", "2", "--max-new-tokens", "48", "-o", str(out)]
-    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    args = ["judge", str(ROOT / "examples" / "pairs.jsonl"), "--limit", "3", "-o", str(out)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["backend"]["model_id"].startswith("judgekit-135m-") and manifest["versions"]["torch"]
-    assert len((out / "results.jsonl").read_text().splitlines()) == 2
+    assert manifest["protocol"] == "pmi" and manifest["protocol_choice"] == "default"
+    assert manifest["backend"]["model_id"].startswith("SmolLM2-135M-Instruct") and manifest["versions"]["torch"]
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(r["verdict"] in ("A", "B") and r["extra"]["norm"] == "none" for r in rows)
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["baselines"]) >= {"position-first", "position-second", "longer", "shorter", "random"}
+    for text in ("pmi on SmolLM2-135M-Instruct", "baseline: longer", "length-controlled accuracy"):
+        assert text in result.output, text
+    pairwise = CliRunner().invoke(app, ["judge", str(ROOT / "examples" / "pairs.jsonl"), "-p", "pairwise",
+                                        "--limit", "1", "--method", "logit", "-o", str(tmp_path / "pw")],
+                                  catch_exceptions=False)
+    assert pairwise.exit_code == 0, pairwise.output
+    manifest = json.loads((tmp_path / "pw" / "manifest.json").read_text())
+    assert manifest["protocol"] == "pairwise" and manifest["backend"]["model_id"].startswith("judgekit-135m-")
 
 
 def test_fully_cached_rerun_loads_no_model(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
