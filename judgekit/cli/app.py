@@ -28,7 +28,15 @@ from judgekit.cli import starc as cli_starc
 from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
 from judgekit.cli.options import with_judge_options
-from judgekit.options import JudgeOptions, build_protocol, build_runner, load_for_protocol, protocol_of, selection
+from judgekit.options import (
+    DEFAULT_PROTOCOL,
+    JudgeOptions,
+    build_protocol,
+    build_runner,
+    load_for_protocol,
+    protocol_of,
+    selection,
+)
 from judgekit.protocols.base import protocol_class, protocol_names
 from judgekit.ray_judge import RayPlan, run_judge_ray
 
@@ -81,8 +89,8 @@ def judge_title(manifest: dict[str, Any] | None) -> str:
     """The summary's title: which protocol on which model, and whether the protocol was the default."""
     if not manifest:
         return "judgekit summary"
-    chosen = " (default protocol; -p pairwise: the model's own verdict)" if (
-        manifest.get("protocol_choice") == "default") else ""
+    chosen = " (the default for pairs; -p pairwise: a generative verdict)" if (
+        manifest.get("protocol_choice") == "default" and manifest.get("protocol") == DEFAULT_PROTOCOL) else ""
     return f"judgekit summary: {manifest.get('protocol')} on {manifest.get('model_id')}{chosen}"
 
 

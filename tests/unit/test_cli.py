@@ -24,7 +24,8 @@ def test_judge_bundled_example(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.output and "what it means" in result.output
     for row in ("length-controlled accuracy", "preferred longer / shorter", "baseline: position-first",
-                "baseline: longer", "baseline: shorter", "baseline: random", "pmi on fake-model (default protocol"):
+                "baseline: longer", "baseline: shorter", "baseline: random",
+                "pmi on fake-model (the default for pairs"):
         assert row in result.output, row
     assert "order agreement" not in result.output  # pmi scores each response once: no orders to agree
     rows = (tmp_path / "results.jsonl").read_text().splitlines()
@@ -39,7 +40,7 @@ def test_judge_bundled_example_pairwise_keeps_the_generative_judge(tmp_path: Pat
                     "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "order agreement" in result.output and "baseline: longer" in result.output
-    assert "default protocol" not in result.output
+    assert "the default for pairs" not in result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["protocol"] == "pairwise" and manifest["protocol_choice"] == "given"
 
