@@ -31,7 +31,7 @@ from judgekit.esfp.train import (
     train,
     write_explanations,
 )
-from judgekit.options import JudgeOptions, build_runner, judge_config, refuse_unsupported
+from judgekit.options import VERDICT_PROTOCOL, JudgeOptions, build_runner, judge_config, refuse_unsupported, resolved
 
 esfp_app = typer.Typer(no_args_is_help=True, help="ESFP-RM: explanation + masked-LM slot-prediction reward model.")
 
@@ -87,6 +87,7 @@ def train_cmd(
 ) -> None:
     """Fine-tune the masked LM on DATA (stage-1 explanations generated or read), evaluate, save to -o DIR."""
     out = opts.output or Path("runs/esfp-model")
+    opts = resolved(opts, VERDICT_PROTOCOL)  # stage-1 explanations and (d) need a generative judge
     with user_errors():
         refuse_unsupported(opts, "esfp train", "sample")
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,
@@ -132,6 +133,7 @@ def compare_cmd(
 ) -> None:
     """(a) explanation+slot, (b) slot only, (c) classification head, (d) generative judge: one table (-o DIR)."""
     out = opts.output or Path("runs/esfp-compare")
+    opts = resolved(opts, VERDICT_PROTOCOL)  # stage-1 explanations and (d) need a generative judge
     with user_errors():
         refuse_unsupported(opts, "esfp compare", "sample")
         cfg = _train_config(opts, epochs, lr, train_batch_size, eval_fraction, max_length, explanation_max,

@@ -9,7 +9,7 @@ from rich.table import Table
 from judgekit.cli.common import console, out, user_errors
 from judgekit.cli.options import with_judge_options
 from judgekit.core.errors import ConfigError
-from judgekit.options import JudgeOptions, build_runner, judge_config, load_for_protocol
+from judgekit.options import JudgeOptions, build_runner, judge_config, load_for_protocol, resolved
 from judgekit.protocols.rubric.consistency import generate_rubrics
 from judgekit.protocols.rubric.generate import rubric_filename, save_rubrics
 from judgekit.protocols.rubric.protocol import RubricProtocol
@@ -29,6 +29,7 @@ def generate(
     The kept rubrics go to -o/--out (default runs/rubrics-generated), one YAML file per prompt.
     """
     out_dir = opts.output or Path("runs/rubrics-generated")
+    opts = resolved(opts, "rubric")  # rubrics are written and checked by a generative judge, not the pmi default
     with user_errors():
         if tries < 1:
             raise ConfigError("--tries must be at least 1")

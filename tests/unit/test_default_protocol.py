@@ -10,6 +10,7 @@ scale, meta-rm data) default to ``pairwise``; ``judgekit reward`` follows the de
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,25 @@ def test_train_rm_says_what_is_wrong_with_the_data_dir(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "not the shared data folder" in " ".join(res.output.split())
     res = invoke("train", "rm", "--data-dir", str(PAIRS))
     assert res.exit_code == 2 and "not a directory" in res.output
+
+
+@pytest.mark.parametrize(("module", "args", "protocol"), [
+    ("rubrics", ["rubrics", "generate", str(PAIRS)], "rubric"),
+    ("esfp", ["esfp", "compare", str(PAIRS)], "pairwise"),
+])
+def test_generative_commands_build_their_runner_for_a_verdict_judge(
+        monkeypatch: pytest.MonkeyPatch, module: str, args: list[str], protocol: str) -> None:
+    """Rubric generation and ESFP explanations need a model that writes text: not the pmi default's base."""
+    import importlib
+
+    seen: list[JudgeOptions] = []
+
+    def capture(opts: JudgeOptions, *_: object) -> None:
+        seen.append(opts)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(importlib.import_module(f"judgekit.cli.{module}"), "build_runner", capture)
+    res = invoke(*args, "--backend", "fake")
+    assert res.exit_code == 2 and "stop here" in res.output
+    assert seen[0].protocol == protocol
+    assert backend_kwargs(replace(seen[0], backend="transformers"))["model"] == "judgekit-135m"
