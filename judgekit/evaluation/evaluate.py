@@ -41,7 +41,7 @@ from judgekit.evaluation.benchmarks import (
 )
 from judgekit.evaluation.report import write_report
 from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run_judge
-from judgekit.protocols.base import Protocol, get_protocol, protocol_class
+from judgekit.protocols.base import Protocol, get_protocol, protocol_class, protocol_names
 
 GroupProgress = Callable[[str, int, int], None]
 COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify"}
@@ -97,12 +97,17 @@ def protocol_mode(protocol: Protocol) -> Mode:
 def companion_protocol(mode: str, protocol: Protocol) -> Protocol:
     """Return the protocol for units forced into ``mode``, with the settings of ``protocol``.
 
-    When the companion does not support the run's method (pointwise has no logit
-    mode) it runs generatively; the manifest and scores record that.
+    A protocol with a ``-pointwise`` twin (``pmi`` -> ``pmi-pointwise``, ``scalar-rm`` ->
+    ``scalar-rm-pointwise``) scores forced-pointwise units with it, on the same model. When
+    the companion does not support the run's method (pointwise has no logit mode) it runs
+    generatively; the manifest and scores record that.
     """
     if protocol_mode(protocol) == mode:
         return protocol
     name = COMPANIONS[mode]
+    twin = f"{protocol.name}-pointwise"
+    if mode == "pointwise" and twin in protocol_names():  # a scoring judge's own pointwise form, same model
+        return get_protocol(twin, protocol.config)
     method = protocol.config.method if protocol.config.method in protocol_class(name).methods else "generative"
     return get_protocol(name, dataclasses.replace(protocol.config, method=method))  # type: ignore[arg-type]
 

@@ -169,6 +169,11 @@ def test_companion_and_task_checks() -> None:
     pair = get_protocol("pairwise")
     assert companion_protocol("pairwise", pair) is pair
     assert companion_protocol("pointwise", pair).name == "pointwise"
+    # the default judge (pmi) scores forced-pointwise units with its own pointwise twin, on the same model
+    pmi = get_protocol("pmi")
+    twin = companion_protocol("pointwise", pmi)
+    assert twin.name == "pmi-pointwise" and twin.norm == "none"  # type: ignore[attr-defined]
+    assert companion_protocol("pointwise", get_protocol("scalar-rm")).name == "scalar-rm-pointwise"
     with pytest.raises(ConfigError, match="pairwise or pointwise"):
         run_eval("hhh", CASES["hhh"][0], get_protocol("verify"), Runner(FakeBackend()), Path("/nonexistent/x"))
 
