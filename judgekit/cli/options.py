@@ -29,12 +29,15 @@ def _out_path(text: str) -> Path:
 
 
 _OPTS = [
-    ("protocol", Annotated[str, typer.Option("--protocol", "-p", help="Judging protocol (see `judgekit protocols`).")]),
+    ("protocol", Annotated[str | None, typer.Option("--protocol", "-p", help=(
+        "Judging protocol (see `judgekit protocols`). `judge` default: pmi on the raw base for pairs, pairwise when "
+        "--model or --method names the judge (docs/judge.md#the-default-protocol)."))]),
     ("method", Annotated[str, typer.Option(help="generative (reason, then verdict) or logit (one forward pass).")]),
     ("constrain", Annotated[bool, typer.Option("--constrain/--no-constrain", help="Constrain the verdict format.")]),
     ("backend", Annotated[str, typer.Option(help="transformers, openai, vllm or scalar-rm (a reward model).")]),
     ("model", Annotated[str | None, typer.Option(
-        help="Model path or name; default: judgekit-135m (the shipped trained judge); smollm2: the raw base.")]),
+        help="Model path or name; default: the protocol's measured model (pmi: smollm2, the raw base), else "
+        "judgekit-135m (the shipped trained judge). Without -p, --model means that model's own verdict.")]),
     ("base_url", Annotated[str | None, typer.Option(help="Server URL for --backend openai.")]),
     ("api_mode", Annotated[str, typer.Option(help="--backend openai: chat or completions (needed for logit mode).")]),
     ("chat_template", Annotated[str | None, typer.Option(
