@@ -75,18 +75,23 @@ def test_cli_arena_outputs_report_and_resume(tmp_path: Path) -> None:
 def test_cli_jury_writes_each_judge_and_the_panel(tmp_path: Path) -> None:
     out = tmp_path / "jury"
     result = invoke("arena", str(EXAMPLE), "--backend", "fake", "-o", str(out), "--n-boot", "20", "--no-report",
-                    "--judge", "name=gen", "--judge", "name=logit,method=logit", "--judge", "name=g2,seed=3",
+                    "--judge", "name=gen,protocol=pairwise", "--judge", "name=logit,method=logit",
+                    "--judge", "name=g2,seed=3,protocol=pairwise", "--judge", "name=pmi",
                     "--jury", "majority", "--split", "tie")
     assert result.exit_code == 0, result.output
-    for name in ("gen", "logit", "g2"):
+    for name in ("gen", "logit", "g2", "pmi"):
         assert len((out / "judges" / name / "results.jsonl").read_text().splitlines()) == 12
+        protocol = json.loads((out / "judges" / name / "manifest.json").read_text())["protocol"]
+        assert protocol == ("pmi" if name == "pmi" else "pairwise")  # a juror without protocol/model: the default
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    assert all(set(r["extra"]["votes"]) == {"gen", "logit", "g2"} for r in rows)
+    assert all(set(r["extra"]["votes"]) == {"gen", "logit", "g2", "pmi"} for r in rows)
     assert all(r["verdict"] in ("A", "B", "tie") for r in rows)  # --split tie: a split is a tie
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["panel"]["method"] == "majority" and set(manifest["panel"]["judges"]) == {"gen", "logit", "g2"}
+    assert manifest["panel"]["method"] == "majority"
+    assert set(manifest["panel"]["judges"]) == {"gen", "logit", "g2", "pmi"}
     arena = json.loads((out / "arena.json").read_text())
-    assert set(arena["jury_stats"]["cohen_kappa_between_judges"]) == {"gen vs logit", "gen vs g2", "logit vs g2"}
+    kappas = set(arena["jury_stats"]["cohen_kappa_between_judges"])
+    assert {"gen vs logit", "gen vs g2", "logit vs g2", "gen vs pmi"} <= kappas
 
 
 def test_a_judge_that_cannot_parse_abstains(tmp_path: Path) -> None:
