@@ -141,7 +141,7 @@ class PMIProtocol(LikelihoodProtocol):
     """PMI: log P(response | instruction) - log P(response); by default summed (``norm=none``, chosen on dev)."""
 
     name: ClassVar[str] = "pmi"
-    description: ClassVar[str] = "PMI log P(r|x) - log P(r) per response (norm none|token|char); order-free; the default"
+    description: ClassVar[str] = "PMI log P(r|x) - log P(r) per response (norm none|token|char); order-free; default"
 
     @property
     def norm(self) -> str:
