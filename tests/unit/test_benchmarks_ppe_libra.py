@@ -84,6 +84,9 @@ def test_ppe_human_accuracy_tie_verdict_and_failure_are_wrong():
     assert m["macro_language"] == pytest.approx((1 / 3 + 1) / 2)
     assert "wilson" in s["metrics"]["overall"]  # a proportion of items
     assert any("voted tie" in n for n in s["notes"])
+    # the hub's top-level flags: h1, h5 easy (right); h2 hard + if, h4 hard + math (wrong); is_code never true
+    assert m["category/easy_prompt"] == 1.0 and m["category/hard_prompt"] == 0.0
+    assert m["category/if_prompt"] == 0.0 and m["category/math_prompt"] == 0.0 and "category/is_code" not in m
 
 
 def test_ppe_human_category_flags(tmp_path):
@@ -145,7 +148,7 @@ def test_ppe_correctness_loads_conflict_pairs_with_the_right_response_labelled()
     es = get_benchmark("ppe-correctness").load(FIX / "ppe_correctness", None)
     assert [it.id for it in es.items] == ["math:q7:gen-b", "mmlu_pro:q1:gen-a", "mmlu_pro:q2:gen-a"]
     q7 = es.item("math:q7:gen-b")
-    assert len(q7.candidates) == 4 and q7.metadata["pairs"] == [(0, 1), (2, 1)]  # [1, 3]: both wrong, dropped
+    assert len(q7.candidates) == 4 and q7.metadata["pairs"] == [(0, 1), (2, 1), (0, 3)]  # (right, wrong)
     for it in es.items:
         for c in it.comparisons:
             right = c.a if c.label == "A" else c.b
@@ -158,9 +161,10 @@ def test_ppe_correctness_pointwise_accuracy_best_of_k_and_auc():
     scores = {"mmlu_pro:q1:gen-a": [9, 2, 5, 5], "mmlu_pro:q2:gen-a": [3, 1, 2, 2], "math:q7:gen-b": [None, 4, 6, 1]}
     outs = [ScoreOutcome(k, i, s) for k, v in scores.items() for i, s in enumerate(v)]
     m = _metrics(bench, es, outs)
-    # q1: (0,1) right, (3,2) tie -> wrong, (0,2) right; q2: both wrong -> mmlu 2/5; q7: failed right one loses, 6 > 4
-    assert m["subset/mmlu_pro"] == pytest.approx(0.4) and m["subset/math"] == 0.5
-    assert m["overall"] == pytest.approx(0.45)
+    # q1: (0,1) right, (3,2) tie -> wrong, (0,2) right; q2: both wrong -> mmlu 2/5
+    # q7: the failed right response (-inf) loses both its pairs, 6 > 4 wins -> 1/3
+    assert m["subset/mmlu_pro"] == pytest.approx(0.4) and m["subset/math"] == pytest.approx(1 / 3)
+    assert m["overall"] == pytest.approx((0.4 + 1 / 3) / 2)
     # q1 curve [.5, .75, .875, 1], q2 [.5, .25, .125, 0] -> flat 0.5; oracle [.5, 5/6, 1, 1]
     assert m["bok_end/mmlu_pro"] == pytest.approx(0.5) and m["bok_max/mmlu_pro"] == pytest.approx(0.5)
     assert m["bok_loss/mmlu_pro"] == pytest.approx(((1 / 3) ** 2 + 0.25 + 0.25) / 4)
@@ -180,10 +184,10 @@ def test_ppe_correctness_pairwise_counts_verdicts_and_has_no_best_of_k():
             # every first comparison right; later ones: a tie, then a failure
             outs.append(PairOutcome(it.id, c.id, c.label if k == 0 else "tie" if k == 1 else None))
     m = _metrics(bench, es, outs)
-    assert m["subset/mmlu_pro"] == pytest.approx(2 / 5) and m["subset/math"] == 0.5
+    assert m["subset/mmlu_pro"] == pytest.approx(2 / 5) and m["subset/math"] == pytest.approx(1 / 3)
     assert not any(k.startswith(("bok", "auc")) for k in m)
     assert {u.metadata["protocol"] for u in es.units("pairwise")} == {"pairwise"}
-    assert len(es.units("pairwise")) == 7 and len(es.units("pointwise")) == 3
+    assert len(es.units("pairwise")) == 8 and len(es.units("pointwise")) == 3
 
 
 def test_ppe_correctness_scores_must_match_the_responses(tmp_path):
@@ -195,3 +199,11 @@ def test_ppe_correctness_scores_must_match_the_responses(tmp_path):
                  '"sampled_conflict_pairs": [[0, 5]]}\n')
     with pytest.raises(DataError, match="sampled_conflict_pairs"):
         get_benchmark("ppe_correctness").load(f, None)
+
+
+def test_ppe_correctness_drops_pairs_with_equal_ground_truth(tmp_path):
+    f = tmp_path / "gpqa_best_of_k.jsonl"
+    f.write_text('{"question_id": 1, "prompt": "p", "response_1": "a", "response_2": "b", "response_3": "c", '
+                 '"scores": [true, false, false], "sampled_conflict_pairs": [[1, 2], [1, 0]]}\n')
+    it = get_benchmark("ppe_correctness").load(f, None).items[0]
+    assert it.subset == "gpqa" and it.metadata["pairs"] == [(0, 1)] and it.correct == (0,)

@@ -6,8 +6,10 @@ Published layout: five hub datasets (split ``train``), one per source benchmark:
 ``mmlu_pro_best_of_k`` ... with ``responses_per_question = 32``). One row per
 (question, generator model): ``question_id``, ``prompt``, ``model_name``,
 ``response_1`` .. ``response_K``, ``scores`` (the K ground-truth correctness
-values) and ``sampled_conflict_pairs`` (0-based ``[i, j]`` index pairs, one
-response right and the other wrong). PATH is one file (one source benchmark) or a
+values, booleans on the hub), ``conflict_pairs`` and ``sampled_conflict_pairs``
+(0-based ``[i, j]`` index pairs, one response right and the other wrong; the
+sampled ones are scored), plus per-set fields (``question``, ``options``,
+``parsed_outputs``, ``mean_score`` ...; read from the hub cards). PATH is one file (one source benchmark) or a
 folder of them; the subset is the row's ``benchmark`` field, else the file name
 (``mmlu_pro_best_of_k.jsonl`` -> ``mmlu_pro``; a hub ``data/train-*.parquet`` file
 is named by its dataset folder).
@@ -260,8 +262,8 @@ BENCHMARK = Benchmark(
              "arXiv 2410.14872)",
     load=load, item_results=item_results, aggregate=aggregate, default_mode="pointwise",
     info=BenchmarkInfo(source="lmarena-ai/PPE-{MMLU-Pro,MATH,GPQA,IFEval,MBPP-Plus}-Best-of-K (hub, split train)",
-                       license="unknown here: the hub cards and lmarena/PPE could not be read",
-                       rows="2,555 prompts / 81,760 responses over 5 sets (paper; not counted here)",
+                       license="not stated in the cards read here (GPQA carries a canary string); check each hub card",
+                       rows="2,555 rows x 32 responses over 5 sets (paper; GPQA 512 rows per its card)",
                        reproduces="$ERROR$ -> -inf (BestOfKScorer.__init__, read); accuracy, best-of-K, AUC as the "
                                   "paper defines them (scorer bodies not readable here)",
                        obtained="no: hub only, lmarena/PPE not reachable; tests use a constructed fixture in the "

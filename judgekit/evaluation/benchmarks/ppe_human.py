@@ -3,9 +3,10 @@
 Published layout: the hub dataset ``lmarena-ai/PPE-Human-Preference-V1`` (split
 ``test``, 16,038 rows), one row per vote with ``question_id``, ``model_a``,
 ``model_b``, ``winner`` (``model_a`` / ``model_b``, or a tie), ``prompt``,
-``response_1`` (model A's answer), ``response_2`` (model B's) and ``language``.
-Any other column whose value is ``true`` on a row (a category flag) puts the row
-in ``category/NAME`` as well.
+``response_1`` (model A's answer), ``response_2`` (model B's), ``language`` and metadata, among it the top-level
+flags ``is_code``, ``is_refusal``, ``hard_prompt``, ``easy_prompt``, ``if_prompt``,
+``math_prompt`` (read from the hub card). Any top-level column that is ``true`` on
+a row puts the row in ``category/NAME`` as well.
 
 Upstream registers this set as ``human_preference_v1`` (``benchmarks/`` in
 lmarena/PPE), scored by ``utils/scorers.py`` ``HumanPreferenceScorer``; that
@@ -105,8 +106,8 @@ BENCHMARK = Benchmark(
     upstream="https://github.com/lmarena/PPE (utils/scorers.py HumanPreferenceScorer; arXiv 2410.14872)",
     load=load, item_results=item_results, aggregate=aggregate,
     info=BenchmarkInfo(source="lmarena-ai/PPE-Human-Preference-V1 (hub, split test)",
-                       license="unknown here: the hub card and lmarena/PPE could not be read",
-                       rows="16,038 votes (hub card; not counted here)",
+                       license="prompts CC-BY-4.0, model outputs under their providers' terms (hub card)",
+                       rows="16,038 votes (hub card)",
                        reproduces="accuracy as the paper defines it; upstream HumanPreferenceScorer not readable here "
                                   "(ties left out, tie verdict wrong: judgekit's reading)",
                        obtained="no: hub only, lmarena/PPE not reachable; tests use a constructed fixture in the "
