@@ -207,3 +207,41 @@ def test_ppe_correctness_drops_pairs_with_equal_ground_truth(tmp_path):
                  '"scores": [true, false, false], "sampled_conflict_pairs": [[1, 2], [1, 0]]}\n')
     it = get_benchmark("ppe_correctness").load(f, None).items[0]
     assert it.subset == "gpqa" and it.metadata["pairs"] == [(0, 1)] and it.correct == (0,)
+
+
+# --- end to end on the scripted backend: a judge that knows the truth scores perfectly -----------
+
+@pytest.mark.parametrize("proto", ["pairwise", "pointwise"])
+def test_ppe_correctness_perfect_judge_through_run_eval(proto, tmp_path):
+    from judgekit.backends.fake import FakeBackend
+    from judgekit.core.runner import Runner
+    from judgekit.evaluation.evaluate import run_eval
+    from judgekit.protocols.base import get_protocol
+    from tests.unit.test_evaluate import Oracle
+
+    path = FIX / "ppe_correctness"
+    res = run_eval("ppe_correctness", path, get_protocol(proto), Runner(FakeBackend(Oracle("ppe_correctness", path,
+                   None))), tmp_path, n_boot=50, report=False)
+    m = {k: v["value"] for k, v in res.scores["metrics"].items()}
+    assert m["overall"] == 1.0 and m["subset/math"] == 1.0 and m["subset/mmlu_pro"] == 1.0
+    if proto == "pointwise":  # the oracle's ranking: best-of-K equals the oracle curve
+        assert m["bok_end"] == 1.0 and m["bok_loss"] == 0.0 and m["auc"] == 1.0
+    else:
+        assert res.scores["diagnostics"]["comparisons"] == 8
+
+
+def test_ppe_human_perfect_and_position_biased_judges(tmp_path):
+    from judgekit.backends.fake import FakeBackend
+    from judgekit.core.runner import Runner
+    from judgekit.evaluation.evaluate import run_eval
+    from judgekit.protocols.base import get_protocol
+    from tests.unit.test_evaluate import Oracle, first_wins
+
+    path = FIX / "ppe_human_preference_v1.jsonl"
+    perfect = run_eval("ppe_human", path, get_protocol("pairwise"), Runner(FakeBackend(Oracle("ppe_human", path,
+                       None))), tmp_path / "p", n_boot=50, report=False)
+    assert perfect.scores["metrics"]["overall"]["value"] == 1.0
+    biased = run_eval("ppe_human", path, get_protocol("pairwise"), Runner(FakeBackend(first_wins)), tmp_path / "b",
+                      n_boot=50, report=False)
+    # both orders: an always-first judge is never consistent -> a tie -> wrong on every vote
+    assert biased.scores["metrics"]["overall"]["value"] == 0.0
