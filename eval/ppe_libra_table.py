@@ -4,25 +4,42 @@
 
 Reads each run's ``scores.json`` (written by ``judgekit eval``) and prints one table per
 benchmark: a row per judge configuration, each number with its Wilson interval (``W``,
-when the number is a proportion of items) or its bootstrap interval (``b``).
+when the number is a proportion of items) or its bootstrap interval (``b``), then the
+content-blind baselines of ``eval/bench_baselines.py`` (``first``, ``longer``, ``shorter``,
+``constant``) scored by the same rule on the same items (pairwise: both orders;
+PPE correctness: pointwise, so best-of-K has a baseline; Libra: verify, where ``first`` and
+``constant`` say "correct" to every row).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # judgekit and eval/ from this checkout
+
+from bench_baselines import BASELINES, baseline_outcomes  # noqa: E402
+
+from judgekit.evaluation.benchmarks import get_benchmark, score_benchmark  # noqa: E402
+
+FIX = ROOT / "tests" / "fixtures" / "benchmarks"
+DATA = {"librabench": (FIX / "librabench.jsonl", "verify"),
+        "ppe_human": (FIX / "ppe_human_preference_v1.jsonl", "pairwise"),
+        "ppe_correctness": (FIX / "ppe_correctness", "pointwise")}
 
 TABLES: dict[str, tuple[str, list[str]]] = {
     "librabench": ("Libra Bench (6 constructed rows)",
                    ["overall", "subset/MATH500", "subset/AIME2024", "subset/AIME2025", "macro_f1"]),
     "ppe_human": ("PPE human preference (4 constructed votes, 1 tie left out)",
                   ["overall", "subset/English", "subset/Chinese"]),
-    "ppe_correctness": ("PPE correctness (3 constructed rows x 4 responses, 7 conflict pairs)",
+    "ppe_correctness": ("PPE correctness (3 constructed rows x 4 responses, 8 conflict pairs)",
                         ["overall", "subset/math", "subset/mmlu_pro", "bok_end", "bok_max", "bok_loss", "auc"]),
 }
-DIAG = ["tie_rate", "position_consistency", "parse_failure_rate", "score_failure_rate"]
+DIAG = ["tie_rate", "position_consistency", "parse_failure_rate", "score_failure_rate", "mean_score"]
 
 
 def _cell(metric: dict[str, Any] | None) -> str:
@@ -60,6 +77,12 @@ def table(runs: list[Path], bench: str) -> str:
         d = ", ".join(f"{k} {diag[k]:.2f}" for k in DIAG if isinstance(diag.get(k), int | float))
         cells = [_cell(s["metrics"].get(c)) for c in cols]
         lines.append(f"| {_judge(run)} | " + " | ".join(cells) + f" | {d or '-'} |")
+    path, mode = DATA[bench]
+    evalset = get_benchmark(bench).load(path, None)
+    for name in BASELINES:
+        outs = baseline_outcomes(evalset, name, mode, both_orders=True)
+        metrics = score_benchmark(get_benchmark(bench), evalset, outs, n_boot=200)["metrics"]
+        lines.append(f"| baseline: {name} ({mode}) | " + " | ".join(_cell(metrics.get(c)) for c in cols) + " | - |")
     return "\n".join(lines)
 
 

@@ -196,7 +196,7 @@ def _rm(scores: Sequence[float | None]) -> list[float]:
 
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
-    """Per row: conflict-pair accuracy (credit) and, scored pointwise, its best-of-K curves."""
+    """Per row: its conflict pairs won (``pair_accuracy``) and, scored pointwise, its best-of-K curves."""
     out = []
     for it, got in judged(evalset, grouped):
         gt = list(it.metadata["gt"])
@@ -215,9 +215,10 @@ def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[
                 verdicts[comp.id] = o.winner if o else None
                 right.append(o is not None and o.winner == comp.label)
             detail.update(verdicts=verdicts, rule="pairwise")
-        detail.update(pairs=len(right), pairs_right=sum(right))
-        credit = sum(right) / len(right) if right else None
-        out.append(ItemResult(it.id, it.subset, credit, detail, unit_ids(it, got)))
+        detail.update(pairs=len(right), pairs_right=sum(right),
+                      pair_accuracy=sum(right) / len(right) if right else None)
+        # accuracy is pooled over a set's pairs, not a share of rows: no per-row credit (and so no Wilson on rows)
+        out.append(ItemResult(it.id, it.subset, None, detail, unit_ids(it, got)))
     return out
 
 
@@ -263,7 +264,7 @@ BENCHMARK = Benchmark(
     load=load, item_results=item_results, aggregate=aggregate, default_mode="pointwise",
     info=BenchmarkInfo(source="lmarena-ai/PPE-{MMLU-Pro,MATH,GPQA,IFEval,MBPP-Plus}-Best-of-K (hub, split train)",
                        license="not stated in the cards read here (GPQA carries a canary string); check each hub card",
-                       rows="2,555 rows x 32 responses over 5 sets (paper; GPQA 512 rows per its card)",
+                       rows="2,555 rows x 32 responses over 5 sets (as reported; GPQA 512 rows per its card)",
                        reproduces="$ERROR$ -> -inf (BestOfKScorer.__init__, read); accuracy, best-of-K, AUC as the "
                                   "paper defines them (scorer bodies not readable here)",
                        obtained="no: hub only, lmarena/PPE not reachable; tests use a constructed fixture in the "
