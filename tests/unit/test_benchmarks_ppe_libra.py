@@ -245,3 +245,22 @@ def test_ppe_human_perfect_and_position_biased_judges(tmp_path):
                       n_boot=50, report=False)
     # both orders: an always-first judge is never consistent -> a tie -> wrong on every vote
     assert biased.scores["metrics"]["overall"]["value"] == 0.0
+
+
+def test_hub_parquet_shards_load_like_the_jsonl(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [json.loads(line) for line in (FIX / "ppe_correctness" / "math_best_of_k.jsonl").read_text().splitlines()]
+    shard = tmp_path / "PPE-MATH-Best-of-K" / "data" / "train-00000-of-00001.parquet"
+    shard.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), shard)
+    es = get_benchmark("ppe_correctness").load(tmp_path, None)
+    assert [it.id for it in es.items] == ["math:q7:gen-b"] and es.items[0].metadata["gt"] == [1.0, 0.0, 1.0, 0.0]
+    votes = [json.loads(line) for line in (FIX / "ppe_human_preference_v1.jsonl").read_text().splitlines()]
+    human = tmp_path / "PPE-Human-Preference-V1" / "data" / "test-00000-of-00001.parquet"
+    human.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(votes), human)
+    items = get_benchmark("ppe_human").load(human.parent.parent, None).items
+    assert [it.id for it in items] == ["h1", "h2", "h4", "h5"]
+    assert items[1].metadata["categories"] == ["hard_prompt", "if_prompt"]
