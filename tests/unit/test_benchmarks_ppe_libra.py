@@ -104,6 +104,10 @@ def test_ppe_human_category_flags(tmp_path):
 
 def test_ppe_human_bad_winner(tmp_path):
     f = tmp_path / "h.jsonl"
+    f.write_text('{"question_id": 1, "winner": "tie (bothbad)", "prompt": "p", "response_1": "a", "response_2": "b"}\n'
+                 '{"question_id": 2, "winner": "both_bad", "prompt": "p", "response_1": "a", "response_2": "b"}\n')
+    es = get_benchmark("ppe_human").load(f, None)
+    assert es.items == () and "2 voted tie" in es.notes[0]
     f.write_text('{"question_id": 1, "winner": "both", "prompt": "p", "response_1": "a", "response_2": "b"}\n')
     with pytest.raises(DataError, match="winner must be"):
         get_benchmark("ppe_human").load(f, None)

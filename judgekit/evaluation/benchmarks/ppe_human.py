@@ -65,7 +65,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
     ties = 0
     for n, row in enumerate(read_records(path, prefer_splits=("test",))):
         winner = str(row.get("winner", "")).strip().lower()
-        if winner.startswith("tie"):
+        if winner.startswith("tie") or winner == "both_bad":  # Arena's tie spellings
             ties += 1
             continue
         if winner not in WINNERS:
