@@ -54,13 +54,18 @@ _MODULES: dict[str, str] = {
     "mrewardbench": "judgekit.evaluation.benchmarks.mrewardbench",
     "processbench": "judgekit.evaluation.benchmarks.processbench",
     "generic": "judgekit.evaluation.benchmarks.generic",
+    "ppe_human": "judgekit.evaluation.benchmarks.ppe_human",
+    "ppe_correctness": "judgekit.evaluation.benchmarks.ppe_correctness",
+    "librabench": "judgekit.evaluation.benchmarks.librabench",
 }
 ALIASES = {"rb2": "rewardbench2", "rewardbench-2": "rewardbench2", "rewardbench-v1": "rewardbench",
            "rb": "rewardbench", "rm-bench": "rmbench", "hhh_alignment": "hhh", "hhh-alignment": "hhh",
            "preference": "generic", "reward-math": "rewardmath", "auto-j": "autoj", "autoj-eval-p": "autoj",
            "mt-bench-human": "mtbench_human", "mt_bench_human_judgments": "mtbench_human",
            "contrast-instructions": "contrast", "contrast_instructions": "contrast",
-           "verifybench-hard": "verifybench", "verify-bench": "verifybench", "m-rewardbench": "mrewardbench"}
+           "verifybench-hard": "verifybench", "verify-bench": "verifybench", "m-rewardbench": "mrewardbench",
+           "ppe-human": "ppe_human", "ppe-correctness": "ppe_correctness", "libra-bench": "librabench",
+           "libra": "librabench"}
 
 
 def benchmark_names() -> list[str]:
