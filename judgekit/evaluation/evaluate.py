@@ -44,7 +44,8 @@ from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run
 from judgekit.protocols.base import Protocol, get_protocol, protocol_class
 
 GroupProgress = Callable[[str, int, int], None]
-COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify"}
+COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify",
+                              "listwise": "listwise"}
 
 
 @dataclass(frozen=True)
