@@ -251,3 +251,10 @@ def test_rag_single_file_hub_field_names_and_bad_rows(tmp_path):
     with pytest.raises(DataError, match="reject") as err:
         get_benchmark("ragrewardbench").load(bad, None)
     assert "abstain.jsonl:1" in str(err.value)
+
+
+def test_eval_list_says_the_full_data_was_not_obtained_here():
+    for name in ("longrewardbench", "ragrewardbench"):
+        info = get_benchmark(name).info
+        assert info.obtained.startswith("no:") and "Apache-2.0" in info.license
+    assert "compare_shuffled" in get_benchmark("longrewardbench").info.reproduces
