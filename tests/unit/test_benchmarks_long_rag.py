@@ -35,7 +35,8 @@ def test_long_loads_tasks_in_upstream_order_with_upstreams_seeded_display_orders
     assert {it.id: list(it.metadata["golden"]) for it in es.items} == {
         "LongQA:0": [0, 1], "LongQA:1": [1, 0], "LongQA:2": [1, 2, 0],
         "Safety:0": [1, 0], "Safety:1": [3, 1, 2, 0], "Cite:0": [1, 0]}
-    assert [it.subset for it in es.items] == ["LongQA"] * 3 + ["Safety"] * 2 + ["Cite"]  # eval.py task order
+    assert [it.subset for it in es.items] == ["LongQA", "LongQA", "LongQA BestOfN", "Safety", "Safety BestOfN",
+                                              "Cite"]  # eval.py task order; per-task numbers count PairWise rows
     assert any("1 row(s) with another tasktype dropped" in n for n in es.notes)  # the "Preliminary" row
     pair, bon = es.item("LongQA:1"), es.item("LongQA:2")
     assert pair.candidates[1].startswith("Ember") and pair.label == "B" and pair.correct == (1,)
@@ -73,7 +74,9 @@ def test_long_scores_by_upstream_compare_shuffled():
     assert m["length/4k"] == 0.5 and m["length/8k"] == 0.0 and m["length/16k"] == 0.0
     assert m["overall"] == pytest.approx((1 + 1 / 3 + 0.5) / 6)
     assert "rank/2" not in m and "subset/Code" not in m and "length/128k" not in m  # empty groups are left out
-    items = {d["item_id"]: d for d in score_benchmark(bench, es, outs, n_boot=20)["items"]}
+    scored = score_benchmark(bench, es, outs, n_boot=20)
+    assert scored["metrics"]["subset/LongQA"]["n"] == 2 and "wilson" in scored["metrics"]["subset/LongQA"]
+    items = {d["item_id"]: d for d in scored["items"]}
     assert items["Safety:1"]["detail"]["tied_positions"] == 2
     assert items["Safety:1"]["detail"]["result"] == [3, None, None, 0]
 
@@ -258,3 +261,18 @@ def test_eval_list_says_the_full_data_was_not_obtained_here():
         info = get_benchmark(name).info
         assert info.obtained.startswith("no:") and "Apache-2.0" in info.license
     assert "compare_shuffled" in get_benchmark("longrewardbench").info.reproduces
+
+
+def test_long_single_order_shows_exactly_upstreams_order(tmp_path):
+    from judgekit.protocols.base import JudgeConfig
+
+    backend = RecordingFake()
+    proto = get_protocol("pairwise", JudgeConfig(both_orders=False, options=(("permutations", "identity"),)))
+    run_eval("longrewardbench", LONG, proto, Runner(backend), tmp_path / "run", n_boot=20, report=False)
+    assert len(backend.sent) == 6  # one call per item: 4 pairs, 2 rankings
+    pair = next(t for t in backend.sent if "Lantern Press start its magazine" in t)
+    assert pair.index("The magazine started in 1978") < pair.index("Ember, the quarterly")  # order [1, 0]
+    ranking = next(t for t in backend.sent if "Summarise who owns" in t)
+    shown = [ranking.index(c) for c in ("A bakery owns it.", "The staff own it.", "Mira Okafor still owns it.",
+                                        "Since 2004 the press has belonged")]
+    assert shown == sorted(shown)  # order [3, 1, 2, 0]: the best candidate last, as upstream shows it

@@ -24,6 +24,8 @@ bbc90f54 (the snapshot read here):
   ``Diff.`` (``subtype == "same"`` or not), ``PairWise Avg.``; ``Rank2/3/4`` (``BestOfN``
   rows by ``subtype``) and ``Rank Avg``; the ``PairWise`` mean per ``ctx_length`` bucket;
   ``AVG.`` over every row.
+* Item subsets: a task's PairWise rows are subset ``TASK`` (upstream's per-task column
+  counts only them), its BestOfN rows ``TASK BestOfN``.
 * ``utils/prompt.py`` ``extract_judgement`` (lines 95-130): a pair verdict gives ranks
   ``[0, 1]`` (A better) or ``[1, 0]``; a ranking ``[[C>A>B]]`` gives each position's rank.
 
@@ -116,11 +118,12 @@ def _task_items(task: str, path: Path) -> tuple[list[Item], int]:
         label = None if bon else "A" if best == 0 else "B"
         comps = () if label is None else (Comparison("ab", 0, 1, label),)
         items.append(Item(
-            id=f"{task}:{index}", subset=task, prompt=_question(row, where), candidates=shown, correct=(best,),
+            id=f"{task}:{index}", subset=f"{task} BestOfN" if bon else task, prompt=_question(row, where),
+            candidates=shown, correct=(best,),
             comparisons=comps, label=label, mode="listwise" if bon else None,
             metadata={"golden": order, "tasktype": row.get("tasktype"), "subtype": str(row.get("subtype")),
                       "length": row.get("ctx_length_for_length"), "source": row.get("source"),
-                      "row_id": row.get("id")},
+                      "row_id": row.get("id"), "task": task},
         ))
     return items, len(rows) - len(kept)
 
