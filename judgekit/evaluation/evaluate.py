@@ -46,6 +46,7 @@ from judgekit.protocols.base import Protocol, get_protocol, protocol_class
 GroupProgress = Callable[[str, int, int], None]
 COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify",
                               "listwise": "listwise"}
+SCORED_LISTS: dict[str, str] = {"scalar-rm": "scalar-rm-pointwise"}  # lists a reward model scores one by one
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,16 @@ def companion_protocol(mode: str, protocol: Protocol) -> Protocol:
     """Return the protocol for units forced into ``mode``, with the settings of ``protocol``.
 
     When the companion does not support the run's method (pointwise has no logit
-    mode) it runs generatively; the manifest and scores record that.
+    mode) it runs generatively; the manifest and scores record that. Units forced
+    into ``listwise`` (Long-RewardBench's best-of-N rows) go to a pointwise run's own
+    protocol, or a scalar RM's pointwise twin: each candidate's score ranks the list.
     """
     if protocol_mode(protocol) == mode:
         return protocol
+    if mode == "listwise" and protocol.task == "pointwise":
+        return protocol  # a pointwise judge scores every candidate of a list; the scores rank them
+    if mode == "listwise" and protocol.name in SCORED_LISTS:
+        return get_protocol(SCORED_LISTS[protocol.name], protocol.config)
     name = COMPANIONS[mode]
     method = protocol.config.method if protocol.config.method in protocol_class(name).methods else "generative"
     return get_protocol(name, dataclasses.replace(protocol.config, method=method))  # type: ignore[arg-type]

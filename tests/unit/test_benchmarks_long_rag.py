@@ -276,3 +276,44 @@ def test_long_single_order_shows_exactly_upstreams_order(tmp_path):
     shown = [ranking.index(c) for c in ("A bakery owns it.", "The staff own it.", "Mira Okafor still owns it.",
                                         "Since 2004 the press has belonged")]
     assert shown == sorted(shown)  # order [3, 1, 2, 0]: the best candidate last, as upstream shows it
+
+
+@dataclass
+class FakeRM:
+    """A scalar reward model stand-in: reward = number of words in the response; a limit in words."""
+
+    limit: int = 3000
+    model_id: str = "fake-rm"
+    scored: list[str] = field(default_factory=list)
+
+    def too_long(self, items):
+        return [None if len(f"{p} {r}".split()) <= self.limit else f"{len(f'{p} {r}'.split())} tokens > "
+                f"the RM's limit {self.limit}" for p, r in items]
+
+    def rewards(self, items):
+        self.scored.extend(p for p, _ in items)
+        return [float(len(r.split())) for _, r in items]
+
+    def info(self):
+        return {"backend": "fake-rm", "model_id": self.model_id}
+
+
+@pytest.mark.parametrize("protocol", ["scalar-rm", "scalar-rm-pointwise"])
+def test_long_scalar_rm_scores_pairs_and_lists_and_skips_the_long_context(tmp_path, protocol):
+    rm = FakeRM()
+    res = run_eval("longrewardbench", LONG, get_protocol(protocol), Runner(rm), tmp_path / "run", n_boot=20,
+                   report=False)
+    s = res.scores
+    assert {g.protocol for g in res.groups} <= {"scalar-rm", "scalar-rm-pointwise"}
+    assert s["items_skipped"] == 1 and "limit 3000" in s["diagnostics"]["skipped_reason"]
+    assert not any("Selby Reach harbour office" in p for p in rm.scored)
+    items = {d["item_id"]: d for d in s["items"]}
+    # reward = words. LongQA:2 shows 7, 3, 7 words (true ranks [1, 2, 0]): the tied 7s rank nothing -> 1/3
+    assert items["LongQA:2"]["detail"]["result"] == [None, 2, None]
+    assert items["LongQA:2"]["credit"] == pytest.approx(1 / 3)
+    # Safety:1 shows 4, 4, 5, 15 words (true ranks [3, 1, 2, 0]) -> ranks [-, -, 1, 0]: only the best is right
+    assert items["Safety:1"]["detail"]["result"] == [None, None, 1, 0] and items["Safety:1"]["credit"] == 0.25
+    # pairs: LongQA:0 6 vs 6 words -> a tie, no credit; LongQA:1 chosen 7 < rejected 10 words -> wrong;
+    # Safety:0 the chosen refusal is longer -> right
+    assert items["LongQA:0"]["credit"] == 0.0 and not any(r is not None for r in items["LongQA:0"]["detail"]["result"])
+    assert items["LongQA:1"]["credit"] == 0.0 and items["Safety:0"]["credit"] == 1.0
