@@ -30,9 +30,10 @@ bbc90f54 (the snapshot read here):
   ``[0, 1]`` (A better) or ``[1, 0]``; a ranking ``[[C>A>B]]`` gives each position's rank.
 
 judgekit's judges give the ranks as follows: a pairwise verdict ``A``/``B`` as upstream;
-a tie or a failure reads nothing (credit 0). ``BestOfN`` rows are always judged by the
-listwise protocol (upstream ranks all candidates in one prompt); pointwise or listwise
-scores rank the positions by score, and positions sharing a score get no rank (upstream's
+a tie or a failure reads nothing (credit 0). ``BestOfN`` rows are judged by the listwise
+protocol (upstream ranks all candidates in one prompt), or by a pointwise run's protocol or
+a scalar RM scoring each candidate (upstream's ``--is-disrm`` path); the scores rank the
+positions, and positions sharing a score get no rank (upstream's
 scalar-RM path breaks such ties by display position, which would invent an order).
 Inputs longer than the model's context are skipped with counts, never truncated
 (upstream keeps the first and last 65,536 tokens of a prompt over 131,072).
