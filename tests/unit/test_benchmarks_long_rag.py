@@ -317,3 +317,21 @@ def test_long_scalar_rm_scores_pairs_and_lists_and_skips_the_long_context(tmp_pa
     # Safety:0 the chosen refusal is longer -> right
     assert items["LongQA:0"]["credit"] == 0.0 and not any(r is not None for r in items["LongQA:0"]["detail"]["result"])
     assert items["LongQA:1"]["credit"] == 0.0 and items["Safety:0"]["credit"] == 1.0
+
+
+def test_cli_eval_runs_both_benchmarks_and_names_bad_rows(tmp_path):
+    from typer.testing import CliRunner
+
+    from judgekit.cli import app
+
+    for name, path in (("long-rewardbench", LONG), ("rag-rewardbench", RAG)):
+        res = CliRunner().invoke(app, ["eval", name, str(path), "--backend", "fake", "-o", str(tmp_path / name),
+                                       "--n-boot", "20", "--no-report"], env={"COLUMNS": "200"})
+        assert res.exit_code == 0, res.output
+        assert "overall" in res.output and (tmp_path / name / "scores.json").exists()
+    bad = tmp_path / "reason.jsonl"
+    bad.write_text(json.dumps({"prompt": "p", "chosen": 3, "reject": "r"}) + "\n")
+    res = CliRunner().invoke(app, ["eval", "ragrewardbench", str(bad), "--backend", "fake", "-o",
+                                   str(tmp_path / "bad")])
+    assert res.exit_code == 2 and "reason.jsonl:1" in res.output and "chosen" in res.output
+    assert "Traceback" not in res.output
