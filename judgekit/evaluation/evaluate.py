@@ -214,6 +214,8 @@ def run_eval(
     """
     bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
     path = Path(path)
+    if not path.exists() and bench.fetch is not None:  # a hub dataset name (needs network)
+        path = bench.fetch(str(path)) or path
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
     main_mode = protocol_mode(protocol)

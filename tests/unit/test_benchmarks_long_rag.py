@@ -335,3 +335,39 @@ def test_cli_eval_runs_both_benchmarks_and_names_bad_rows(tmp_path):
                                    str(tmp_path / "bad")])
     assert res.exit_code == 2 and "reason.jsonl:1" in res.output and "chosen" in res.output
     assert "Traceback" not in res.output
+
+
+def test_hub_names_are_fetched_for_users_with_network(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    asked = []
+
+    def fake_snapshot(repo_id, repo_type, allow_patterns):
+        asked.append((repo_id, repo_type, tuple(allow_patterns)))
+        return str(LONG if repo_id == "LCM-Lab/LongRewardBench" else RAG.parent)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot)
+    long = run_eval("longrewardbench", Path("LCM-Lab/LongRewardBench"), get_protocol("pairwise"),
+                    Runner(FakeBackend()), tmp_path / "l", n_boot=20, report=False)
+    assert long.scores["items_total"] == 6 and asked[0][:2] == ("LCM-Lab/LongRewardBench", "dataset")
+    assert "Math.jsonl" in asked[0][2]
+    rag = run_eval("ragrewardbench", Path("hf://datasets/jinzhuoran/RAG-RewardBench"), get_protocol("pairwise"),
+                   Runner(FakeBackend()), tmp_path / "r", n_boot=20, report=False)
+    assert rag.scores["items_total"] == 7 and "Dataset/reason.jsonl" in asked[1][2]
+    with pytest.raises(FileNotFoundError):  # another missing path is not a hub fetch
+        run_eval("ragrewardbench", tmp_path / "nowhere", get_protocol("pairwise"), Runner(FakeBackend()),
+                 tmp_path / "n", n_boot=20, report=False)
+    assert len(asked) == 2
+
+
+def test_hub_fetch_failure_is_one_clear_data_error(monkeypatch):
+    import huggingface_hub
+
+    from judgekit.evaluation.benchmarks.hub import hub_snapshot
+
+    def offline(**kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(DataError, match="could not fetch the hub dataset .*network is unreachable.*local folder"):
+        hub_snapshot("LCM-Lab/LongRewardBench", ["*.jsonl"])

@@ -5,7 +5,8 @@ one JSONL file per task, ``LongQA.jsonl``, ``Summ.jsonl``, ``Safety.jsonl``, ``I
 ``Cite.jsonl``, ``Code.jsonl``, ``Math.jsonl``; rows with ``prompt_template`` (chat messages:
 the long context and the question), ``chosen`` / ``rejected`` (``tasktype`` ``PairWise``) or
 ``candidates`` (``tasktype`` ``BestOfN``, best first), ``subtype``, ``ctx_length_for_length``
-(``4k`` .. ``128k``), ``source``, ``id``. PATH is that folder or one task file.
+(``4k`` .. ``128k``), ``source``, ``id``. PATH is that folder, one task file, or the hub
+name ``LCM-Lab/LongRewardBench`` (downloaded once, for users with network).
 
 Everything below follows LCM-Lab/LongRM ``evaluate/evaluating/longreward_bench/`` at commit
 bbc90f54 (the snapshot read here):
@@ -59,12 +60,14 @@ from judgekit.evaluation.benchmarks.base import (
     unit_ids,
 )
 from judgekit.evaluation.benchmarks.common import finish, judged, mean, text
+from judgekit.evaluation.benchmarks.hub import hub_fetcher
 
 TASKS = ("LongQA", "Summ", "Safety", "ICL", "Cite", "Code", "Math")  # evaluate/eval.py line 23
 FORMATS = ("PairWise", "BestOfN")
 LENGTHS = ("4k", "8k", "16k", "32k", "64k", "128k")
 RANKS = ("2", "3", "4")
 SEED = 42
+HUB = "LCM-Lab/LongRewardBench"
 
 
 def _task_files(path: Path) -> list[tuple[str, Path]]:
@@ -226,6 +229,7 @@ BENCHMARK = Benchmark(
     description="Long-RewardBench (LongRM): pairwise and best-of-N judgments on 4K-128K-token contexts",
     upstream="https://github.com/LCM-Lab/LongRM (evaluate/evaluating/longreward_bench/evaluator.py)",
     load=load, item_results=item_results, aggregate=aggregate,
+    fetch=hub_fetcher(HUB, [f"{t}.jsonl" for t in TASKS]),
     info=BenchmarkInfo(source="LCM-Lab/LongRewardBench (hub; ModelScope LCM_group/LongReward-Bench-V1), "
                               "one JSONL per task",
                        license="Apache-2.0 (hub card)",

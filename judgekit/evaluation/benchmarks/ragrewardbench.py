@@ -7,8 +7,9 @@ robustness), ``helpful.jsonl`` and ``harmless.jsonl`` (general helpfulness and
 harmlessness with retrieved documents); 1,485 rows. Rows: ``prompt`` (the retrieved
 references the answering model saw), ``question``, ``chosen``, ``reject``
 (``rejected`` is accepted too), ``chosen_model``, ``reject_model``, ``subset`` (the
-source RAG dataset). PATH is that folder, one of its files, or a saved ``datasets``
-directory of the hub's single ``train`` split.
+source RAG dataset). PATH is that folder, one of its files, a saved ``datasets``
+directory of the hub's single ``train`` split, or the hub name ``jinzhuoran/RAG-RewardBench``
+(downloaded once, for users with network).
 
 Scoring: the authors published no evaluation code (jinzhuoran/RAG-RewardBench holds
 only a README, commit dd6df58), so the rule is the paper's: accuracy = share of pairs
@@ -48,8 +49,10 @@ from judgekit.evaluation.benchmarks.common import (
     single_pair_results,
     text,
 )
+from judgekit.evaluation.benchmarks.hub import hub_fetcher
 
 SCENARIOS = ("reason", "citation", "abstain", "conflict", "helpful", "harmless")
+HUB = "jinzhuoran/RAG-RewardBench"
 
 
 def _sources(path: Path) -> list[tuple[str | None, str, list[dict[str, Any]]]]:
@@ -112,6 +115,7 @@ BENCHMARK = Benchmark(
     description="RAG-RewardBench: chosen vs rejected RAG answers in 6 scenarios; accuracy per scenario",
     upstream="https://huggingface.co/datasets/jinzhuoran/RAG-RewardBench (paper arXiv 2412.13746; no eval code)",
     load=load, item_results=item_results, aggregate=aggregate,
+    fetch=hub_fetcher(HUB, [f"Dataset/{s}.jsonl" for s in SCENARIOS], subdir="Dataset"),
     info=BenchmarkInfo(source="jinzhuoran/RAG-RewardBench (hub), Dataset/{reason,citation,abstain,conflict,"
                               "helpful,harmless}.jsonl",
                        license="Apache-2.0 (hub card)", rows="1,485 pairs (paper)",
