@@ -21,7 +21,8 @@ def hub_snapshot(repo_id: str, patterns: Sequence[str]) -> Path:
     try:
         return Path(snapshot_download(repo_id=repo_id, repo_type="dataset", allow_patterns=list(patterns)))
     except Exception as exc:  # offline, unknown or gated repository: one clear line, never a traceback
-        raise DataError(repo_id, f"could not fetch the hub dataset ({type(exc).__name__}: {exc}); "
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise DataError(repo_id, f"could not fetch the hub dataset ({type(exc).__name__}: {first}); "
                                  "download its files and pass the local folder") from exc
 
 
