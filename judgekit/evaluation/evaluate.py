@@ -46,7 +46,9 @@ from judgekit.protocols.base import Protocol, get_protocol, protocol_class
 GroupProgress = Callable[[str, int, int], None]
 COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify",
                               "listwise": "listwise"}
-SCORED_LISTS: dict[str, str] = {"scalar-rm": "scalar-rm-pointwise"}  # lists a reward model scores one by one
+# order-free judges that score each response alone: a list forced on them is scored one response at a time
+SCORED_LISTS: dict[str, str] = {"scalar-rm": "scalar-rm-pointwise",
+                                **{n: f"{n}-pointwise" for n in ("pmi", "likelihood", "flip", "endogenous", "dpo")}}
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def companion_protocol(mode: str, protocol: Protocol) -> Protocol:
     When the companion does not support the run's method (pointwise has no logit
     mode) it runs generatively; the manifest and scores record that. Units forced
     into ``listwise`` (Long-RewardBench's best-of-N rows) go to a pointwise run's own
-    protocol, or a scalar RM's pointwise twin: each candidate's score ranks the list.
+    protocol, or the pointwise twin of an order-free scoring judge (scalar RM, PMI and
+    the other likelihood judges): each candidate's score ranks the list.
     """
     if protocol_mode(protocol) == mode:
         return protocol

@@ -371,3 +371,13 @@ def test_hub_fetch_failure_is_one_clear_data_error(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
     with pytest.raises(DataError, match="could not fetch the hub dataset .*network is unreachable.*local folder"):
         hub_snapshot("LCM-Lab/LongRewardBench", ["*.jsonl"])
+
+
+def test_long_pmi_scores_best_of_n_candidates_with_its_pointwise_twin(tmp_path):
+    res = run_eval("longrewardbench", LONG, get_protocol("pmi"), Runner(FakeBackend()), tmp_path / "run",
+                   n_boot=20, report=False)
+    assert {(g.mode, g.protocol) for g in res.groups} == {("pairwise", "pmi"), ("listwise", "pmi-pointwise")}
+    items = {d["item_id"]: d for d in res.scores["items"]}
+    for bon, n in (("LongQA:2", 3), ("Safety:1", 4)):
+        scores = items[bon]["detail"]["scores"]
+        assert len(scores) == n and all(isinstance(v, float) for v in scores)  # every candidate scored
