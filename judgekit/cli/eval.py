@@ -127,7 +127,8 @@ def eval_command(
     benchmark: Annotated[str | None, typer.Argument(help="A benchmark name (`judgekit eval --list` shows them).",
                                                     show_default=False)] = None,
     path: Annotated[Path | None, typer.Argument(help="The benchmark's published file(s): JSONL/JSON/parquet, a "
-                                                    "folder, or a saved datasets directory.",
+                                                    "folder, a saved datasets directory, or the hub dataset "
+                                                    "name where the benchmark declares one (needs network).",
                                                     show_default=False)] = None,
     *,
     opts: JudgeOptions,

@@ -44,7 +44,11 @@ from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run
 from judgekit.protocols.base import Protocol, get_protocol, protocol_class, protocol_names
 
 GroupProgress = Callable[[str, int, int], None]
-COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify"}
+COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify",
+                              "listwise": "listwise"}
+# order-free judges that score each response alone: a list forced on them is scored one response at a time
+SCORED_LISTS: dict[str, str] = {"scalar-rm": "scalar-rm-pointwise",
+                                **{n: f"{n}-pointwise" for n in ("pmi", "likelihood", "flip", "endogenous", "dpo")}}
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,17 @@ def companion_protocol(mode: str, protocol: Protocol) -> Protocol:
     A protocol with a ``-pointwise`` twin (``pmi`` -> ``pmi-pointwise``, ``scalar-rm`` ->
     ``scalar-rm-pointwise``) scores forced-pointwise units with it, on the same model. When
     the companion does not support the run's method (pointwise has no logit mode) it runs
-    generatively; the manifest and scores record that.
+    generatively; the manifest and scores record that. Units forced into ``listwise``
+    (Long-RewardBench's best-of-N rows) go to a pointwise run's own protocol, or the
+    pointwise twin of an order-free scoring judge (scalar RM, PMI and the other likelihood
+    judges): each candidate's score ranks the list.
     """
     if protocol_mode(protocol) == mode:
         return protocol
+    if mode == "listwise" and protocol.task == "pointwise":
+        return protocol  # a pointwise judge scores every candidate of a list; the scores rank them
+    if mode == "listwise" and protocol.name in SCORED_LISTS:
+        return get_protocol(SCORED_LISTS[protocol.name], protocol.config)
     name = COMPANIONS[mode]
     twin = f"{protocol.name}-pointwise"
     if mode == "pointwise" and twin in protocol_names():  # a scoring judge's own pointwise form, same model
@@ -211,6 +222,8 @@ def run_eval(
     """
     bench = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
     path = Path(path)
+    if not path.exists() and bench.fetch is not None:  # a hub dataset name (needs network)
+        path = bench.fetch(str(path)) or path
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or directory")
     main_mode = protocol_mode(protocol)

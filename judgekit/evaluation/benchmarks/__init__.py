@@ -47,6 +47,8 @@ _MODULES: dict[str, str] = {
     "pandalm": "judgekit.evaluation.benchmarks.pandalm",
     "hhh": "judgekit.evaluation.benchmarks.hhh",
     "rewardmath": "judgekit.evaluation.benchmarks.rewardmath",
+    "ragrewardbench": "judgekit.evaluation.benchmarks.ragrewardbench",
+    "longrewardbench": "judgekit.evaluation.benchmarks.longrewardbench",
     "autoj": "judgekit.evaluation.benchmarks.autoj",
     "mtbench_human": "judgekit.evaluation.benchmarks.mtbench_human",
     "contrast": "judgekit.evaluation.benchmarks.contrast",
@@ -60,6 +62,7 @@ _MODULES: dict[str, str] = {
 }
 ALIASES = {"rb2": "rewardbench2", "rewardbench-2": "rewardbench2", "rewardbench-v1": "rewardbench",
            "rb": "rewardbench", "rm-bench": "rmbench", "hhh_alignment": "hhh", "hhh-alignment": "hhh",
+           "rag-rewardbench": "ragrewardbench", "long-rewardbench": "longrewardbench", "longrm": "longrewardbench",
            "preference": "generic", "reward-math": "rewardmath", "auto-j": "autoj", "autoj-eval-p": "autoj",
            "mt-bench-human": "mtbench_human", "mt_bench_human_judgments": "mtbench_human",
            "contrast-instructions": "contrast", "contrast_instructions": "contrast",

@@ -232,6 +232,8 @@ class Benchmark:
     info: BenchmarkInfo = field(default_factory=BenchmarkInfo)
     #: ``overall`` is the share of all judged items credited 1 (so a Wilson interval applies to it)
     overall_is_proportion: bool = False
+    #: hub dataset name -> a local folder of its files (``None`` for other names); see ``hub.py``
+    fetch: Callable[[str], Path | None] | None = None
 
 
 def _get(j: Judgment | Mapping[str, Any], name: str, default: Any = None) -> Any:
