@@ -13,7 +13,7 @@ def test_registry():
     assert set(benchmark_names()) == {"rewardbench2", "rewardbench", "rmbench", "judgebench", "llmbar", "pandalm",
                                       "hhh", "rewardmath", "autoj", "mtbench_human", "contrast", "verifybench",
                                       "mrewardbench", "generic", "processbench", "ppe_human", "ppe_correctness",
-                                      "librabench"}
+                                      "librabench", "longrewardbench", "ragrewardbench"}
     assert get_benchmark("RB2").name == "rewardbench2"
     with pytest.raises(ValueError, match="unknown benchmark"):
         get_benchmark("nope")
