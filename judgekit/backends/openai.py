@@ -28,17 +28,16 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from judgekit.backends.chat_template import check_chat_template, render_chat_template
 from judgekit.backends.http_util import (
     ParsedChoice,
     RequestFailure,
     RetryPolicy,
-    check_chat_template,
     choice_probs,
     endpoint,
     parse_choices,
     post_json,
     public_url,
-    render_chat_template,
 )
 from judgekit.backends.openai_echo import ECHO_REFUSED_STYLES, continuation_logprobs, echo_body
 from judgekit.backends.openai_pool import run_all
