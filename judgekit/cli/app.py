@@ -23,7 +23,7 @@ from judgekit.protocols.base import protocol_class, protocol_names
 from judgekit.ray_judge import RayPlan, run_judge_ray
 
 
-class _Commands(LazyGroup):
+class RootGroup(LazyGroup):
     """The root command: ``judge``, ``protocols`` and ``show`` below; every other group imported when used."""
 
     # Command groups, one module each (`judgekit --help` lists them in this order, by these lines).
@@ -58,7 +58,7 @@ class _Commands(LazyGroup):
 
 
 app = typer.Typer(
-    cls=_Commands,
+    cls=RootGroup,
     add_completion=False,
     no_args_is_help=True,
     help="Generative judges and reasoning reward models: judge, probe, evaluate, train.",

@@ -12,7 +12,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from judgekit.cli import app
-from judgekit.cli.app import _Commands
+from judgekit.cli.app import RootGroup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,16 +22,16 @@ def _first_paragraph(text: str | None) -> str:
 
 
 def test_every_lazy_line_is_its_commands_own_help() -> None:
-    modules = {entry.module for entry in _Commands.lazy.values()}
+    modules = {entry.module for entry in RootGroup.lazy.values()}
     defined: dict[str, str] = {}
     for module in sorted(modules):
         sub = typer.Typer()
         __import__(module, fromlist=["register"]).register(sub)
         for name, command in typer.main.get_group(sub).commands.items():
-            assert _Commands.lazy[name].module == module, name  # listed, under the module that defines it
+            assert RootGroup.lazy[name].module == module, name  # listed, under the module that defines it
             defined[name] = _first_paragraph(command.help)
-    assert set(defined) == set(_Commands.lazy)
-    assert {name: entry.help for name, entry in _Commands.lazy.items()} == defined
+    assert set(defined) == set(RootGroup.lazy)
+    assert {name: entry.help for name, entry in RootGroup.lazy.items()} == defined
 
 
 def test_root_help_lists_every_command_without_importing_a_group() -> None:
@@ -44,8 +44,8 @@ def test_root_help_lists_every_command_without_importing_a_group() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     loaded = done.stdout.split("LOADED", 1)[1]
-    assert all(entry.module not in loaded for entry in _Commands.lazy.values()), loaded
-    for name in ["judge", "protocols", "show", *_Commands.lazy]:
+    assert all(entry.module not in loaded for entry in RootGroup.lazy.values()), loaded
+    for name in ["judge", "protocols", "show", *RootGroup.lazy]:
         assert f" {name} " in done.stdout, name
 
 
