@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from judgekit.backends.http_util import check_chat_template, load_chat_template
+from judgekit.backends.chat_template import check_chat_template, load_chat_template
 from judgekit.backends.openai_requests import STYLES
 from judgekit.core.backend import backend_names, open_backend
 from judgekit.core.cache import CallCache, default_call_cache_path

@@ -1,14 +1,17 @@
 """OpenAI-compatible HTTP backend: vLLM serve, llama.cpp server, SGLang, TGI, hosted APIs.
 
-Requests run on a thread pool with at most ``concurrency`` in flight; results come
-back in input order. Each request is retried with exponential backoff and jitter
-on timeouts, connection errors, 429 (honouring ``Retry-After``) and 5xx. Prompts
-that still fail do not sink the batch: :meth:`OpenAIBackend.generate` raises
+Requests run on a thread pool with at most ``concurrency`` in flight
+(:mod:`judgekit.backends.openai_pool`); results come back in input order. Each
+request is retried with exponential backoff and jitter on timeouts, connection
+errors, 429 (honouring ``Retry-After``) and 5xx. Prompts that still fail do not
+sink the batch: :meth:`OpenAIBackend.generate` raises
 :class:`~judgekit.core.backend.PartialGenerationError` carrying every success
 (the runner caches them, so a re-run only retries the failures), and
 :meth:`OpenAIBackend.score_choices` raises
 :class:`~judgekit.core.backend.PartialChoicesError` the same way.
 
+Request bodies are built by :mod:`judgekit.backends.openai_requests`, the server's
+constraint style and the constraint probe live in :mod:`judgekit.backends.openai_server`.
 The API key is read from an environment variable into the client's headers only;
 it never appears in ``info()``, ``repr()`` or error messages.
 """
@@ -18,31 +21,26 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import re
 import threading
-import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Literal, TypeVar
 
 import httpx
 
+from judgekit.backends.chat_template import check_chat_template, render_chat_template
 from judgekit.backends.http_util import (
-    ContextTooLong,
     ParsedChoice,
     RequestFailure,
     RetryPolicy,
-    ServerUnreachable,
-    check_chat_template,
     choice_probs,
     endpoint,
     parse_choices,
     post_json,
     public_url,
-    render_chat_template,
 )
 from judgekit.backends.openai_echo import ECHO_REFUSED_STYLES, continuation_logprobs, echo_body
+from judgekit.backends.openai_pool import run_all
 from judgekit.backends.openai_requests import (
     GRAMMAR_STYLES,
     STYLES,
@@ -50,18 +48,15 @@ from judgekit.backends.openai_requests import (
     constraint_kinds,
     generation_body,
     prefill_supported,
-    style_from_server,
 )
-from judgekit.backends.prefix import prompt_chains
+from judgekit.backends.openai_server import PROBE_PATTERN, PROBE_PROMPT, detect_style, probe_constraint
 from judgekit.core.backend import PartialChoicesError, PartialGenerationError, ProgressFn
 from judgekit.core.errors import ConfigError
 from judgekit.core.special_tokens import POLICY
 from judgekit.core.types import (
-    Constraint,
     ContinuationScore,
     Generation,
     GenerationParams,
-    Message,
     Prompt,
     sample_seed,
 )
@@ -69,9 +64,7 @@ from judgekit.core.types import (
 T = TypeVar("T")
 ConstraintStyle = Literal["auto", "vllm", "vllm-legacy", "sglang", "openai", "llamacpp", "llama-server", "none"]
 
-# The constraint probe: a pattern no model writes unasked after this prompt.
-PROBE_PATTERN = "zq-judgekit-probe-7"
-PROBE_PROMPT = Prompt(messages=(Message("user", "Say hello."),), template="constraint-probe", template_hash="probe")
+__all__ = ["PROBE_PATTERN", "PROBE_PROMPT", "ConstraintStyle", "OpenAIBackend"]
 
 
 def _public_url(url: str) -> str:
@@ -175,39 +168,17 @@ class OpenAIBackend:
             transport=transport,
         )
         if constraint_style == "auto":
-            self.constraint_style, self._style_note = self._detect_style()
+            self.constraint_style, self._style_note = detect_style(self._client, self.base_url, self.model)
         else:
             self.constraint_style, self._style_note = constraint_style, "given"
         self.supports_constraints = "regex" in constraint_kinds(self.constraint_style, self.mode)
         # Style and mode change what the server sees and enforces: they are part of the cache key.
         self.model_id = model_id or f"openai-compatible:{model}:{self.mode}:{self.constraint_style}"
-        self._unreachable: str | None = None
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(base_url={_public_url(self.base_url)!r}, model={self.model!r}, mode={self.mode!r})"
 
     # ------------------------------------------------------------ capabilities
-    def _detect_style(self) -> tuple[str, str]:
-        try:
-            models = self._client.get(endpoint(self.base_url, "/models")).json()
-        except (httpx.HTTPError, ValueError) as exc:
-            return "openai", f"detection failed ({type(exc).__name__}); assumed openai"
-        data = models.get("data") if isinstance(models, dict) else None
-        entries = [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
-        if not entries:
-            return "openai", "detection failed (unexpected /models reply); assumed openai"
-        owned_by = next((m.get("owned_by") for m in entries if m.get("id") == self.model), entries[0].get("owned_by"))
-        owned_by = owned_by if isinstance(owned_by, str) else None
-        version = None
-        if owned_by == "vllm":
-            root = self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
-            try:
-                version = str(self._client.get(f"{root}/version").json().get("version"))
-            except (httpx.HTTPError, ValueError, AttributeError):
-                version = None
-        note = f"detected from owned_by={owned_by!r}" + (f", version={version}" if version else "")
-        return style_from_server(owned_by, version), note
-
     def _n_is_native(self) -> bool:
         if self._native_n is None:
             # llama-cpp-python's server ignores ``n``, llama-server caps it at its slot count and seeds
@@ -230,7 +201,7 @@ class OpenAIBackend:
         if params.n > 1 and params.temperature == 0:
             raise ValueError("n > 1 needs temperature > 0 (greedy decoding gives n identical answers; vLLM refuses it)")
         if params.constraint is not None and self._probe is None:
-            self._probe_constraint()
+            probe_constraint(self)
         style = "none" if self._constraints_ignored else self.constraint_style
         results, errors, too_long = self._run_all(prompts, lambda p: self._generate_one(p, params, style))
         if errors:
@@ -344,81 +315,12 @@ class OpenAIBackend:
                 "that continues a final assistant message (vllm, llama-server)"
             )
 
-    def _probe_constraint(self) -> None:
-        """Send one constrained request and check the server enforced it (see the class docstring)."""
-        if "regex" not in constraint_kinds(self.constraint_style, self.mode):
-            self._probe = "not sent (style enforces no regex)"
-            return
-        params = GenerationParams(max_new_tokens=16, constraint=Constraint("regex", PROBE_PATTERN))
-        body, _ = generation_body(
-            PROBE_PROMPT, params, model=self.model, style=self.constraint_style, mode=self.mode, n=1, seed=0,
-            chat_template=self.chat_template,
-        )
-        try:
-            text = parse_choices(self._post(body), self.mode)[0].text
-        except RequestFailure as exc:
-            if "(not retried)" not in str(exc):  # a sick server says nothing about constraints
-                self._probe = f"inconclusive: {exc}"
-                return
-            self._probe, self._constraints_ignored = f"refused: {exc}", True
-        else:
-            if re.fullmatch(PROBE_PATTERN, text.strip()):
-                self._probe = "enforced"
-                return
-            self._probe, self._constraints_ignored = f"ignored: answered {text[:60]!r}", True
-        self.supports_constraints = False
-        warnings.warn(
-            f"{_public_url(self.base_url)} does not enforce {self.constraint_style!r} constraints "
-            f"(probe {self._probe}); decoding freely, recorded as constraint_fallback. "
-            "Set --constraint-style to the server's kind (vllm, vllm-legacy, sglang, llamacpp).",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-
     def _run_all(
         self, prompts: Sequence[Prompt], work: Callable[[Prompt], T]
     ) -> tuple[list[T | None], dict[int, str], set[int]]:
-        """Run ``work`` on every prompt; a failing prompt (whatever the reply) never sinks the others."""
-        results: list[T | None] = [None] * len(prompts)
-        errors: dict[int, str] = {}
-        too_long: set[int] = set()
-        self._unreachable = None
-
-        def one(i: int) -> None:
-            try:
-                if self._unreachable is not None:  # fail fast: no retry storm against a dead server
-                    errors[i] = f"not sent: {self._unreachable}"
-                else:
-                    results[i] = work(prompts[i])
-            except ContextTooLong as exc:
-                errors[i] = f"too long for the server's context: {exc}"
-                too_long.add(i)
-            except ServerUnreachable as exc:
-                self._unreachable = errors[i] = (
-                    f"{_public_url(self.base_url)} refused every connection: the server is not running or has "
-                    f"crashed ({exc}); a llama.cpp server that dies on its first request: see docs/engines.md, "
-                    "'llama.cpp on AMX CPUs'"
-                )
-            except (RequestFailure, ValueError) as exc:
-                errors[i] = str(exc)
-            except Exception as exc:  # noqa: BLE001 - an unexpected reply shape: record it, keep the rest
-                errors[i] = f"unreadable reply ({type(exc).__name__}: {exc})"
-            if self.progress:
-                self.progress(1)
-
-        def chain(members: list[int]) -> None:
-            for i in members:
-                one(i)
-
-        if self._chains_prompts():
-            chains = prompt_chains(["\n".join(f"{m.role}\n{m.content}" for m in p.messages) + "\n" + p.assistant_prefix
-                                    for p in prompts])
-        else:
-            chains = [[i] for i in range(len(prompts))]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(chains), 1))) as pool:
-            for fut in [pool.submit(chain, c) for c in chains]:
-                fut.result()
-        return results, errors, too_long
+        """Run ``work`` on every prompt (:func:`~judgekit.backends.openai_pool.run_all`)."""
+        return run_all(prompts, work, concurrency=self.concurrency, chains=self._chains_prompts(),
+                       progress=self.progress, server=_public_url(self.base_url))
 
     def _chains_prompts(self) -> bool:
         """Whether prompts sharing a prefix go consecutively (llama.cpp servers' prompt cache)."""

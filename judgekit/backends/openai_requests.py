@@ -29,8 +29,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from judgekit.backends.chat_template import render_chat_template
 from judgekit.backends.gbnf import regex_to_gbnf
-from judgekit.backends.http_util import render_chat_template
 from judgekit.core.special_tokens import neutralise_messages
 from judgekit.core.types import Constraint, GenerationParams, Message, Prompt
 

@@ -15,18 +15,8 @@ import typer
 from rich.table import Table
 
 from judgekit.api import default_run_dir, judge_file
-from judgekit.cli import arena as cli_arena
-from judgekit.cli import cache as cli_cache
-from judgekit.cli import esfp as cli_esfp
-from judgekit.cli import eval as cli_eval
-from judgekit.cli import export as cli_export
-from judgekit.cli import probe as cli_probe
-from judgekit.cli import reward as cli_reward
-from judgekit.cli import rubrics as cli_rubrics
-from judgekit.cli import scaling as cli_scaling
-from judgekit.cli import starc as cli_starc
-from judgekit.cli import train as cli_train
 from judgekit.cli.common import console, fail, out, progress_bar, quiet_libraries, summary_table, user_errors
+from judgekit.cli.lazy import LazyCommand, LazyGroup
 from judgekit.cli.options import with_judge_options
 from judgekit.options import (
     DEFAULT_PROTOCOL,
@@ -40,7 +30,43 @@ from judgekit.options import (
 from judgekit.protocols.base import protocol_class, protocol_names
 from judgekit.ray_judge import RayPlan, run_judge_ray
 
+
+class RootGroup(LazyGroup):
+    """The root command: ``judge``, ``protocols`` and ``show`` below; every other group imported when used."""
+
+    # Command groups, one module each (`judgekit --help` lists them in this order, by these lines).
+    lazy = {
+        "scale": LazyCommand("judgekit.cli.scaling", "Accuracy of greedy, vote@k and meta@k (with --meta-rm) from one "
+                                                     "max-k run; PNG + JSON."),
+        "probe": LazyCommand("judgekit.cli.probe", "Attack a judge (FPR of master keys, injections, position, "
+                                                   "verbosity, bias suite); write probe.json/png/md."),
+        "eval": LazyCommand("judgekit.cli.eval", "Judge a benchmark with any judge and score it with the benchmark's "
+                                                 "upstream rule."),
+        "report": LazyCommand("judgekit.cli.eval", "Write report.html (self-contained), summary.md and "
+                                                   "report_summary.json for RUN_DIR."),
+        "compare": LazyCommand("judgekit.cli.eval", "Paired bootstrap of A minus B on every benchmark both runs "
+                                                    "scored; says which differences are significant."),
+        "arena": LazyCommand("judgekit.cli.arena", "Judge N systems' outputs pairwise and rank them (Bradley-Terry "
+                                                   "with ties, bootstrap CIs)."),
+        "reward": LazyCommand("judgekit.cli.reward", "Score policy completions with a judge: rewards.jsonl (one row "
+                                                     "per input id), summary, manifest."),
+        "reward-serve": LazyCommand("judgekit.cli.reward", "Serve a judge as an OpenRLHF remote reward model with "
+                                                           "dynamic batching."),
+        "compare-rewards": LazyCommand("judgekit.cli.starc", "STARC distance (Skalse et al. 2024) between each pair of "
+                                                             "runs' rewards: 0 same, 1 opposite."),
+        "export": LazyCommand("judgekit.cli.export", "Write MODEL as a Hugging Face directory (vLLM, transformers) or "
+                                                     "a GGUF file (llama.cpp), with its template."),
+        "rubrics": LazyCommand("judgekit.cli.rubrics", "Generate, filter and save rubrics (OpenRubrics CRG)."),
+        "meta-rm": LazyCommand("judgekit.cli.scaling", "Meta reward model: make training rows, train it."),
+        "augment": LazyCommand("judgekit.cli.probe", "Write training data augmentations (Master-RM, order, Crome)."),
+        "train": LazyCommand("judgekit.cli.train", "Train reasoning reward models: distill traces, serve rewards."),
+        "esfp": LazyCommand("judgekit.cli.esfp", "ESFP-RM: explanation + masked-LM slot-prediction reward model."),
+        "cache": LazyCommand("judgekit.cli.cache", "Show or shrink the on-disk caches (call cache, converted models)."),
+    }
+
+
 app = typer.Typer(
+    cls=RootGroup,
     add_completion=False,
     no_args_is_help=True,
     help="Generative judges and reasoning reward models: judge, probe, evaluate, train.",
@@ -128,23 +154,6 @@ def show(
             for turn in row.get("trace", []):
                 out.print(f"[bold]{turn['name']}[/]", markup=True)
                 out.print(turn["output"] or json.dumps(turn.get("parsed")), markup=False, highlight=False)
-
-
-# Command groups, one module each (registered in this order; `judgekit --help` lists them so).
-for _group in (
-    cli_rubrics,  # judgekit rubrics generate
-    cli_scaling,  # judgekit meta-rm data|train, judgekit scale
-    cli_probe,  # judgekit probe, judgekit augment master-rm
-    cli_train,  # judgekit train distill|sft|grpo|serve-reward
-    cli_eval,  # judgekit eval, report, compare
-    cli_esfp,  # judgekit esfp train|compare
-    cli_arena,  # judgekit arena
-    cli_reward,  # judgekit reward, judgekit reward-serve
-    cli_cache,  # judgekit cache info|prune
-    cli_starc,  # judgekit compare-rewards
-    cli_export,  # judgekit export
-):
-    _group.register(app)
 
 
 def main() -> None:

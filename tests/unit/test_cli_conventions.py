@@ -30,10 +30,10 @@ def _commands() -> list[tuple[str, Any]]:
     found = []
 
     def walk(cmd: Any, path: list[str]) -> None:
-        subs = getattr(cmd, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, [*path, name])
+        if hasattr(cmd, "list_commands"):  # a group (the root imports its groups' modules here, lazily)
+            ctx = cmd.make_context(cmd.name, [], resilient_parsing=True)
+            for name in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, name), [*path, name])
         else:
             found.append((" ".join(path), cmd))
 
