@@ -23,10 +23,18 @@ from judgekit.cli.options import with_judge_options
 from judgekit.core.errors import ConfigError
 from judgekit.core.stats import MIN_N_SIGNIFICANT
 from judgekit.evaluation.benchmarks import benchmark_names, generic, get_benchmark
-from judgekit.evaluation.evaluate import run_eval
+from judgekit.evaluation.evaluate import companion_options, run_eval
 from judgekit.evaluation.formatting import fmt, fmt_ci, significance_text
 from judgekit.evaluation.report import ReportError, compare_runs, write_report
-from judgekit.options import JudgeOptions, build_protocol, build_runner, columns_from, refuse_unsupported
+from judgekit.options import (
+    JudgeOptions,
+    build_protocol,
+    build_runner,
+    columns_from,
+    judge_config,
+    protocol_of,
+    refuse_unsupported,
+)
 
 N_BOOT_HELP = "Bootstrap resamples for the intervals."
 MIN_N_HELP = "Never call a difference significant when it rests on fewer paired items than this."
@@ -149,12 +157,17 @@ def eval_command(
     with user_errors():
         refuse_unsupported(opts, "eval", "sample")
         bench = _benchmark(benchmark, opts)
-        proto = build_protocol(opts)
+        # options only a companion takes (a pairwise run's best-of-N lists: --option permutations=identity)
+        _, extra = companion_options(protocol_of(opts), judge_config(opts).options)
+        keys = {k for k, _ in extra}
+        own = tuple(o for o in opts.option if o.partition("=")[0].strip() not in keys)
+        proto = build_protocol(dataclasses.replace(opts, option=own))
         run_dir = opts.output or Path("runs") / f"eval-{bench.name}-{proto.name}-{proto.config.method}"
         runner = build_runner(opts, console)
         with _group_progress() as update:
             result = run_eval(bench, path, proto, runner, run_dir, limit=opts.limit, progress=update,
-                              resume=opts.resume, n_boot=n_boot, seed=opts.seed, report=report, examples=examples)
+                              resume=opts.resume, n_boot=n_boot, seed=opts.seed, report=report, examples=examples,
+                              extra=extra)
     out.print(scores_table(result.scores))
     for note in result.scores.get("notes") or []:
         console.print(f"note: {note}", highlight=False)

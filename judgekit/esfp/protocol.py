@@ -50,6 +50,7 @@ class ESFPProtocol(Protocol):
     """Explanation + masked-LM slot prediction (ESFP-RM, arXiv 2508.18212)."""
 
     name: ClassVar[str] = "esfp"
+    option_names: ClassVar[tuple[str, ...]] = ("explain_tokens",)
     description: ClassVar[str] = "ESFP-RM: LLM explanation, then a trained masked LM fills a label slot"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = (EXPLAIN_TEMPLATE,)

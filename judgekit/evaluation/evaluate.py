@@ -41,7 +41,7 @@ from judgekit.evaluation.benchmarks import (
 )
 from judgekit.evaluation.report import write_report
 from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run_judge
-from judgekit.protocols.base import Protocol, get_protocol, protocol_class, protocol_names
+from judgekit.protocols.base import FLAG_OPTIONS, Protocol, get_protocol, protocol_class, protocol_names
 
 GroupProgress = Callable[[str, int, int], None]
 COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify",
@@ -98,7 +98,7 @@ def protocol_mode(protocol: Protocol) -> Mode:
     )
 
 
-def companion_protocol(mode: str, protocol: Protocol) -> Protocol:
+def companion_protocol(mode: str, protocol: Protocol, extra: Sequence[tuple[str, Any]] = ()) -> Protocol:
     """Return the protocol for units forced into ``mode``, with the settings of ``protocol``.
 
     A protocol with a ``-pointwise`` twin (``pmi`` -> ``pmi-pointwise``, ``scalar-rm`` ->
@@ -107,20 +107,32 @@ def companion_protocol(mode: str, protocol: Protocol) -> Protocol:
     generatively; the manifest and scores record that. Units forced into ``listwise``
     (Long-RewardBench's best-of-N rows) go to a pointwise run's own protocol, or the
     pointwise twin of an order-free scoring judge (scalar RM, PMI and the other likelihood
-    judges): each candidate's score ranks the list.
+    judges): each candidate's score ranks the list. ``extra`` holds ``--option`` settings
+    meant for companions (``permutations=identity`` for a pairwise run's lists); a
+    companion takes those it declares.
     """
     if protocol_mode(protocol) == mode:
         return protocol
     if mode == "listwise" and protocol.task == "pointwise":
         return protocol  # a pointwise judge scores every candidate of a list; the scores rank them
-    if mode == "listwise" and protocol.name in SCORED_LISTS:
-        return get_protocol(SCORED_LISTS[protocol.name], protocol.config)
     name = COMPANIONS[mode]
+    config = protocol.config
     twin = f"{protocol.name}-pointwise"
-    if mode == "pointwise" and twin in protocol_names():  # a scoring judge's own pointwise form, same model
-        return get_protocol(twin, protocol.config)
-    method = protocol.config.method if protocol.config.method in protocol_class(name).methods else "generative"
-    return get_protocol(name, dataclasses.replace(protocol.config, method=method))  # type: ignore[arg-type]
+    if mode == "listwise" and protocol.name in SCORED_LISTS:
+        name = SCORED_LISTS[protocol.name]
+    elif mode == "pointwise" and twin in protocol_names():  # a scoring judge's own pointwise form, same model
+        name = twin
+    elif config.method not in protocol_class(name).methods:
+        config = dataclasses.replace(config, method="generative")
+    own = protocol_class(name).option_names
+    config = dataclasses.replace(config, options=(*config.options, *((k, v) for k, v in extra if k in own)))
+    return get_protocol(name, config)
+
+
+def companion_options(protocol_name: str, options: Sequence[tuple[str, Any]]) -> tuple[tuple, tuple]:
+    """Split ``--option`` settings into the run protocol's own (and the shared flags') and its companions'."""
+    own = (*protocol_class(protocol_name).option_names, *FLAG_OPTIONS)
+    return (tuple((k, v) for k, v in options if k in own), tuple((k, v) for k, v in options if k not in own))
 
 
 def group_units(units: Sequence[Sample]) -> dict[str, list[Sample]]:
@@ -213,8 +225,12 @@ def run_eval(
     report: bool = True,
     examples: int = 12,
     chunk_size: int = 32,
+    extra: Sequence[tuple[str, Any]] = (),
 ) -> EvalResult:
     """Judge and score a benchmark into ``run_dir`` (see the module docstring).
+
+    ``extra``: ``--option`` settings for the companion protocols of units forced into another
+    mode (:func:`companion_options` splits them off the run's own).
 
     Raises :class:`~judgekit.core.data.DataError` for unreadable benchmark files and
     :class:`~judgekit.core.errors.ConfigError` for a protocol that cannot
@@ -236,7 +252,12 @@ def run_eval(
     evalset = bench.load(path, limit)
     units = evalset.units(main_mode)
     grouped = group_units(units)
-    protocols = {mode: companion_protocol(mode, protocol) for mode in grouped}
+    protocols = {mode: companion_protocol(mode, protocol, extra) for mode in grouped}
+    used = {k for p in protocols.values() for k, _ in p.config.options}
+    unused = [k for k, _ in extra if k not in used]
+    if unused:
+        raise ConfigError(f"--option {', '.join(unused)}: no protocol this run uses takes it "
+                          f"({', '.join(sorted({p.name for p in protocols.values()}))})")
     run_dir.mkdir(parents=True, exist_ok=True)
     digest = file_digest(path)
     split = len(grouped) > 1

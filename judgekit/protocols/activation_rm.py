@@ -89,6 +89,7 @@ class ActivationRMProtocol(Protocol):
     """Pairwise by the projection of each response's activation on a few-shot direction."""
 
     name: ClassVar[str] = "activation-rm"
+    option_names: ClassVar[tuple[str, ...]] = ("fewshot", "layer")
     description: ClassVar[str] = "activation RM: few-shot mean activation difference at a layer; reward = projection"
     task: ClassVar[str] = "pairwise"
     methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply

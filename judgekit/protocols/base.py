@@ -7,6 +7,7 @@ parsed answers into a Judgment. It never calls a model directly: it asks the
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -74,6 +75,23 @@ class JudgeConfig:
         return d
 
 
+# options the shared flags set on every protocol (``--meta-rm``, ``--k-meta``, ``--esfp-model``)
+FLAG_OPTIONS = ("meta_rm", "k_meta", "esfp_model")
+
+
+def check_option_names(options: Sequence[tuple[str, Any]], allowed: Sequence[str], protocol: str) -> None:
+    """A misspelt or inapplicable ``--option`` is a :class:`ConfigError`, never silently ignored."""
+    unknown = [k for k, _ in options if k not in allowed and k not in FLAG_OPTIONS]
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], allowed, n=1)
+    takers = [n for n in protocol_names() if unknown[0] in protocol_class(n).option_names]
+    hint = (f" (did you mean {close[0]!r}?)" if close else
+            f" (it applies to -p {', '.join(takers)})" if takers else "")
+    takes = f"it takes {', '.join(allowed)}" if allowed else "it takes none"
+    raise ConfigError(f"protocol {protocol!r}: unknown --option {', '.join(unknown)}{hint}; {takes}")
+
+
 @dataclass
 class Protocol(ABC):
     """Base class: subclasses set the class variables and implement :meth:`judge`."""
@@ -86,6 +104,8 @@ class Protocol(ABC):
     verdict_format: ClassVar[Format | None] = None
     scored: ClassVar[bool] = False  # verdicts carry per-response scores (``--reduce score-sum`` works)
     default_model: ClassVar[str | None] = None  # the model it was measured with, when --model is not given
+    # the ``--option`` keys it reads (besides FLAG_OPTIONS); a key outside them is a ConfigError, never ignored
+    option_names: ClassVar[tuple[str, ...]] = ()
     config: JudgeConfig = field(default_factory=JudgeConfig)
 
     def __post_init__(self) -> None:  # noqa: B027 - an optional hook, deliberately empty here
@@ -111,6 +131,7 @@ class Protocol(ABC):
                 f"protocol {self.name!r} supports method(s) {', '.join(self.methods)}, "
                 f"not {self.config.method!r}"
             )
+        check_option_names(self.config.options, self.option_names, self.name)
         if self.config.inconsistency not in INCONSISTENCY:
             raise ConfigError(f"--inconsistency {self.config.inconsistency!r}: choose {', '.join(INCONSISTENCY)}")
 

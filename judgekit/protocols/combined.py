@@ -58,6 +58,7 @@ class CombinedProtocol(Protocol):
     """Logistic combination of likelihood signals and text features (order-free)."""
 
     name: ClassVar[str] = "combined"
+    option_names: ClassVar[tuple[str, ...]] = ("weights",)
     description: ClassVar[str] = "learned combination of PMI/likelihood/FLIP/endogenous + length/refusal; order-free"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("likelihood", "flip")

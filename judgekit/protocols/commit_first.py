@@ -59,6 +59,8 @@ def _answer_dict(answer: str | None) -> dict[str, Any]:
 class _CommitFirst(Protocol):
     """Turn 1 (own answer) shared by the verification and pairwise variants."""
 
+    option_names: ClassVar[tuple[str, ...]] = ("answer_tokens",)
+
     methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
     fmt: ClassVar[Format]
 

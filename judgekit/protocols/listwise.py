@@ -51,21 +51,13 @@ from judgekit.protocols.base import Protocol
 from judgekit.protocols.single import TurnResult, instructions_for, run_turn, skipped, too_long_reasons
 
 OPTIONS = ("permutations", "k", "min_agreement", "reward")
-FLAG_OPTIONS = ("meta_rm", "k_meta", "esfp_model")
-
-
-def check_options(config_options: Sequence[tuple[str, Any]], allowed: Sequence[str], protocol: str) -> None:
-    """A misspelt ``--option`` is an error, not silently ignored."""
-    unknown = [k for k, _ in config_options if k not in allowed and k not in FLAG_OPTIONS]
-    if unknown:
-        raise ConfigError(f"protocol {protocol!r}: unknown --option {', '.join(unknown)}; "
-                          f"known: {', '.join(allowed)}")
 
 
 class ListwiseProtocol(Protocol):
     """Rank N responses in one prompt, over several display orders, combined by mean rank."""
 
     name: ClassVar[str] = "listwise"
+    option_names: ClassVar[tuple[str, ...]] = OPTIONS
     description: ClassVar[str] = "rank N >= 2 responses in one prompt (permutation-constrained), several orders"
     task: ClassVar[str] = "listwise"
     templates: ClassVar[tuple[str, ...]] = ("listwise",)
@@ -76,7 +68,6 @@ class ListwiseProtocol(Protocol):
     def check(self) -> None:
         """Validate the options (scheme, k, threshold, reward mapping) and the reducer."""
         super().check()
-        check_options(self.config.options, OPTIONS, self.name)
         if self.config.reduce not in ("majority",):
             raise ConfigError("listwise combines every sample's ranking by mean rank; --reduce must be majority")
         if self.scheme not in SCHEMES:

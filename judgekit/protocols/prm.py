@@ -32,7 +32,6 @@ from judgekit.core.steps import (
 )
 from judgekit.core.types import Judgment, ParseFailure, Prompt, Sample, Verdict, parsed_to_dict
 from judgekit.protocols.base import Protocol
-from judgekit.protocols.listwise import check_options
 from judgekit.protocols.single import TurnResult, instructions_for, run_turn, skipped, too_long_reasons
 
 OPTIONS = ("prm_mode", "step_reward")
@@ -51,6 +50,7 @@ class PRMProtocol(Protocol):
     """Judge a solution step by step; report per-step labels and the first wrong step."""
 
     name: ClassVar[str] = "prm"
+    option_names: ClassVar[tuple[str, ...]] = OPTIONS
     description: ClassVar[str] = "process verification: per-step labels + first-error index (-1 = all correct)"
     task: ClassVar[str] = "prm"
     templates: ClassVar[tuple[str, ...]] = ("prm_first_error", "prm_step")
@@ -60,7 +60,6 @@ class PRMProtocol(Protocol):
     def check(self) -> None:
         """Validate mode, reward rule and the method for the mode."""
         super().check()
-        check_options(self.config.options, OPTIONS, self.name)
         if self.mode not in MODES:
             raise ConfigError(f"--option prm_mode={self.mode}: choose {', '.join(MODES)}")
         if self.reward_rule not in STEP_REWARDS:

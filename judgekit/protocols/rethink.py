@@ -202,6 +202,7 @@ class BranchRethinkProtocol(Protocol):
     r"""Two turns per order: pick 1-3 dimensions and sketch issues, then rethink to ``\\boxed{1|2}``."""
 
     name: ClassVar[str] = "br-rm"
+    option_names: ClassVar[tuple[str, ...]] = ("dimensions", "format_reward")
     description: ClassVar[str] = "BR-RM branch-and-rethink: pick 1-3 dimensions, then rethink to \\boxed{1|2}"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("brrm_branch", "brrm_rethink")

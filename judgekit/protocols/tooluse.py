@@ -74,6 +74,9 @@ def _int_option(proto: Protocol, name: str, default: int, low: int, high: int) -
 class _ToolProtocol(Protocol):
     """Shared machinery: tool options, prompts with the tool list, the loop and the verdict turn."""
 
+    option_names: ClassVar[tuple[str, ...]] = (
+        "tools", "python_cpu", "python_wall", "python_mem_mb", "max_tool_calls")
+
     methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
     line_format: ClassVar[Format]
 

@@ -81,6 +81,7 @@ class VerifyProtocol(Protocol):
     """Question + reference answer + candidate -> correct / incorrect."""
 
     name: ClassVar[str] = "verify"
+    option_names: ClassVar[tuple[str, ...]] = ("defense", "verify_mode")
     description: ClassVar[str] = "reference-based verification: candidate vs reference -> correct/incorrect"
     task: ClassVar[str] = "verify"
     templates: ClassVar[tuple[str, ...]] = ("verify", "verify_hardened")

@@ -267,8 +267,9 @@ def test_long_single_order_shows_exactly_upstreams_order(tmp_path):
     from judgekit.protocols.base import JudgeConfig
 
     backend = RecordingFake()
-    proto = get_protocol("pairwise", JudgeConfig(both_orders=False, options=(("permutations", "identity"),)))
-    run_eval("longrewardbench", LONG, proto, Runner(backend), tmp_path / "run", n_boot=20, report=False)
+    proto = get_protocol("pairwise", JudgeConfig(both_orders=False))  # the lists' order goes to the listwise companion
+    run_eval("longrewardbench", LONG, proto, Runner(backend), tmp_path / "run", n_boot=20, report=False,
+             extra=(("permutations", "identity"),))
     assert len(backend.sent) == 6  # one call per item: 4 pairs, 2 rankings
     pair = next(t for t in backend.sent if "Lantern Press start its magazine" in t)
     assert pair.index("The magazine started in 1978") < pair.index("Ember, the quarterly")  # order [1, 0]

@@ -130,7 +130,7 @@ def test_unknown_defence_and_wrong_task_are_config_errors():
         plan_probe(VERIFY, ["master-keys"], pairwise)
     with pytest.raises(ConfigError, match="unknown attack"):
         plan_probe(VERIFY, ["nope"], get_protocol("verify"))
-    with pytest.raises(ConfigError, match="has no defences"):
+    with pytest.raises(ConfigError, match="unknown --option defense .it applies to -p verify"):
         plan_probe([Sample(id="p", prompt="q", responses=("a", "b"), label="A")], ["position"],
                    get_protocol("pairwise", JudgeConfig(options=(("defense", "answer-check"),))))
 

@@ -61,7 +61,7 @@ def test_rlbff_pointwise_reward_is_the_score_and_defaults_load() -> None:
 def test_rlbff_refuses_generative_and_unknown_options() -> None:
     with pytest.raises(ConfigError, match="logit"):
         get_protocol("rlbff", JudgeConfig(method="generative"))
-    with pytest.raises(ConfigError, match="takes no --option"):
+    with pytest.raises(ConfigError, match="unknown --option"):
         get_protocol("rlbff", JudgeConfig(method="logit", options=(("weigths", "1"),)))
 
 
@@ -85,7 +85,7 @@ def test_scalar_rm_needs_a_reward_model_backend_and_refuses_options() -> None:
         rm_backend(Runner(backend=FakeBackend()))
     with pytest.raises(ConfigError, match="deterministic"):
         get_protocol("scalar-rm", JudgeConfig(samples=2, temperature=0.7))
-    with pytest.raises(ConfigError, match="takes no --option"):
+    with pytest.raises(ConfigError, match="unknown --option"):
         get_protocol("scalar-rm", JudgeConfig(options=(("foo", "1"),)))
 
 
@@ -101,7 +101,7 @@ def test_activation_rm_refuses_missing_fewshot_and_unknown_options(tmp_path) -> 
         get_protocol("activation-rm", JudgeConfig())
     shots = tmp_path / "shots.jsonl"
     shots.write_text('{"id": "s1", "prompt": "q", "chosen": "good", "rejected": "bad"}\n')
-    with pytest.raises(ConfigError, match="unknown option"):
+    with pytest.raises(ConfigError, match="unknown --option"):
         get_protocol("activation-rm", JudgeConfig(options=(("fewshot", str(shots)), ("layr", "3"))))
     proto = get_protocol("activation-rm", JudgeConfig(options=(("fewshot", str(shots)),)))
     with pytest.raises(ConfigError, match="few-shot file"):

@@ -155,6 +155,7 @@ class RubricProtocol(Protocol):
     """Judge a pair against a rubric: hard rules, then principles, then the verdict; both orders."""
 
     name: ClassVar[str] = "rubric"
+    option_names: ClassVar[tuple[str, ...]] = ("rubric", "rubric_dir", "allow_label_rubrics", "rubric_tokens")
     description: ClassVar[str] = "OpenRubrics rubric judge: hard rules then principles (--rubric FILE or generated)"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("rubric_judge", "rubric_generate")
