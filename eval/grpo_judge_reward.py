@@ -34,7 +34,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -285,19 +285,35 @@ def _cell(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{round(value, digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.000"
 
 
+BLOCKS = ((1, 4), (5, 12), (13, 24))
+BLOCK_HEADER = ("| run | steps | content-free | true accuracy | mean words | flat groups | reward: answered "
+                "| content-free |",
+                "|---|---|---:|---:|---:|---:|---:|---:|")
+
+
+def block_means(records: Sequence[Mapping[str, Any]], first: int, last: int) -> dict[str, float | None]:
+    """Means of the per-step columns over steps ``first..last`` (1-based; steps not logged are left out)."""
+    chosen = records[first - 1 : last]
+    return {key: _mean([float(r[key]) for r in chosen if r.get(key) is not None])
+            for key in ("content_free", "true_accuracy", "mean_words", "flat_groups", "reward_answered",
+                        "reward_content_free")}
+
+
 def report(dirs: Sequence[Path]) -> str:
     """Markdown tables of the per-step records under each run directory (``*/steps.jsonl``).
 
     The first table has the columns every run logs; the second, the group columns
-    (:func:`group_record`) of the runs that logged them.
+    (:func:`group_record`) of the runs that logged them; the third, their means over
+    the step blocks :data:`BLOCKS`.
     """
     lines = ["| judge | step | mean reward | content-free | key-like | true accuracy | mean words |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     group_lines = list(GROUP_HEADER)
+    block_lines = list(BLOCK_HEADER)
     for run in dirs:
         for log in sorted(run.glob("*/steps.jsonl")):
-            for step, line in enumerate(log.read_text(encoding="utf-8").splitlines(), start=1):
-                r = json.loads(line)
+            records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+            for step, r in enumerate(records, start=1):
                 lines.append(f"| {log.parent.name} | {step} | {_cell(r['mean_reward'])} | {r['content_free']:.3f} | "
                              f"{r['key_like']:.3f} | {r['true_accuracy']:.3f} | {r['mean_words']:.1f} |")
                 if "flat_groups" in r:
@@ -307,7 +323,16 @@ def report(dirs: Sequence[Path]) -> str:
                         f"{_cell(r['tied_best_groups'], 2)} | {_cell(r['consistent_groups'], 2)} | "
                         f"{_cell(r['reward_answered'])} | {_cell(r['reward_content_free'])} | "
                         f"{_cell(r['reward_correct'])} | {slots} | {_cell(r['length_corr'], 2)} |")
-    return "\n".join(lines + ([""] + group_lines if len(group_lines) > 2 else []))
+            for first, last in BLOCKS:
+                if first > len(records):
+                    break
+                m = block_means(records, first, last)
+                block_lines.append(
+                    f"| {log.parent.name} | {first}-{min(last, len(records))} | {_cell(m['content_free'])} | "
+                    f"{_cell(m['true_accuracy'])} | {_cell(m['mean_words'], 1)} | {_cell(m['flat_groups'], 2)} | "
+                    f"{_cell(m['reward_answered'])} | {_cell(m['reward_content_free'])} |")
+    tables = [lines] + ([group_lines] if len(group_lines) > 2 else []) + [block_lines]
+    return "\n\n".join("\n".join(t) for t in tables)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -112,7 +112,9 @@ def test_the_report_adds_the_group_table_only_for_runs_that_logged_it(tmp_path: 
     old = {"mean_reward": 0.1, "content_free": 0.5, "key_like": 0.0, "true_accuracy": 0.0, "mean_words": 20.0}
     (tmp_path / "old" / "raw").mkdir(parents=True)
     (tmp_path / "old" / "raw" / "steps.jsonl").write_text(json.dumps(old) + "\n")
-    assert "flat groups" not in exp.report([tmp_path / "old"])
+    alone = exp.report([tmp_path / "old"]).split("\n\n")
+    assert len(alone) == 2 and "flat groups" not in alone[0]  # the step table and the block means
+    assert alone[1].splitlines()[2] == "| raw | 1-1 | 0.500 | 0.000 | 20.0 | - | - | - |"
     new = {**old, **exp.group_record(["#### 5", "x"], ["5", "5"], ["g", "g"], [1.0, -1.0])}
     (tmp_path / "new" / "group-listwise").mkdir(parents=True)
     (tmp_path / "new" / "group-listwise" / "steps.jsonl").write_text(json.dumps(new) + "\n")
@@ -121,3 +123,12 @@ def test_the_report_adds_the_group_table_only_for_runs_that_logged_it(tmp_path: 
     assert tuple(lines[5:7]) == exp.GROUP_HEADER
     assert lines[7] == ("| group-listwise | 1 | 0.00 | 0.00 | - | 1.000 | -1.000 | 1.000 | 1.00 / -1.00 | "
                         "1.00 |")
+    assert tuple(lines[9:11]) == exp.BLOCK_HEADER
+
+
+def test_block_means_cover_the_logged_steps_only() -> None:
+    records = [{"content_free": v, "flat_groups": None if v > 0.5 else 1.0} for v in (0.0, 1.0, 0.5, 0.5, 1.0)]
+    first = exp.block_means(records, 1, 4)
+    assert first["content_free"] == 0.5 and first["flat_groups"] == 1.0  # step 2's missing value left out
+    assert exp.block_means(records, 5, 12)["content_free"] == 1.0  # steps 6-12 were not logged
+    assert exp.block_means(records, 5, 12)["true_accuracy"] is None
