@@ -287,8 +287,8 @@ def _cell(value: Any, digits: int = 3) -> str:
 
 BLOCKS = ((1, 4), (5, 12), (13, 24))
 BLOCK_HEADER = ("| run | steps | content-free | true accuracy | mean words | flat groups | reward: answered "
-                "| content-free |",
-                "|---|---|---:|---:|---:|---:|---:|---:|")
+                "| content-free | reward~words |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def block_means(records: Sequence[Mapping[str, Any]], first: int, last: int) -> dict[str, float | None]:
@@ -296,7 +296,7 @@ def block_means(records: Sequence[Mapping[str, Any]], first: int, last: int) -> 
     chosen = records[first - 1 : last]
     return {key: _mean([float(r[key]) for r in chosen if r.get(key) is not None])
             for key in ("content_free", "true_accuracy", "mean_words", "flat_groups", "reward_answered",
-                        "reward_content_free")}
+                        "reward_content_free", "length_corr")}
 
 
 def report(dirs: Sequence[Path]) -> str:
@@ -330,7 +330,8 @@ def report(dirs: Sequence[Path]) -> str:
                 block_lines.append(
                     f"| {log.parent.name} | {first}-{min(last, len(records))} | {_cell(m['content_free'])} | "
                     f"{_cell(m['true_accuracy'])} | {_cell(m['mean_words'], 1)} | {_cell(m['flat_groups'], 2)} | "
-                    f"{_cell(m['reward_answered'])} | {_cell(m['reward_content_free'])} |")
+                    f"{_cell(m['reward_answered'])} | {_cell(m['reward_content_free'])} | "
+                    f"{_cell(m['length_corr'], 2)} |")
     tables = [lines] + ([group_lines] if len(group_lines) > 2 else []) + [block_lines]
     return "\n\n".join("\n".join(t) for t in tables)
 

@@ -114,7 +114,7 @@ def test_the_report_adds_the_group_table_only_for_runs_that_logged_it(tmp_path: 
     (tmp_path / "old" / "raw" / "steps.jsonl").write_text(json.dumps(old) + "\n")
     alone = exp.report([tmp_path / "old"]).split("\n\n")
     assert len(alone) == 2 and "flat groups" not in alone[0]  # the step table and the block means
-    assert alone[1].splitlines()[2] == "| raw | 1-1 | 0.500 | 0.000 | 20.0 | - | - | - |"
+    assert alone[1].splitlines()[2] == "| raw | 1-1 | 0.500 | 0.000 | 20.0 | - | - | - | - |"
     new = {**old, **exp.group_record(["#### 5", "x"], ["5", "5"], ["g", "g"], [1.0, -1.0])}
     (tmp_path / "new" / "group-listwise").mkdir(parents=True)
     (tmp_path / "new" / "group-listwise" / "steps.jsonl").write_text(json.dumps(new) + "\n")
