@@ -304,7 +304,7 @@ def report(dirs: Sequence[Path]) -> str:
 
     The first table has the columns every run logs; the second, the group columns
     (:func:`group_record`) of the runs that logged them; the third, their means over
-    the step blocks :data:`BLOCKS`.
+    the step blocks :data:`BLOCKS` and over all steps.
     """
     lines = ["| judge | step | mean reward | content-free | key-like | true accuracy | mean words |",
              "|---|---:|---:|---:|---:|---:|---:|"]
@@ -323,12 +323,11 @@ def report(dirs: Sequence[Path]) -> str:
                         f"{_cell(r['tied_best_groups'], 2)} | {_cell(r['consistent_groups'], 2)} | "
                         f"{_cell(r['reward_answered'])} | {_cell(r['reward_content_free'])} | "
                         f"{_cell(r['reward_correct'])} | {slots} | {_cell(r['length_corr'], 2)} |")
-            for first, last in BLOCKS:
-                if first > len(records):
-                    break
+            spans = [(a, min(b, len(records))) for a, b in BLOCKS if a <= len(records)]
+            for first, last in spans + ([(1, len(records))] if len(spans) > 1 else []):  # then all steps
                 m = block_means(records, first, last)
                 block_lines.append(
-                    f"| {log.parent.name} | {first}-{min(last, len(records))} | {_cell(m['content_free'])} | "
+                    f"| {log.parent.name} | {first}-{last} | {_cell(m['content_free'])} | "
                     f"{_cell(m['true_accuracy'])} | {_cell(m['mean_words'], 1)} | {_cell(m['flat_groups'], 2)} | "
                     f"{_cell(m['reward_answered'])} | {_cell(m['reward_content_free'])} | "
                     f"{_cell(m['length_corr'], 2)} |")

@@ -132,3 +132,12 @@ def test_block_means_cover_the_logged_steps_only() -> None:
     assert first["content_free"] == 0.5 and first["flat_groups"] == 1.0  # step 2's missing value left out
     assert exp.block_means(records, 5, 12)["content_free"] == 1.0  # steps 6-12 were not logged
     assert exp.block_means(records, 5, 12)["true_accuracy"] is None
+
+
+def test_the_block_table_ends_with_all_steps_once_there_are_two_blocks(tmp_path: Path) -> None:
+    (tmp_path / "run" / "raw").mkdir(parents=True)
+    rows = [{"mean_reward": 0.1, "content_free": float(i >= 4), "key_like": 0.0, "true_accuracy": 0.0,
+             "mean_words": 10.0} for i in range(6)]
+    (tmp_path / "run" / "raw" / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    blocks = exp.report([tmp_path / "run"]).split("\n\n")[-1].splitlines()[2:]
+    assert [b.split(" | ")[1:3] for b in blocks] == [["1-4", "0.000"], ["5-6", "1.000"], ["1-6", "0.333"]]
