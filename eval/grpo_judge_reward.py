@@ -5,6 +5,8 @@ Run (the README's experiment: one process per judge, side by side):
         --learning-rate 5e-5 --out runs/grpo-policy-raw
     PYTHONPATH=. python eval/grpo_judge_reward.py --judges trained --steps 24 --questions 64 --max-completion 48 \
         --learning-rate 5e-5 --out runs/grpo-policy-trained
+    PYTHONPATH=. python eval/grpo_judge_reward.py --judges group-listwise --steps 24 --questions 64 \
+        --max-completion 48 --learning-rate 5e-5 --out runs/grpo-policy-group       # group rewards (issue 30)
     python eval/grpo_judge_reward.py --report runs/grpo-policy-raw runs/grpo-policy-trained   # its table
     python eval/grpo_judge_reward.py --steps 40 --device cuda --out runs/grpo-judge-gpu     # all judges, on a GPU
 
@@ -12,7 +14,10 @@ Judges (``--judges``): ``raw`` is the embedded SmolLM2-135M verifier in logit mo
 reward = P(correct); ``answer-check`` is the same judge behind the answer-check
 defence (a completion without an extractable final answer gets 0 without the model);
 ``trained`` is judgekit's trained verifier (``--model judgekit-135m``, the adapter in
-``judgekit/weights/``) in logit mode, with no defence.
+``judgekit/weights/``) in logit mode, with no defence. Group judges (``group-listwise``:
+the raw embedded model, ``group-listwise-trained``: judgekit-135m) rank each prompt's
+completions together with ``-p listwise --method logit`` through the TRL adapter's group
+path; the reward is the centred reward of the mean rank (no reference answer is shown).
 The policy is a second copy of the embedded model, trained with TRL's GRPOTrainer
 through :func:`judgekit.reward.policy_adapters.trl_reward`.
 
@@ -21,7 +26,10 @@ reward, the share of completions that are content-free (no extractable final
 answer, :func:`judgekit.protocols.defenses.has_final_answer`) or key-like (empty, a master key
 from ``master_keys.json``, or at most three words without a digit), and the true
 accuracy (the completion's last number equals the reference). ``OUT/summary.json``
-holds the first and last steps of each run. The questions come from
+holds the first and last steps of each run. Each record also says what the rewards
+paid for, group by group (:func:`group_record`: flat and tied groups, display-order
+agreement, reward of answered / content-free / correct completions, by slot, against
+length); ``--report`` prints them as a second table and block means as a third. The questions come from
 ``gsm8k_verification.jsonl`` (GSM8K *test* questions: the only GSM8K offline copy
 here), so "true accuracy" is on the training questions themselves.
 """
