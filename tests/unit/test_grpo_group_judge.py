@@ -141,3 +141,29 @@ def test_the_block_table_ends_with_all_steps_once_there_are_two_blocks(tmp_path:
     (tmp_path / "run" / "raw" / "steps.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     blocks = exp.report([tmp_path / "run"]).split("\n\n")[-1].splitlines()[2:]
     assert [b.split(" | ")[1:3] for b in blocks] == [["1-4", "0.000"], ["5-6", "1.000"], ["1-6", "0.333"]]
+
+
+def test_the_docs_tables_are_the_reports_output_of_the_kept_records() -> None:
+    runs = [ROOT / "eval" / "results" / "grpo-policy-group", ROOT / "eval" / "results" / "grpo-policy-group-trained"]
+    command = "python eval/grpo_judge_reward.py --report " + " ".join(str(r.relative_to(ROOT)) for r in runs)
+    lines = (ROOT / "docs" / "policy_reward.md").read_text(encoding="utf-8").splitlines()
+    tables, i = [], 0
+    while i < len(lines):
+        if lines[i] == f"<!-- numbers: {command} -->":
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith("|"):
+                j += 1
+            table = []
+            while j < len(lines) and lines[j].startswith("|"):
+                table.append(lines[j])
+                j += 1
+            tables.append("\n".join(table))
+            i = j
+        else:
+            i += 1
+    assert tables == exp.report(runs).split("\n\n")
+    for run in runs:  # 24 steps each, the settings of the verifier rows
+        (log,) = run.glob("*/steps.jsonl")
+        assert len(log.read_text().splitlines()) == 24
+        settings = json.loads((run / "summary.json").read_text())["settings"]
+        assert (settings["steps"], settings["max_completion"], settings["learning_rate"]) == ("24", "48", "5e-05")
