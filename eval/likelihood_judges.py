@@ -71,8 +71,13 @@ def shared_data() -> Path:
     return Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def side_items(side: str, per_source: int, max_chars: int, seed: int) -> list[Sample]:
-    """Up to ``per_source`` seeded items per source on ``side``, display order a seeded coin."""
+def side_items(side: str, per_source: int, max_chars: int, seed: int,
+               source_caps: dict[str, int] | None = None) -> list[Sample]:
+    """Up to ``per_source`` seeded items per source on ``side``, display order a seeded coin.
+
+    ``source_caps``: a length cap per source in place of ``max_chars`` (HHH's 16 test rows are
+    all longer than 2,500 characters, so the default cap leaves that source out of the test side).
+    """
     dev, test = read_split(SPLIT), read_test(SPLIT)
     per: list[list[Sample]] = []
     for name in SOURCES:
@@ -86,8 +91,9 @@ def side_items(side: str, per_source: int, max_chars: int, seed: int) -> list[Sa
             rows = [json.loads(x) for x in ADVERSARIAL.read_text(encoding="utf-8").splitlines()]
             samples = [Sample(id=r["id"], prompt=r["prompt"], responses=(r["chosen"], r["rejected"]), label="A")
                        for r in rows if r["slice"] == name and r["side"] == side]
+        cap = (source_caps or {}).get(name, max_chars)
         samples = [s for s in samples
-                   if s.label in ("A", "B") and len(s.prompt) + sum(map(len, s.responses)) <= max_chars]
+                   if s.label in ("A", "B") and len(s.prompt) + sum(map(len, s.responses)) <= cap]
         rng = random.Random(f"{seed}:{name}:{side}")
         rng.shuffle(samples)
         per.append([])
@@ -108,13 +114,18 @@ def runners(cache_path: Path) -> tuple[Runner, Runner]:
     return raw, judge
 
 
-def features_for(batch: list[Sample], raw: Runner, judge: Runner, flip_gen: bool) -> list[dict[str, Any]]:
+ALL_SIGNALS = (*(name for name, _, _ in SIGNALS), "dpo", "logit")
+
+
+def features_for(batch: list[Sample], raw: Runner, judge: Runner, flip_gen: bool,
+                 only: tuple[str, ...] = ALL_SIGNALS) -> list[dict[str, Any]]:
+    """Every signal's scores and verdicts on ``batch`` (``only``: the signals to run; ``flip-gen`` on request)."""
     recs: list[dict[str, Any]] = [
         {"id": s.id, "source": s.metadata["source"], "label": s.label, "len": [len(r) for r in s.responses],
          "refusal": [refusal_markers(r) for r in s.responses], "scores": {}, "verdicts": {}, "seconds": {}}
         for s in batch
     ]
-    signals = list(SIGNALS) + ([("flip-gen", "flip-gen", ())] if flip_gen else [])
+    signals = [sig for sig in SIGNALS if sig[0] in only] + ([("flip-gen", "flip-gen", ())] if flip_gen else [])
     for name, proto, options in signals:
         cfg = JudgeConfig(options=options, max_new_tokens=48) if proto == "flip-gen" else JudgeConfig(options=options)
         t0 = time.perf_counter()
@@ -125,13 +136,16 @@ def features_for(batch: list[Sample], raw: Runner, judge: Runner, flip_gen: bool
             rec["verdicts"][name] = j.verdict
             rec["seconds"][name] = dt / len(batch)
     # DPO implicit reward of the pair the project has: judgekit-135m (a LoRA-tuned copy) over its base
-    t0 = time.perf_counter()
-    js = DPOProtocol(config=JudgeConfig(options=(("beta", "0.1"),)), reference_runner=raw).judge(batch, judge)
-    dt = time.perf_counter() - t0
-    for rec, j in zip(recs, js, strict=True):
-        rec["scores"]["dpo"] = list(j.scores) if j.scores else None
-        rec["verdicts"]["dpo"] = j.verdict
-        rec["seconds"]["dpo"] = dt / len(batch)
+    if "dpo" in only:
+        t0 = time.perf_counter()
+        js = DPOProtocol(config=JudgeConfig(options=(("beta", "0.1"),)), reference_runner=raw).judge(batch, judge)
+        dt = time.perf_counter() - t0
+        for rec, j in zip(recs, js, strict=True):
+            rec["scores"]["dpo"] = list(j.scores) if j.scores else None
+            rec["verdicts"]["dpo"] = j.verdict
+            rec["seconds"]["dpo"] = dt / len(batch)
+    if "logit" not in only:
+        return recs
     t0 = time.perf_counter()
     js = get_protocol("pairwise", JudgeConfig(method="logit")).judge(batch, judge)
     dt = time.perf_counter() - t0
@@ -143,23 +157,47 @@ def features_for(batch: list[Sample], raw: Runner, judge: Runner, flip_gen: bool
     return recs
 
 
+def parse_signals(text: str | None) -> tuple[str, ...]:
+    """``--signals a,b``: a subset of :data:`ALL_SIGNALS` (a misspelt name is an error)."""
+    if not text:
+        return ALL_SIGNALS
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in ALL_SIGNALS]
+    if unknown:
+        raise SystemExit(f"--signals: unknown {', '.join(unknown)} (known: {', '.join(ALL_SIGNALS)})")
+    return names
+
+
+def parse_source_caps(items: list[str] | None) -> dict[str, int]:
+    """``--source-max-chars hhh=7000``: a per-source length cap replacing ``--max-chars`` there."""
+    caps: dict[str, int] = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        if name not in SOURCES or not value.isdigit():
+            raise SystemExit(f"--source-max-chars: {item!r} is not SOURCE=CHARS (sources: {', '.join(SOURCES)})")
+        caps[name] = int(value)
+    return caps
+
+
 def cmd_features(ns: argparse.Namespace) -> None:
-    items = side_items(ns.side, ns.per_source, ns.max_chars, ns.seed)
+    only = parse_signals(ns.signals)
+    items = side_items(ns.side, ns.per_source, ns.max_chars, ns.seed, parse_source_caps(ns.source_max_chars))
     ns.out.parent.mkdir(parents=True, exist_ok=True)
     old = {r["id"]: r for r in read(ns.out)} if ns.out.exists() else {}
-    # records from before the dpo signal existed are redone (every other signal comes from the call cache)
+    # records missing a requested signal are redone (the signals they have come from the call cache)
     # and keep their first run's timings
-    todo = [s for s in items if s.id not in old or "dpo" not in old[s.id]["verdicts"]]
+    todo = [s for s in items if s.id not in old or any(n not in old[s.id]["verdicts"] for n in only)]
     if ns.reverse:  # a second process from the other end (its own --out and --cache); `table` merges the files
         todo.reverse()
     print(f"{ns.side}: {len(items)} items, {len(todo)} to do", flush=True)
     raw, judge = runners(ns.cache)
     for k in range(0, len(todo), ns.batch):
-        recs = features_for(todo[k : k + ns.batch], raw, judge, ns.flip_gen)
+        recs = features_for(todo[k : k + ns.batch], raw, judge, ns.flip_gen, only)
         for rec in recs:
             if rec["id"] in old:
-                rec["seconds"] = {**old[rec["id"]]["seconds"], "dpo": rec["seconds"]["dpo"]}
-                rec["timing_note"] = "dpo added later; the other signals' timings are from the first run"
+                added = [n for n in only if n not in old[rec["id"]]["verdicts"]]
+                rec["seconds"] = {**old[rec["id"]]["seconds"], **{n: rec["seconds"][n] for n in added}}
+                rec["timing_note"] = f"{', '.join(added)} added later; the other timings are from the first run"
         with ns.out.open("a", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in recs)
         print(f"  {k + len(recs)}/{len(todo)}", flush=True)
@@ -335,6 +373,87 @@ def cmd_table(ns: argparse.Namespace) -> None:
     print("\n".join(text))
 
 
+# -- the test read ------------------------------------------------------------------------------
+
+SHIPPED_PAIRWISE = "pmi-none"  # `-p pmi`, raw base, norm=none: chosen on dev (docs/likelihood_judges.md)
+TEST_READS = ROOT / "training" / "test_reads.jsonl"
+
+
+def targets(table: dict[str, dict[str, Any]], judge: str) -> list[str]:
+    """Issue #27's pairwise targets for ``judge``, each met or not and by how much."""
+    lines = []
+    beats = []
+    for source, row in table.items():
+        best = max((k for k in row if k.startswith("baseline:")), key=lambda k: row[k].accuracy)
+        sc = row[judge]
+        beats.append(sc.low > row[best].accuracy)
+        lines.append(f"- {source} (n = {sc.n}): accuracy {sc.accuracy:.3f} (95% {sc.low:.3f}-{sc.high:.3f}) vs best "
+                     f"baseline {best.split(':')[1]} {row[best].accuracy:.3f}: "
+                     + ("above it by more than the interval" if beats[-1] else
+                        f"not above it by more than the interval (lower bound {sc.low - row[best].accuracy:+.3f})"))
+    shared = [s for s in table if s in SHARED]
+    n_shared = sum(b for s, b in zip(table, beats, strict=True) if s in SHARED)
+    lines.append(f"- beats the best baseline by more than its interval on {n_shared} of the {len(shared)} shared "
+                 f"sources with test pairs ({', '.join(shared)}), on {sum(beats)} of all {len(table)} sources "
+                 f"(target: at least three of the four shared sources): {'met' if n_shared >= 3 else 'not met'}")
+    lc = {s: (row[judge].length_controlled if row[judge].length_controlled is not None else row[judge].accuracy)
+          for s, row in table.items()}
+    if "llmbar" in lc:
+        lines.append(f"- length-controlled accuracy on instruction following (llmbar) {lc['llmbar']:.3f} "
+                     f"(target >= 0.60): {'met' if lc['llmbar'] >= 0.60 else 'not met'} by {lc['llmbar'] - 0.60:+.3f}")
+    mean = sum(lc.values()) / len(lc)
+    lines.append(f"- mean length-controlled accuracy over the {len(lc)} sources {mean:.3f} (target >= 0.55): "
+                 f"{'met' if mean >= 0.55 else 'not met'} by {mean - 0.55:+.3f}")
+    low = min(lc, key=lambda s: lc[s])
+    lines.append(f"- lowest length-controlled accuracy {lc[low]:.3f} ({low}; target never below 0.45): "
+                 f"{'met' if lc[low] >= 0.45 else 'not met'} by {lc[low] - 0.45:+.3f}")
+    return lines
+
+
+def cmd_test_read(ns: argparse.Namespace) -> None:
+    """The one read of the test side for the shipped configurations: no fitting, no choosing.
+
+    Every option was chosen on dev before (the default `pmi-none`; the combination was not
+    shipped), so this reads only test features and records the read in training/test_reads.jsonl.
+    """
+    recs = read(ns.test)
+    reads: Path = ns.reads
+    earlier = [json.loads(x) for x in reads.read_text(encoding="utf-8").splitlines()
+               if x.strip()] if reads.exists() else []
+    if any(e.get("kind") == "pairwise" for e in earlier) and not ns.again:
+        raise SystemExit(f"{reads}: the pairwise test side was read already; --again REASON to read it again")
+    table = judge_rows(recs, {}, ns.seed)
+    judges = [k for k in next(iter(table.values())) if not k.startswith("baseline:")]
+    def predictor(name: str) -> Any:
+        return lambda r: r["verdicts"].get(name)
+
+    pooled = {j: pooled_lc_interval(recs, predictor(j), ns.seed) for j in judges}
+    lines = ["#### test side (read once)", "", "| judge | mean LC over sources | pooled LC (95% bootstrap) |",
+             "|---|---|---|"]
+    lines += [f"| {j}{' (default)' if j == SHIPPED_PAIRWISE else ''} | {mean_lc(table, j):.3f} | "
+              f"{pooled[j][0]:.3f} ({pooled[j][1]:.3f}-{pooled[j][2]:.3f}) |"
+              for j in sorted(judges, key=lambda j: -mean_lc(table, j))]
+    text = "\n".join([*lines, "", f"#### targets ({SHIPPED_PAIRWISE}, the pairwise default)", "",
+                      *targets(table, SHIPPED_PAIRWISE), "", "#### targets (logit, judgekit-135m)", "",
+                      *targets(table, "logit"), "", markdown(table, "test, per source"), "#### speed (test run)", "",
+                      speed(recs) if all(k in recs[0]["seconds"] for k in ("logit", "endogenous", "pmi-token",
+                                                                             "flip-token", "dpo")) else "-", ""])
+    record = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kind": "pairwise",
+              "command": ["python", "eval/likelihood_judges.py", *sys.argv[1:]], "configs": judges,
+              "shipped_default": SHIPPED_PAIRWISE, "test_pairs": len(recs),
+              "per_source": {s: next(iter(row.values())).n for s, row in table.items()},
+              "reason_for_another_read": ns.again}
+    with reads.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    report = {"record": record, "per_source": {s: {j: sc.to_dict() for j, sc in row.items()}
+                                               for s, row in table.items()},
+              "mean_length_controlled": {j: mean_lc(table, j) for j in judges}, "pooled_length_controlled": pooled}
+    ns.report.parent.mkdir(parents=True, exist_ok=True)
+    ns.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    ns.report.with_suffix(".md").write_text(text, encoding="utf-8")
+    print(text)
+
+
 def speed(recs: list[dict[str, Any]]) -> str:
     """Judgments/s per judge from the features run's timings (same process, same load, interleaved).
 
@@ -368,6 +487,8 @@ def main() -> None:
     f.add_argument("--batch", type=int, default=5)
     f.add_argument("--flip-gen", action="store_true")
     f.add_argument("--reverse", action="store_true", help="work from the last item backwards")
+    f.add_argument("--signals", default=None, help=f"comma-separated subset of: {', '.join(ALL_SIGNALS)}")
+    f.add_argument("--source-max-chars", nargs="*", default=None, metavar="SOURCE=CHARS")
     t = sub.add_parser("table")
     t.add_argument("--train", type=Path, nargs="+", required=True)
     t.add_argument("--dev", type=Path, nargs="+", required=True)
@@ -375,11 +496,17 @@ def main() -> None:
     t.add_argument("--report", type=Path, default=ROOT / "runs" / "likelihood" / "report.json")
     t.add_argument("--ship", action="store_true",
                    help="write the chosen combination as the `combined` protocol's weights")
+    r = sub.add_parser("test-read", help="the one read of the test side for the shipped configurations")
+    r.add_argument("--test", type=Path, nargs="+", required=True)
+    r.add_argument("--report", type=Path, default=ROOT / "runs" / "likelihood" / "test_report.json")
+    r.add_argument("--reads", type=Path, default=TEST_READS, help="where the read is recorded")
+    r.add_argument("--again", default=None, metavar="REASON", help="read the test side again (recorded)")
+    r.add_argument("--seed", type=int, default=0)
     for p in (f, t):
         p.add_argument("--max-chars", type=int, default=1000)
         p.add_argument("--seed", type=int, default=0)
     ns = ap.parse_args()
-    {"features": cmd_features, "table": cmd_table}[ns.cmd](ns)
+    {"features": cmd_features, "table": cmd_table, "test-read": cmd_test_read}[ns.cmd](ns)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,21 @@
-"""Rule-only, model-only and hybrid verification on plain GSM8K (held out) and the varied-form test set.
+"""Rule-only, model-only and hybrid verification on plain GSM8K and the varied-form set, dev or test side.
 
-Run (the table in docs/verification.md is this script's output):
+Run (the tables in docs/verification.md are this script's output):
 
-    JUDGEKIT_SHARED_DATA=../shared/data JUDGEKIT_THREADS=1 python eval/verify_hybrid.py \
-        --out runs/verify_hybrid [--model judgekit-135m] [--method logit]
+    JUDGEKIT_SHARED_DATA=../shared/data JUDGEKIT_THREADS=1 python eval/verify_hybrid.py --side dev \
+        --out runs/verify_hybrid_dev [--model judgekit-135m] [--method logit]
+    python eval/verify_hybrid.py --side test --out runs/verify_hybrid_test ...   # the test read (recorded)
 
-Sets: ``gsm8k-heldout`` (the held-out side of ``training/split.json``, GSM8K's own
-``A: N`` answers), and the test part of the varied-form set
-(``training/verify_forms.py``; ``forms-test`` with and without worked solutions,
-``forms-test-answer-only`` without). Each cell is ``judgekit judge -p verify
---verify-mode MODE`` on that file; the model's calls are cached, so the hybrid
-reuses the model-only run's answers for the items it sends to the model. Nothing
-was trained on the test part; note that the number-words reader of the rule stage
-was written after seeing that words were the only form the rules could not read
-(docs/verification.md says so next to the table).
+Sets per side: ``gsm8k-dev`` / ``gsm8k-test`` (``heldout_ids`` / ``test_ids`` of
+``training/split.json``, GSM8K's own ``A: N`` answers), and that part of the varied-form
+set (``training/verify_forms.py``; ``forms-dev`` / ``forms-test`` with and without worked
+solutions, ``forms-*-answer-only`` without). ``--side test`` appends the read to
+``training/test_reads.jsonl`` (a second read of the same sets and model needs
+``--again REASON``). Each cell is ``judgekit judge -p verify --verify-mode MODE`` on
+that file; the model's calls are cached, so the hybrid reuses the model-only run's
+answers for the items it sends to the model. Nothing was trained on the test part;
+note that the number-words reader of the rule stage was written after seeing that
+words were the only form the rules could not read (docs/verification.md says so).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,23 +36,26 @@ from judgekit.core.data import load_samples, read_rows  # noqa: E402
 from judgekit.core.stats import Z95_ROUNDED, wilson_interval  # noqa: E402
 from judgekit.judge import run_judge  # noqa: E402
 from judgekit.options import JudgeOptions, build_protocol, build_runner  # noqa: E402
-from judgekit.train.recipe.split import SOURCES, read_split  # noqa: E402
+from judgekit.train.recipe.split import SOURCES, read_split, read_test  # noqa: E402
 from judgekit.train.recipe.verify_forms import build  # noqa: E402
 
 MODES = ("rule", "model", "hybrid")
+SPLIT = ROOT / "training" / "split.json"
+TEST_READS = ROOT / "training" / "test_reads.jsonl"
 
 
-def write_sets(data: Path, out: Path) -> dict[str, Path]:
-    """The three evaluation files (JSONL) under ``out/data``."""
+def write_sets(data: Path, out: Path, side: str = "test") -> dict[str, Path]:
+    """The three evaluation files (JSONL) of one side under ``out/data``."""
     rows = [row for _, row in read_rows(data / SOURCES["gsm8k"].relpath)]
-    heldout = read_split(ROOT / "training" / "split.json")["gsm8k"]
+    heldout = read_split(SPLIT)["gsm8k"]
+    plain = heldout if side == "dev" else read_test(SPLIT)["gsm8k"]
     _, items = build(rows, heldout, seed=0)
     folder = out / "data"
     folder.mkdir(parents=True, exist_ok=True)
     sets = {
-        "gsm8k-heldout": [r for r in rows if r["id"] in heldout],
-        "forms-test": [i.to_dict() for i in items["test"]],
-        "forms-test-answer-only": [i.to_dict() for i in items["test"] if not i.with_solution],
+        f"gsm8k-{side}": [r for r in rows if r["id"] in plain],
+        f"forms-{side}": [i.to_dict() for i in items[side]],
+        f"forms-{side}-answer-only": [i.to_dict() for i in items[side] if not i.with_solution],
     }
     paths = {}
     for name, chosen in sets.items():
@@ -100,6 +106,25 @@ def table(cells: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def record_read(args: argparse.Namespace, opts: JudgeOptions, plan: list[tuple[str, str, int | None]]) -> None:
+    """Append this test read to training/test_reads.jsonl before any test item is judged.
+
+    A second read of the same configuration (model, method, sets and modes) stops unless
+    ``--again REASON`` says why; the reason is recorded.
+    """
+    config = {"model": opts.model or "judgekit-135m", "method": opts.method,
+              "cells": sorted({f"{name}:{mode}" + (f":sample{n}" if n else "") for name, mode, n in plan})}
+    earlier = [json.loads(x) for x in TEST_READS.read_text(encoding="utf-8").splitlines()
+               if x.strip()] if TEST_READS.exists() else []
+    if any(e.get("kind") == "verify" and e.get("config") == config for e in earlier) and not args.again:
+        raise SystemExit(f"{TEST_READS}: this verify configuration read the test side already; --again REASON")
+    record = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "kind": "verify",
+              "command": ["python", "eval/verify_hybrid.py", *sys.argv[1:]], "config": config,
+              "reason_for_another_read": args.again}
+    with TEST_READS.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("JUDGEKIT_SHARED_DATA", ROOT.parent / "shared"
@@ -107,26 +132,42 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "verify_hybrid")
     ap.add_argument("--model", default=None)
     ap.add_argument("--method", default="logit")
-    ap.add_argument("--sets", default="forms-test-answer-only,gsm8k-heldout,forms-test")
+    ap.add_argument("--side", choices=("dev", "test"), required=True)
+    ap.add_argument("--sets", default="forms-answer-only,gsm8k,forms",
+                    help="of forms-answer-only, gsm8k, forms (the side is added: forms-dev-answer-only, ...)")
     ap.add_argument("--model-sample", type=int, default=None,
                     help="also judge a seeded sample of N items per set in all three modes (model-only on a "
                          "2-core CPU is the slow part: a full model-only column takes hours there)")
     ap.add_argument("--sample-sets", default=None, help="sets that get the --model-sample rows (default: all)")
     ap.add_argument("--full-model", action="store_true", help="model-only on every item of every set")
+    ap.add_argument("--again", default=None, metavar="REASON", help="--side test: read it again (recorded)")
     args = ap.parse_args(argv)
-    paths = write_sets(args.data, args.out)
+    paths = write_sets(args.data, args.out, args.side)
+
+    def named(sets: str) -> list[str]:
+        names = []
+        for short in sets.split(","):
+            name = {"forms-answer-only": f"forms-{args.side}-answer-only", "gsm8k": f"gsm8k-{args.side}",
+                    "forms": f"forms-{args.side}"}.get(short.strip())
+            if name is None:
+                raise SystemExit(f"--sets/--sample-sets: unknown set {short!r} (forms-answer-only, gsm8k, forms)")
+            names.append(name)
+        return names
+
     opts = JudgeOptions(protocol="verify", method=args.method, model=args.model)
-    cells = []
-    plan = [(name, mode, None) for name in args.sets.split(",") for mode in ("hybrid", "rule")
-            + (("model",) if args.full_model else ())]
+    modes = ("hybrid", "rule") + (("model",) if args.full_model else ())
+    plan: list[tuple[str, str, int | None]] = [(name, mode, None) for name in named(args.sets) for mode in modes]
     if args.model_sample:
-        plan += [(name, mode, args.model_sample) for name in (args.sample_sets or args.sets).split(",")
+        plan += [(name, mode, args.model_sample) for name in named(args.sample_sets or args.sets)
                  for mode in MODES]
+    if args.side == "test":
+        record_read(args, opts, plan)
+    cells = []
     for name, mode, sample in plan:
         cells.append(cell(paths[name], mode, opts, args.out, sample))
         print(json.dumps({k: v for k, v in cells[-1].items() if k != "baselines"}), flush=True)
         (args.out / "cells.json").write_text(json.dumps(cells, indent=1) + "\n", encoding="utf-8")
-    print(f"model: {opts.model or 'judgekit-135m (default)'}, method: {args.method}")
+    print(f"side: {args.side}, model: {opts.model or 'judgekit-135m (default)'}, method: {args.method}")
     print(table(cells))
     return 0
 

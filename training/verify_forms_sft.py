@@ -4,8 +4,14 @@
     python training/sft.py --config training/configs/cpu_verify_forms_sft.yaml
 
 Only the *train* part of the varied-form set (``training/verify_forms_split.json``)
-is used; only items where :func:`judgekit.core.rule_verify.rule_verify` is unsure
-(the hybrid sends exactly those to the model). The target names the answer as
+is used, less every question that has a row on the dev or test side of
+``training/split.json`` (the varied-form split only kept GSM8K's dev side out: 39 of
+the 50 GSM8K test questions sit in its train part, and an adapter trained on them
+would make the GSM8K test read meaningless). ``--select unsure``: only items where
+:func:`judgekit.core.rule_verify.rule_verify` is unsure (what the hybrid sends to the
+model; none since the rule stage reads number words); ``--select words`` (default):
+those plus the items the rule stage decides only through its number-words reader,
+i.e. what the model stage would get without that reader (answers in words). The target names the answer as
 written and its value (``three hundred twenty (320)``), then the verdict, in the
 ``verify`` format the shipped judge already writes. Prompts are rendered by the
 ``verify`` protocol exactly as ``judgekit judge -p verify`` renders them.
@@ -27,7 +33,7 @@ from judgekit.core.data import read_rows  # noqa: E402
 from judgekit.core.rule_verify import rule_verify  # noqa: E402
 from judgekit.core.types import Sample  # noqa: E402
 from judgekit.protocols import JudgeConfig, get_protocol  # noqa: E402
-from judgekit.train.recipe.split import SOURCES, read_split  # noqa: E402
+from judgekit.train.recipe.split import SOURCES, read_never_train, read_split  # noqa: E402
 from judgekit.train.recipe.verify_forms import build, hard_case_target  # noqa: E402
 
 
@@ -37,14 +43,20 @@ def main(argv: list[str] | None = None) -> int:
                                                                      / "data")))
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--select", choices=("words", "unsure"), default="words")
     args = ap.parse_args(argv)
     rows = [row for _, row in read_rows(args.data / SOURCES["gsm8k"].relpath)]
     by_id = {r["id"]: r for r in rows}
     _, items = build(rows, read_split(ROOT / "training" / "split.json")["gsm8k"], seed=0)
+    never = read_never_train(ROOT / "training" / "split.json")["gsm8k"]
+    never_q = {int(r["question_index"]) for r in rows if str(r["id"]) in never}
     proto = get_protocol("verify", JudgeConfig(method="generative"))
     records = []
     for item in items["train"]:
-        if rule_verify(item.response, item.reference).confident:
+        if item.question_index in never_q:
+            continue
+        verdict = rule_verify(item.response, item.reference)
+        if verdict.confident and not (args.select == "words" and verdict.rule == "number-words"):
             continue
         source = by_id[item.source_id]
         value = item.reference if "-ref-" in item.id else str(source["candidate_answer"])

@@ -67,3 +67,28 @@ def test_confident_rule_verdicts_are_right_and_only_word_answers_can_be_unsure(s
     assert all(v.label == i.label for v, i in confident)  # confident rule verdicts are right on dev
     assert {i.form for v, i in zip(verdicts, sample, strict=True) if not v.confident} <= {"words"}
     assert any(v.rule == "number-words" for v in verdicts)
+
+
+def test_sft_rows_hold_no_gsm8k_dev_or_test_question_and_only_number_word_answers(shared_data: Path,
+                                                                                  tmp_path: Path) -> None:
+    import sys
+
+    from judgekit.train.recipe.split import read_never_train
+
+    sys.path.insert(0, str(ROOT / "training"))
+    import verify_forms_sft
+
+    out = tmp_path / "sft.jsonl"
+    assert verify_forms_sft.main(["--data", str(shared_data), "--out", str(out)]) == 0
+    records = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    rows = {r["id"]: r for _, r in read_rows(shared_data / SOURCES["gsm8k"].relpath)}
+    never = read_never_train(ROOT / "training" / "split.json")["gsm8k"]
+    never_q = {rows[i]["question_index"] for i in never}
+    assert len(records) > 500
+    for rec in records:
+        assert rows[rec["item_id"].split("::")[0]]["question_index"] not in never_q
+        assert "-words-" in rec["item_id"], rec["item_id"]  # what only the number-words reader reads
+        assert rec["completion"][0]["content"].rsplit("Verdict: ", 1)[1] in ("correct", "incorrect")
+    # the rule stage is confident on all of them, so `--select unsure` has nothing left
+    assert verify_forms_sft.main(["--data", str(shared_data), "--out", str(out), "--select", "unsure"]) == 0
+    assert out.read_text(encoding="utf-8") == ""
