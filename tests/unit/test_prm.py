@@ -154,3 +154,41 @@ def test_gsm8k_labels_by_construction_and_rule() -> None:
     assert at == 0 and "<<1+1=2>>" not in steps[0] and annotation_errors(steps[0])
     assert perturb(["no computation"], random.Random(0)) is None
     assert process_rows("q", "p", "2 <<1+1=3>>3\n#### 3") == []  # a reference failing the check is dropped
+
+
+def test_rule_written_trace_stops_at_the_first_wrong_computation_and_fits_the_constraint() -> None:
+    from judgekit.train.process_labels import first_error_trace
+
+    steps = ["a 16 - 3 = <<16-3=13>>13 eggs", "no computation here", "b 13 * 2 = <<13*2=27>>27", "c <<27+1=28>>28"]
+    trace = first_error_trace(steps)
+    assert trace == ("Reasoning: step 0: 16-3 = 13, right. step 1: no computation. step 2: 13*2 = 26, stated 27, "
+                     "wrong.\nFirst error: [[2]]")
+    assert re.fullmatch(first_error_format(4).regex, trace) and first_error_format(4).parse(trace).label == "2"
+    clean = first_error_trace(["x <<1,000+1=1001>>1,001", "y <<10/4=2.5>>2.5"])
+    assert clean.endswith("First error: [[-1]]") and "1000+1 = 1001, right" in clean and "10/4 = 2.5, right" in clean
+    assert re.fullmatch(first_error_format(2).regex, clean)
+
+
+def test_prm_sft_rows_are_training_side_balanced_and_rendered_like_the_judge(shared_data: Path, tmp_path: Path) -> None:
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "training"))
+    import prm_sft  # type: ignore[import-not-found]
+
+    from judgekit.train.recipe.split import read_never_train
+
+    out = tmp_path / "rows.jsonl"
+    assert prm_sft.main(["--data", str(shared_data), "--out", str(out), "--limit", "20"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 20 and sum(r["label"] == -1 for r in rows) == 10
+    never = read_never_train(root / "training" / "split.json")["gsm8k"]
+    dev_test_questions = {i.split("-")[2] for i in never}
+    assert not any(r["item_id"].split("-")[2] in dev_test_questions for r in rows)
+    sample = Sample(id="x", prompt=rows[0]["prompt"][1]["content"].split("## Problem\n", 1)[1].split("\n\n##")[0],
+                    responses=("",))
+    assert rows[0]["template"] == "prm_first_error" and sample.prompt
+    for r in rows:
+        n = r["prompt"][1]["content"].count("[Step ")
+        target = r["completion"][0]["content"]
+        assert re.fullmatch(first_error_format(n).regex, target) and target.endswith(f"[[{r['label']}]]")
