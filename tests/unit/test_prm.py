@@ -192,3 +192,36 @@ def test_prm_sft_rows_are_training_side_balanced_and_rendered_like_the_judge(sha
         n = r["prompt"][1]["content"].count("[Step ")
         target = r["completion"][0]["content"]
         assert re.fullmatch(first_error_format(n).regex, target) and target.endswith(f"[[{r['label']}]]")
+
+
+def test_prm_table_compares_raw_trained_and_rule_on_the_same_solutions(tmp_path: Path) -> None:
+    import shutil
+    import sys
+
+    from judgekit.evaluation.evaluate import run_eval
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "eval"))
+    import prm_gsm8k  # type: ignore[import-not-found]
+
+    (tmp_path / "sets" / "heldout").mkdir(parents=True)
+    shutil.copy(FIXTURE / "gsm8k.json", tmp_path / "sets" / "heldout" / "gsm8k.json")
+    rows = json.loads((FIXTURE / "gsm8k.json").read_text())
+
+    def step0(prompt: Prompt, index: int, params: GenerationParams) -> str:
+        return "Reasoning: the first step.\nFirst error: [[0]]"
+
+    def oracle(prompt: Prompt, index: int, params: GenerationParams) -> str:
+        text = prompt.as_text()
+        steps = re.findall(r"^\[Step \d+\] (.*)$", text, re.MULTILINE)
+        return f"Reasoning: checked.\nFirst error: [[{rule_first_error(steps)}]]"
+
+    for name, responder in (("raw", step0), ("trained", oracle)):
+        run_eval("processbench", tmp_path / "sets" / "heldout", get_protocol("prm", JudgeConfig()),
+                 Runner(FakeBackend(responder=responder)), tmp_path / "eval" / name, report=False)
+    table = prm_gsm8k.table(tmp_path)
+    lines = table.splitlines()
+    assert lines[2].startswith("| rule") and "| 1.000 [" in lines[2] and lines[2].endswith(f"| {len(rows)} | – |")
+    assert lines[4].startswith("| judgekit-135m + PRM LoRA") and "| 1.000 [" in lines[4]
+    erroneous_at_0 = sum(1 for r in rows if r["label"] == 0)
+    assert lines[3].split("|")[2].strip().startswith(f"{erroneous_at_0 / len(rows):.3f}")
+    assert "Trained minus raw" in table
