@@ -12,6 +12,7 @@ held-out questions (``heldout_ids``, the dev side) give the eval set, the others
     python eval/prm_gsm8k.py fixture FILE             # the small test fixture (training-side questions)
     python eval/prm_gsm8k.py separation RUN_DIR OUT_DIR/heldout   # per-step P(correct): wrong step vs the others
     python eval/prm_gsm8k.py table RECIPE_OUT         # training/recipes/prm_135m.sh: raw vs trained vs the rule
+    python eval/prm_gsm8k.py slice SRC.json OUT.json N   # N published ProcessBench rows, half erroneous, seed 0
 
 The embedded judge on the same held-out file:
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -139,7 +141,21 @@ def table(out: Path) -> str:
     return "\n".join(lines)
 
 
+def balanced_slice(rows: list[dict[str, Any]], n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` rows drawn with ``seed``: n/2 erroneous (label != -1) and the rest correct, in file order."""
+    rng = random.Random(seed)
+    bad = [i for i, r in enumerate(rows) if r["label"] != -1]
+    good = [i for i, r in enumerate(rows) if r["label"] == -1]
+    keep = rng.sample(bad, min(n // 2, len(bad)))
+    keep += rng.sample(good, min(n - len(keep), len(good)))
+    return [rows[i] for i in sorted(keep)]
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[0] == "slice":
+        src = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+        _write(Path(argv[2]), balanced_slice(src, int(argv[3])))
+        return 0
     if len(argv) == 2 and argv[0] == "table":
         print(table(Path(argv[1])))
         return 0

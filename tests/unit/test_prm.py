@@ -225,3 +225,16 @@ def test_prm_table_compares_raw_trained_and_rule_on_the_same_solutions(tmp_path:
     erroneous_at_0 = sum(1 for r in rows if r["label"] == 0)
     assert lines[3].split("|")[2].strip().startswith(f"{erroneous_at_0 / len(rows):.3f}")
     assert "Trained minus raw" in table
+
+
+def test_processbench_slice_is_balanced_seeded_and_in_file_order() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "eval"))
+    import prm_gsm8k  # type: ignore[import-not-found]
+
+    rows = [{"id": f"r{i}", "label": -1 if i % 3 == 0 else i % 4} for i in range(30)]
+    got = prm_gsm8k.balanced_slice(rows, 8)
+    assert len(got) == 8 and sum(r["label"] == -1 for r in got) == 4
+    assert [r["id"] for r in got] == sorted((r["id"] for r in got), key=lambda x: int(x[1:]))
+    assert got == prm_gsm8k.balanced_slice(rows, 8) and got != prm_gsm8k.balanced_slice(rows, 8, seed=1)
