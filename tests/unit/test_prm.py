@@ -238,3 +238,20 @@ def test_processbench_slice_is_balanced_seeded_and_in_file_order() -> None:
     assert len(got) == 8 and sum(r["label"] == -1 for r in got) == 4
     assert [r["id"] for r in got] == sorted((r["id"] for r in got), key=lambda x: int(x[1:]))
     assert got == prm_gsm8k.balanced_slice(rows, 8) and got != prm_gsm8k.balanced_slice(rows, 8, seed=1)
+
+
+def test_published_processbench_rows_load_and_score_like_upstream(tmp_path: Path) -> None:
+    """Four real ProcessBench GSM8K rows (tests/fixtures/benchmarks/processbench_LICENSE) through -p prm."""
+    from judgekit.evaluation.evaluate import run_eval
+
+    published = FIXTURE.parent / "processbench_published"
+    items = get_benchmark("processbench").load(published, None).items
+    assert [it.id for it in items] == ["gsm8k-0", "gsm8k-2", "gsm8k-202", "gsm8k-203"]
+    assert [str(it.label) for it in items] == ["1", "1", "-1", "-1"]
+    backend = FakeBackend(script={"Sue lives in a fun neighborhood": "Reasoning: 2.\nFirst error: [[1]]"},
+                          responder=lambda p, i, params: "Reasoning: fine.\nFirst error: [[-1]]")
+    result = run_eval("processbench", published, get_protocol("prm", JudgeConfig()), Runner(backend),
+                      tmp_path / "run", report=False, n_boot=50)
+    metrics = result.scores["metrics"]
+    assert metrics["error_acc/gsm8k"]["value"] == 0.5 and metrics["correct_acc/gsm8k"]["value"] == 1.0
+    assert metrics["overall"]["value"] == pytest.approx(f1_of(0.5, 1.0))
