@@ -122,3 +122,20 @@ def test_cli_judges_lists_with_a_rubric(tmp_path: Path) -> None:
     assert summary["listwise"]["listwise_items"] + summary["parse_failures"] == 2
     rows = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert all(r["extra"]["rubric"]["text"] == "Be correct." for r in rows if not r["parse_failure"])
+
+
+def test_python_api_rank_uses_the_rubric_listwise_judge() -> None:
+    from judgekit.api import Judge
+
+    seen: list[str] = []
+
+    def record(prompt: Prompt, index: int, params: GenerationParams) -> str:
+        seen.append(prompt.as_text())
+        return fair(prompt, index, params)
+
+    judge = Judge(protocol="rubric", backend=FakeBackend(responder=record), rubric=RUBRIC,
+                  option=("listwise=true",))
+    j = judge.rank(ITEM.prompt, ITEM.responses)
+    assert j.verdict == "B" and j.extra["rubric"]["hard_rules"] and all("Names the right city" in s for s in seen)
+    plain = Judge(protocol="rubric", backend=FakeBackend(responder=fair), rubric=RUBRIC)
+    assert plain.rank(ITEM.prompt, ITEM.responses).verdict == "B"  # pairwise rubric judge: rank() uses -p listwise
