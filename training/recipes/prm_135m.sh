@@ -16,8 +16,8 @@ set -euo pipefail
 cd "${JUDGEKIT_ROOT:-$(dirname "$0")/../..}"
 
 OUT=${OUT:-runs/prm_sft}
-ROWS=${ROWS:-60}
-STEPS=${STEPS:-15}
+ROWS=${ROWS:-120}
+STEPS=${STEPS:-30}
 EVAL_LIMIT=${EVAL_LIMIT:-40}      # the first 40 dev solutions (20 questions, each correct + perturbed); empty: all 100
 MAX_NEW=${MAX_NEW:-192}           # the rule-written traces run to 186 tokens (95th percentile 111)
 export PYTHONPATH=${PYTHONPATH:-.}
