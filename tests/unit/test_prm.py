@@ -185,9 +185,8 @@ def test_prm_sft_rows_are_training_side_balanced_and_rendered_like_the_judge(sha
     never = read_never_train(root / "training" / "split.json")["gsm8k"]
     dev_test_questions = {i.split("-")[2] for i in never}
     assert not any(r["item_id"].split("-")[2] in dev_test_questions for r in rows)
-    sample = Sample(id="x", prompt=rows[0]["prompt"][1]["content"].split("## Problem\n", 1)[1].split("\n\n##")[0],
-                    responses=("",))
-    assert rows[0]["template"] == "prm_first_error" and sample.prompt
+    assert all(r["template"] == "prm_first_error" and r["prompt"][1]["content"].startswith("## Problem\n")
+               for r in rows)
     for r in rows:
         n = r["prompt"][1]["content"].count("[Step ")
         target = r["completion"][0]["content"]
