@@ -49,6 +49,7 @@ from judgekit.options import (
     build_protocol,
     build_runner,
     columns_from,
+    judge_config,
     load_for_protocol,
     protocol_of,
     resolved,
@@ -233,7 +234,7 @@ class Judge:
     def protocol_for(self, task: str) -> Protocol:
         """The judge's protocol when it judges ``task`` items, else the standard protocol of that task."""
         own = protocol_of(self.options)
-        if protocol_class(own).task == task:
+        if protocol_class(own).variant(judge_config(self.options)).task == task:
             return self._protocol_named(own)
         name = TASK_PROTOCOLS[task]
         if name not in protocol_names():

@@ -158,7 +158,7 @@ def eval_command(
         refuse_unsupported(opts, "eval", "sample")
         bench = _benchmark(benchmark, opts)
         # options only a companion takes (a pairwise run's best-of-N lists: --option permutations=identity)
-        _, extra = companion_options(protocol_of(opts), judge_config(opts).options)
+        _, extra = companion_options(protocol_of(opts), judge_config(opts))
         keys = {k for k, _ in extra}
         own = tuple(o for o in opts.option if o.partition("=")[0].strip() not in keys)
         proto = build_protocol(dataclasses.replace(opts, option=own))

@@ -41,7 +41,14 @@ from judgekit.evaluation.benchmarks import (
 )
 from judgekit.evaluation.report import write_report
 from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run_judge
-from judgekit.protocols.base import FLAG_OPTIONS, Protocol, get_protocol, protocol_class, protocol_names
+from judgekit.protocols.base import (
+    FLAG_OPTIONS,
+    JudgeConfig,
+    Protocol,
+    get_protocol,
+    protocol_class,
+    protocol_names,
+)
 
 GroupProgress = Callable[[str, int, int], None]
 COMPANIONS: dict[str, str] = {"pointwise": "pointwise", "pairwise": "pairwise", "verify": "verify",
@@ -129,9 +136,10 @@ def companion_protocol(mode: str, protocol: Protocol, extra: Sequence[tuple[str,
     return get_protocol(name, config)
 
 
-def companion_options(protocol_name: str, options: Sequence[tuple[str, Any]]) -> tuple[tuple, tuple]:
+def companion_options(protocol_name: str, config: JudgeConfig) -> tuple[tuple, tuple]:
     """Split ``--option`` settings into the run protocol's own (and the shared flags') and its companions'."""
-    own = (*protocol_class(protocol_name).option_names, *FLAG_OPTIONS)
+    own = (*protocol_class(protocol_name).variant(config).option_names, *FLAG_OPTIONS)
+    options = config.options
     return (tuple((k, v) for k, v in options if k in own), tuple((k, v) for k, v in options if k not in own))
 
 

@@ -158,6 +158,11 @@ class Protocol(ABC):
         found = overlap_warning(Path(str(path)), [s.id for s in samples])
         return [found] if found else []
 
+    @classmethod
+    def variant(cls, config: JudgeConfig) -> type[Protocol]:
+        """The class that judges with ``config``: itself, unless an option switches the task (rubric listwise)."""
+        return cls
+
     @abstractmethod
     def judge(self, samples: Sequence[Sample], runner: Runner) -> list[Judgment]:
         """Judge a batch of samples; one Judgment per sample, in order."""
@@ -217,7 +222,8 @@ def protocol_class(name: str) -> type[Protocol]:
 
 def get_protocol(name: str, config: JudgeConfig | None = None) -> Protocol:
     """Instantiate a protocol with a config and validate the pair."""
-    proto = protocol_class(name)(config=config or JudgeConfig())
+    config = config or JudgeConfig()
+    proto = protocol_class(name).variant(config)(config=config)
     proto.check()
     return proto
 

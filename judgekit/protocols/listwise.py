@@ -64,6 +64,7 @@ class ListwiseProtocol(Protocol):
     methods: ClassVar[tuple[str, ...]] = ("generative", "logit")
     verdict_format: ClassVar[Format | None] = None  # one format per N: see listwise_format
     scored: ClassVar[bool] = True
+    options: ClassVar[tuple[str, ...]] = OPTIONS
 
     def check(self) -> None:
         """Validate the options (scheme, k, threshold, reward mapping) and the reducer."""
@@ -132,20 +133,26 @@ class ListwiseProtocol(Protocol):
             raise ConfigError(f"sample {sample.id}: listwise needs 2 to {MAX_RESPONSES} responses, got {n}")
         return display_orders(n, self.scheme, self.k, self.config.seed, sample.id)
 
-    def prompt(self, sample: Sample, order: tuple[int, ...]) -> Prompt:
-        """Render the listwise template with the responses in ``order``."""
+    def prompt(self, sample: Sample, order: tuple[int, ...], rubric: str | None = None) -> Prompt:
+        """Render the listwise template with the responses in ``order`` (``rubric``: this item's, else the run's)."""
         fmt = listwise_format(len(sample.responses))
         instructions, prefix = instructions_for(fmt, self.config)
         shown = [{"label": lab, "text": sample.responses[i]}
                  for lab, i in zip(position_labels(len(order)), order, strict=True)]
         return render("listwise", assistant_prefix=prefix, question=sample.prompt, responses=shown,
-                      instructions=instructions, rubric=self.config.rubric or "",
+                      instructions=instructions, rubric=(self.config.rubric if rubric is None else rubric) or "",
                       principles=list(self.config.principles))
 
     def judge(self, samples: Sequence[Sample], runner: Runner) -> list[Judgment]:
         """Judge every display order of every item (one batch per N), then combine per item."""
+        return self.judge_lists(samples, runner)
+
+    def judge_lists(self, samples: Sequence[Sample], runner: Runner,
+                    rubrics: Sequence[str] | None = None) -> list[Judgment]:
+        """:meth:`judge`, with one rubric text per sample when given (the rubric protocol's listwise mode)."""
         orders = [self.orders(s) for s in samples]
-        groups = [[self.prompt(s, o) for o in os_] for s, os_ in zip(samples, orders, strict=True)]
+        texts: Sequence[str | None] = rubrics if rubrics is not None else [None] * len(samples)
+        groups = [[self.prompt(s, o, t) for o in os_] for s, os_, t in zip(samples, orders, texts, strict=True)]
         reasons = too_long_reasons(groups, runner, self.config.max_new_tokens)
         keep = [i for i, r in enumerate(reasons) if r is None]
         by_n: dict[int, list[int]] = {}

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from judgekit.tools.calc import CalcError, evaluate
+from judgekit.tools.calc import CalcError, evaluate, format_number
 
 ANNOTATION = re.compile(r"<<([^<>=]+)=([^<>]+)>>")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -116,3 +116,41 @@ def process_rows(key: str, problem: str, solution: str, seed: int = 0) -> list[d
         rows.append({"id": f"{key}-perturbed", "generator": "gsm8k-reference-perturbed", "problem": problem,
                      "steps": bad, "final_answer_correct": final_answer_correct(bad, answer), "label": at})
     return rows
+
+
+def _trace_expr(text: str) -> str:
+    """An annotation's expression as the trace writes it (no brackets, no line breaks, no thousands commas)."""
+    return re.sub(r"[\[\]\n]", " ", text.replace(",", "")).strip()
+
+
+def step_check(index: int, step: str) -> tuple[str, bool]:
+    """One step's rule-written check (``step 2: 18+5 = 23, stated 21, wrong``) and whether it passed."""
+    parts, ok = [], True
+    for m in ANNOTATION.finditer(step):
+        expr, stated = _value(m.group(1)), _value(m.group(2))
+        if expr is None or stated is None:
+            parts.append(f"{_trace_expr(m.group(1))} not checkable")
+            continue
+        shown = format_number(expr)
+        if abs(expr - stated) > Fraction(1, 100):
+            ok = False
+            parts.append(f"{_trace_expr(m.group(1))} = {shown}, stated {_trace_expr(m.group(2))}, wrong")
+        else:
+            parts.append(f"{_trace_expr(m.group(1))} = {shown}, right")
+    return f"step {index}: " + ("; ".join(parts) if parts else "no computation"), ok
+
+
+def first_error_trace(steps: Sequence[str]) -> str:
+    """The rule-written answer in ``-p prm``'s first-error format (an SFT target).
+
+    Each step's recomputation up to the first wrong one, then ``First error: [[k]]``
+    (``-1`` when every annotation recomputes).
+    """
+    checks = []
+    for i, step in enumerate(steps):
+        text, ok = step_check(i, step)
+        checks.append(text)
+        if not ok:
+            break
+    first = rule_first_error(steps)
+    return f"Reasoning: {'. '.join(checks)}.\nFirst error: [[{first}]]"

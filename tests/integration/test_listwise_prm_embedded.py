@@ -75,3 +75,16 @@ def test_prm_both_modes_on_processbench_layout(embedded_backend, tmp_path) -> No
             prm = r["extra"]["prm"]
             assert prm["split"] == "given" and int(r["verdict"]) in range(-1, prm["steps"])
         assert 0.0 <= result.scores["metrics"]["overall"]["value"] <= 1.0
+
+
+def test_rubric_listwise_mode_ranks_against_the_rubric(embedded_backend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``-p rubric --option listwise=true``: permutation-constrained rankings, every order readable."""
+    rubric = "Hard rules (a response that breaks one loses):\n- Gives the right number.\nPrinciples:\n- Is brief."
+    config = JudgeConfig(max_new_tokens=48, rubric=rubric, options=(("listwise", "true"),))
+    proto = get_protocol("rubric", config)
+    item = Sample(id="r1", prompt="What is 7 * 6?", responses=("42", "7 * 6 = 36", "It is 48."), label="A")
+    result = run_judge([item], proto, Runner(embedded_backend), tmp_path / "rubric-listwise")
+    (j,) = result.judgments
+    assert not j.parse_failure, j.failure_reason
+    assert j.extra["listwise"]["orders"] == 6 and sorted(j.extra["listwise"]["ranking"]) == [0, 1, 2]
+    assert j.extra["rubric"]["hard_rules"] and "Gives the right number." in j.trace[0].prompt

@@ -334,7 +334,8 @@ def test_the_llama_server_binary_is_portable() -> None:
 
 
 def test_listwise_and_prm_over_http_never_fail_to_parse(server: Served, tmp_path: Path) -> None:
-    """``-p listwise`` (permutation grammar) and ``-p prm`` (first-error grammar) via the CLI: 0 parse failures."""
+    """``-p listwise`` and ``-p rubric --option listwise=true`` (permutation grammar) and ``-p prm`` (first-error
+    grammar) via the CLI: 0 parse failures."""
     repo = Path(__file__).resolve().parents[2]
     lists = tmp_path / "lists.jsonl"
     lists.write_text("".join(json.dumps(r) + "\n" for r in [
@@ -346,11 +347,13 @@ def test_listwise_and_prm_over_http_never_fail_to_parse(server: Served, tmp_path
     solutions = tmp_path / "steps.jsonl"
     solutions.write_text("".join(json.dumps(r) + "\n" for r in steps))
     env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    for protocol, data in (("listwise", lists), ("prm", solutions)):
-        run_dir = tmp_path / protocol
+    rubric = ["--option", "listwise=true", "--rubric", "Principles:\n- Gives the right answer."]
+    for name, protocol, data, extra in (("listwise", "listwise", lists, []), ("prm", "prm", solutions, []),
+                                        ("rubric-listwise", "rubric", lists, rubric)):
+        run_dir = tmp_path / name
         cmd = [sys.executable, "-c", "from judgekit.cli import main; main()", "judge", str(data), "-p", protocol,
-               "--backend", "openai", "--base-url", server.url, "--model", "smollm2", "--max-new-tokens", "48",
-               "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir)]
+               *extra, "--backend", "openai", "--base-url", server.url, "--model", "smollm2", "--max-new-tokens",
+               "48", "--cache-dir", str(tmp_path / "cache"), "--output", str(run_dir)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         rows = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]

@@ -154,3 +154,103 @@ def test_gsm8k_labels_by_construction_and_rule() -> None:
     assert at == 0 and "<<1+1=2>>" not in steps[0] and annotation_errors(steps[0])
     assert perturb(["no computation"], random.Random(0)) is None
     assert process_rows("q", "p", "2 <<1+1=3>>3\n#### 3") == []  # a reference failing the check is dropped
+
+
+def test_rule_written_trace_stops_at_the_first_wrong_computation_and_fits_the_constraint() -> None:
+    from judgekit.train.process_labels import first_error_trace
+
+    steps = ["a 16 - 3 = <<16-3=13>>13 eggs", "no computation here", "b 13 * 2 = <<13*2=27>>27", "c <<27+1=28>>28"]
+    trace = first_error_trace(steps)
+    assert trace == ("Reasoning: step 0: 16-3 = 13, right. step 1: no computation. step 2: 13*2 = 26, stated 27, "
+                     "wrong.\nFirst error: [[2]]")
+    assert re.fullmatch(first_error_format(4).regex, trace) and first_error_format(4).parse(trace).label == "2"
+    clean = first_error_trace(["x <<1,000+1=1001>>1,001", "y <<10/4=2.5>>2.5"])
+    assert clean.endswith("First error: [[-1]]") and "1000+1 = 1001, right" in clean and "10/4 = 2.5, right" in clean
+    assert re.fullmatch(first_error_format(2).regex, clean)
+
+
+def test_prm_sft_rows_are_training_side_balanced_and_rendered_like_the_judge(shared_data: Path, tmp_path: Path) -> None:
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "training"))
+    import prm_sft  # type: ignore[import-not-found]
+
+    from judgekit.train.recipe.split import read_never_train
+
+    out = tmp_path / "rows.jsonl"
+    assert prm_sft.main(["--data", str(shared_data), "--out", str(out), "--limit", "20"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 20 and sum(r["label"] == -1 for r in rows) == 10
+    never = read_never_train(root / "training" / "split.json")["gsm8k"]
+    dev_test_questions = {i.split("-")[2] for i in never}
+    assert not any(r["item_id"].split("-")[2] in dev_test_questions for r in rows)
+    assert all(r["template"] == "prm_first_error" and r["prompt"][1]["content"].startswith("## Problem\n")
+               for r in rows)
+    for r in rows:
+        n = r["prompt"][1]["content"].count("[Step ")
+        target = r["completion"][0]["content"]
+        assert re.fullmatch(first_error_format(n).regex, target) and target.endswith(f"[[{r['label']}]]")
+
+
+def test_prm_table_compares_raw_trained_and_rule_on_the_same_solutions(tmp_path: Path) -> None:
+    import shutil
+    import sys
+
+    from judgekit.evaluation.evaluate import run_eval
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "eval"))
+    import prm_gsm8k  # type: ignore[import-not-found]
+
+    (tmp_path / "sets" / "heldout").mkdir(parents=True)
+    shutil.copy(FIXTURE / "gsm8k.json", tmp_path / "sets" / "heldout" / "gsm8k.json")
+    rows = json.loads((FIXTURE / "gsm8k.json").read_text())
+
+    def step0(prompt: Prompt, index: int, params: GenerationParams) -> str:
+        return "Reasoning: the first step.\nFirst error: [[0]]"
+
+    def oracle(prompt: Prompt, index: int, params: GenerationParams) -> str:
+        text = prompt.as_text()
+        steps = re.findall(r"^\[Step \d+\] (.*)$", text, re.MULTILINE)
+        return f"Reasoning: checked.\nFirst error: [[{rule_first_error(steps)}]]"
+
+    for name, responder in (("raw", step0), ("trained", oracle)):
+        run_eval("processbench", tmp_path / "sets" / "heldout", get_protocol("prm", JudgeConfig()),
+                 Runner(FakeBackend(responder=responder)), tmp_path / "eval" / name, report=False)
+    table = prm_gsm8k.table(tmp_path)
+    lines = table.splitlines()
+    assert lines[2].startswith("| rule") and "| 1.000 [" in lines[2] and lines[2].endswith(f"| {len(rows)} | – |")
+    assert lines[4].startswith("| judgekit-135m + PRM LoRA") and "| 1.000 [" in lines[4]
+    erroneous_at_0 = sum(1 for r in rows if r["label"] == 0)
+    assert lines[3].split("|")[2].strip().startswith(f"{erroneous_at_0 / len(rows):.3f}")
+    assert "Trained minus raw" in table
+
+
+def test_processbench_slice_is_balanced_seeded_and_in_file_order() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "eval"))
+    import prm_gsm8k  # type: ignore[import-not-found]
+
+    rows = [{"id": f"r{i}", "label": -1 if i % 3 == 0 else i % 4} for i in range(30)]
+    got = prm_gsm8k.balanced_slice(rows, 8)
+    assert len(got) == 8 and sum(r["label"] == -1 for r in got) == 4
+    assert [r["id"] for r in got] == sorted((r["id"] for r in got), key=lambda x: int(x[1:]))
+    assert got == prm_gsm8k.balanced_slice(rows, 8) and got != prm_gsm8k.balanced_slice(rows, 8, seed=1)
+
+
+def test_published_processbench_rows_load_and_score_like_upstream(tmp_path: Path) -> None:
+    """Four real ProcessBench GSM8K rows (tests/fixtures/benchmarks/processbench_LICENSE) through -p prm."""
+    from judgekit.evaluation.evaluate import run_eval
+
+    published = FIXTURE.parent / "processbench_published"
+    items = get_benchmark("processbench").load(published, None).items
+    assert [it.id for it in items] == ["gsm8k-0", "gsm8k-2", "gsm8k-202", "gsm8k-203"]
+    assert [str(it.label) for it in items] == ["1", "1", "-1", "-1"]
+    backend = FakeBackend(script={"Sue lives in a fun neighborhood": "Reasoning: 2.\nFirst error: [[1]]"},
+                          responder=lambda p, i, params: "Reasoning: fine.\nFirst error: [[-1]]")
+    result = run_eval("processbench", published, get_protocol("prm", JudgeConfig()), Runner(backend),
+                      tmp_path / "run", report=False, n_boot=50)
+    metrics = result.scores["metrics"]
+    assert metrics["error_acc/gsm8k"]["value"] == 0.5 and metrics["correct_acc/gsm8k"]["value"] == 1.0
+    assert metrics["overall"]["value"] == pytest.approx(f1_of(0.5, 1.0))

@@ -41,10 +41,12 @@ from judgekit.core.formats import Format, parse_pairwise
 from judgekit.core.prompts import render
 from judgekit.core.runner import Runner
 from judgekit.core.types import Judgment, Parsed, ParseFailure, Prompt, Sample, Turn
-from judgekit.protocols.base import Protocol
+from judgekit.protocols.base import JudgeConfig, Protocol
 from judgekit.protocols.multiturn import combine_pair, orders, principles_extra, run_turn_grouped, shown_pair
-from judgekit.protocols.rubric.generate import generate_candidates, rubric_filename
-from judgekit.protocols.rubric.schema import Rubric, RubricError, RubricItem, load_rubric, parse_rubric_text
+from judgekit.protocols.rubric.generate import generate_candidates
+from judgekit.protocols.rubric.listwise import RubricListwiseProtocol, listwise_requested
+from judgekit.protocols.rubric.schema import Rubric, RubricItem, parse_rubric_text
+from judgekit.protocols.rubric.sources import NoRubric, label_rubric_warnings, own_label, rubric_from_dir
 from judgekit.protocols.single import skipped, too_long_reasons
 
 FREE_TEXT_ITEM = RubricItem("The response meets the rubric above.")
@@ -155,10 +157,16 @@ class RubricProtocol(Protocol):
     """Judge a pair against a rubric: hard rules, then principles, then the verdict; both orders."""
 
     name: ClassVar[str] = "rubric"
-    option_names: ClassVar[tuple[str, ...]] = ("rubric", "rubric_dir", "allow_label_rubrics", "rubric_tokens")
+    option_names: ClassVar[tuple[str, ...]] = (
+        "rubric", "rubric_dir", "allow_label_rubrics", "rubric_tokens", "listwise")
     description: ClassVar[str] = "OpenRubrics rubric judge: hard rules then principles (--rubric FILE or generated)"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("rubric_judge", "rubric_generate")
+
+    @classmethod
+    def variant(cls, config: JudgeConfig) -> type[Protocol]:
+        """``--option listwise=true``: the listwise rubric judge (N responses, one ranking)."""
+        return RubricListwiseProtocol if listwise_requested(config) else cls
 
     def check(self) -> None:
         """Require a rubric source: ``--rubric``, ``rubric=generate`` or ``rubric_dir=DIR``."""
@@ -184,23 +192,7 @@ class RubricProtocol(Protocol):
 
     def check_samples(self, samples: Sequence[Sample]) -> list[str]:
         """Refuse (or, when allowed, warn about) items whose rubric was filtered against their own label."""
-        warnings = super().check_samples(samples)
-        folder = self.config.option("rubric_dir")
-        if not folder or self.config.option("rubric") == "generate":
-            return warnings
-        own = [s.id for s in samples if _from_own_label(Path(folder), s)]
-        if not own:
-            return warnings
-        allow = str(self.config.option("allow_label_rubrics", "false")).lower()
-        if allow not in ("true", "false"):
-            raise ConfigError(f"--option allow_label_rubrics={allow!r}: expected true or false")
-        msg = (f"{len(own)} of {len(samples)} items are judged with rubrics that {folder} kept because they "
-               f"reproduced these items' gold labels (e.g. {', '.join(own[:3])}): accuracy on them is correct "
-               "by construction")
-        if allow != "true":
-            raise ConfigError(msg + "; judge held-out items, or pass --option allow_label_rubrics=true "
-                              "to run anyway (flagged in the manifest, the summary and each judgment)")
-        return [*warnings, msg]
+        return [*super().check_samples(samples), *label_rubric_warnings(self.config, samples)]
 
     def judge(self, samples: Sequence[Sample], runner: Runner) -> list[Judgment]:
         """Find (or generate) each sample's rubric, then judge all samples in one batch."""
@@ -213,21 +205,11 @@ class RubricProtocol(Protocol):
             rubrics = [r if isinstance(r, Rubric) else f"rubric generation failed: {r.reason}" for r, _ in gen]
             pre = [t for _, t in gen]
         elif self.config.option("rubric_dir"):
-            rubrics = [self._from_dir(Path(self.config.option("rubric_dir")), s) for s in samples]
+            rubrics = [rubric_from_dir(Path(self.config.option("rubric_dir")), s) for s in samples]
         else:
             whole = parse_rubric_text(self.config.rubric or "", name="run rubric")
             rubrics = [whole] * len(samples)
         return self.judge_with(samples, rubrics, runner, pre)
-
-    @staticmethod
-    def _from_dir(folder: Path, sample: Sample) -> Rubric | NoRubric:
-        path = folder / rubric_filename(sample.id)
-        if not path.is_file():
-            return NoRubric(f"no rubric file {path}")
-        try:
-            return load_rubric(path)
-        except RubricError as exc:
-            return NoRubric(str(exc))
 
     def judge_with(
         self, samples: Sequence[Sample], rubrics: Sequence[Rubric | str | NoRubric], runner: Runner,
@@ -279,29 +261,9 @@ class RubricProtocol(Protocol):
                 probs=pair.probs, parse_failure=pair.failure is not None, failure_reason=pair.failure,
                 consistent=pair.consistent, trace=tuple(t for t in (pre[i], *(r.turn for r in rs)) if t),
                 extra={**principles_extra(self.config), "rubric": rubric.to_dict(),
-                       **({"rubric_from_own_label": True} if _own_label(rubric, samples[i]) else {})},
+                       **({"rubric_from_own_label": True} if own_label(rubric, samples[i]) else {})},
             )
         return [out[i] for i in range(len(samples))]
-
-
-@dataclass(frozen=True)
-class NoRubric:
-    """Why an item has no usable rubric (the item is skipped, not a parse failure)."""
-
-    reason: str
-
-
-def _own_label(rubric: Rubric, sample: Sample) -> bool:
-    """Whether ``rubric`` was generated and label-filtered on ``sample`` itself."""
-    return bool(rubric.source.get("labeled")) and rubric.source.get("sample_id") == sample.id
-
-
-def _from_own_label(folder: Path, sample: Sample) -> bool:
-    path = folder / rubric_filename(sample.id)
-    try:
-        return path.is_file() and _own_label(load_rubric(path), sample)
-    except RubricError:
-        return False
 
 
 def _num(weight: float) -> int | float:
