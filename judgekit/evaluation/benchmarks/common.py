@@ -116,6 +116,21 @@ def judged(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> Iterator[tu
             yield it, got
 
 
+def verification_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes],
+                         keep: tuple[str, str]) -> list[ItemResult]:
+    """One result per judged verification row: 1 when the verdict (P(correct) >= 0.5) equals the label.
+
+    ``keep`` = (detail name, metadata key): the item metadata a benchmark keeps in the detail.
+    """
+    out = []
+    for it, got in judged(evalset, grouped):
+        score = got.scores.get(0)
+        pred = None if score is None else "correct" if score >= 0.5 else "incorrect"
+        detail = {"label": it.label, "pred": pred, keep[0]: it.metadata.get(keep[1])}
+        out.append(ItemResult(it.id, it.subset, float(pred == it.label), detail, unit_ids(it, got)))
+    return out
+
+
 def check_unique(items: Sequence[Item], where: str) -> None:
     """Raise a DataError on a duplicated item id."""
     seen: set[str] = set()

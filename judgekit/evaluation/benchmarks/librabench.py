@@ -35,9 +35,8 @@ from judgekit.evaluation.benchmarks.base import (
     Item,
     ItemOutcomes,
     ItemResult,
-    unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import finish, group_results, judged, mean, read_records, text
+from judgekit.evaluation.benchmarks.common import finish, group_results, mean, read_records, text, verification_results
 
 LABELS = {1: "correct", 0: "incorrect"}  # true / false read as 1 / 0
 
@@ -70,13 +69,7 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
     """One result per judged row: 1 when the verdict equals the label."""
-    out = []
-    for it, got in judged(evalset, grouped):
-        score = got.scores.get(0)
-        pred = None if score is None else "correct" if score >= 0.5 else "incorrect"
-        detail = {"label": it.label, "pred": pred, "model": it.metadata.get("model")}
-        out.append(ItemResult(it.id, it.subset, float(pred == it.label), detail, unit_ids(it, got)))
-    return out
+    return verification_results(evalset, grouped, ("model", "model"))
 
 
 def macro_f1(pairs: Sequence[tuple[str | None, str | None]]) -> float:

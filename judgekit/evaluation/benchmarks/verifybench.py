@@ -26,9 +26,16 @@ from judgekit.evaluation.benchmarks.base import (
     Item,
     ItemOutcomes,
     ItemResult,
-    unit_ids,
 )
-from judgekit.evaluation.benchmarks.common import finish, group_results, judged, mean, micro_overall, read_records, text
+from judgekit.evaluation.benchmarks.common import (
+    finish,
+    group_results,
+    mean,
+    micro_overall,
+    read_records,
+    text,
+    verification_results,
+)
 
 
 def load(path: Path, limit: int | None = None) -> EvalSet:
@@ -49,14 +56,8 @@ def load(path: Path, limit: int | None = None) -> EvalSet:
 
 
 def item_results(evalset: EvalSet, grouped: Mapping[str, ItemOutcomes]) -> list[ItemResult]:
-    """One result per judged row: 1 when the verdict equals the human label."""
-    out = []
-    for it, got in judged(evalset, grouped):
-        score = got.scores.get(0)
-        judge = None if score is None else "correct" if score >= 0.5 else "incorrect"
-        detail = {"label": it.label, "pred": judge, "subtype": it.metadata.get("answer_subtype")}
-        out.append(ItemResult(it.id, it.subset, float(judge == it.label), detail, unit_ids(it, got)))
-    return out
+    """One result per judged row: 1 when the verdict equals the label."""
+    return verification_results(evalset, grouped, ("subtype", "answer_subtype"))
 
 
 def aggregate(results: Sequence[ItemResult]) -> dict[str, float]:
