@@ -80,7 +80,7 @@ class FakeRunner:
 def local_run(pairs: Path, out: Path) -> list[str]:
     from judgekit.options import load_for_protocol
 
-    opts = JudgeOptions(backend="fake", cache=False)
+    opts = JudgeOptions(backend="fake", cache=False, protocol="pairwise")  # generation: a worker dies in generate
     proto = build_protocol(opts)
     samples = load_for_protocol(pairs, proto, opts)
     run_judge(samples, proto, Runner(backend=FakeBackend(), cache=None), out, input_path=pairs)
@@ -91,7 +91,7 @@ def ray_run(pairs: Path, out: Path, factory: FakeRunner, **plan: Any) -> Any:
     from judgekit.options import load_for_protocol
     from judgekit.ray_judge import RayPlan, run_judge_ray
 
-    opts = JudgeOptions(backend="fake", cache=False)
+    opts = JudgeOptions(backend="fake", cache=False, protocol="pairwise")  # generation: a worker dies in generate
     samples = load_for_protocol(pairs, build_protocol(opts), opts)
     return run_judge_ray(samples, opts, out, RayPlan(**{"workers": 2, "block_size": 1024, **plan}),
                          input_path=pairs, make_runner=factory)
