@@ -77,21 +77,21 @@ class FakeRunner:
         return Runner(backend=backend, cache=None)
 
 
-def local_run(pairs: Path, out: Path) -> list[str]:
+def local_run(pairs: Path, out: Path, protocol: str | None = "pairwise") -> list[str]:
     from judgekit.options import load_for_protocol
 
-    opts = JudgeOptions(backend="fake", cache=False, protocol="pairwise")  # generation: a worker dies in generate
+    opts = JudgeOptions(backend="fake", cache=False, protocol=protocol)  # pairwise: a worker dies in generate
     proto = build_protocol(opts)
     samples = load_for_protocol(pairs, proto, opts)
     run_judge(samples, proto, Runner(backend=FakeBackend(), cache=None), out, input_path=pairs)
     return (out / "results.jsonl").read_text().splitlines()
 
 
-def ray_run(pairs: Path, out: Path, factory: FakeRunner, **plan: Any) -> Any:
+def ray_run(pairs: Path, out: Path, factory: FakeRunner, protocol: str | None = "pairwise", **plan: Any) -> Any:
     from judgekit.options import load_for_protocol
     from judgekit.ray_judge import RayPlan, run_judge_ray
 
-    opts = JudgeOptions(backend="fake", cache=False, protocol="pairwise")  # generation: a worker dies in generate
+    opts = JudgeOptions(backend="fake", cache=False, protocol=protocol)  # pairwise: a worker dies in generate
     samples = load_for_protocol(pairs, build_protocol(opts), opts)
     return run_judge_ray(samples, opts, out, RayPlan(**{"workers": 2, "block_size": 1024, **plan}),
                          input_path=pairs, make_runner=factory)
@@ -119,6 +119,13 @@ def test_a_killed_worker_block_is_retried_nothing_lost_or_duplicated(ray_cluster
     assert len(ids) == ITEMS and set(ids.values()) == {1}
     assert [r["sample_id"] for r in rows] == [f"p{i}" for i in range(ITEMS)]
     assert (tmp_path / "ray" / "results.jsonl").read_text().splitlines() == local_run(pairs, tmp_path / "local")
+
+
+def test_the_default_protocol_on_ray_equals_a_local_run(ray_cluster: Any, pairs: Path, tmp_path: Path) -> None:
+    """Without -p (pmi, order-free scoring passes, no generation) Ray's blocks give the local run's bytes."""
+    result = ray_run(pairs, tmp_path / "ray", FakeRunner(), protocol=None)
+    assert result.summary["runner"]["prompts_generated"] == 0
+    assert (tmp_path / "ray" / "results.jsonl").read_text().splitlines() == local_run(pairs, tmp_path / "local", None)
 
 
 def test_a_stopped_ray_run_resumes_skipping_written_blocks(ray_cluster: Any, pairs: Path, tmp_path: Path) -> None:
