@@ -19,6 +19,13 @@ def _likelihood_module():  # type: ignore[no-untyped-def]
     return likelihood_judges
 
 
+def _test_read_module():  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(ROOT / "eval"))
+    import likelihood_test_read
+
+    return likelihood_test_read
+
+
 def _records(n: int) -> list[dict[str, object]]:
     """Pairs where pmi-none is always right and logit always says A; lengths alternate which side is longer."""
     recs = []
@@ -33,12 +40,12 @@ def _records(n: int) -> list[dict[str, object]]:
 
 
 def test_pairwise_test_read_is_recorded_and_not_repeated_silently(tmp_path: Path) -> None:
-    lj = _likelihood_module()
+    tr = _test_read_module()
     feats = tmp_path / "test.jsonl"
     feats.write_text("".join(json.dumps(r) + "\n" for r in _records(40)), encoding="utf-8")
     reads = tmp_path / "reads.jsonl"
     ns = argparse.Namespace(test=[feats], report=tmp_path / "report.json", reads=reads, again=None, seed=0)
-    lj.cmd_test_read(ns)
+    tr.cmd_test_read(ns)
     (record,) = [json.loads(x) for x in reads.read_text(encoding="utf-8").splitlines()]
     assert record["kind"] == "pairwise" and record["shipped_default"] == "pmi-none"
     assert record["test_pairs"] == 120 and record["per_source"] == {"llmbar": 40, "pandalm": 40, "adv-neighbor": 40}
@@ -50,8 +57,8 @@ def test_pairwise_test_read_is_recorded_and_not_repeated_silently(tmp_path: Path
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["mean_length_controlled"]["logit"] == pytest.approx(0.5)
     with pytest.raises(SystemExit, match="read already"):
-        lj.cmd_test_read(ns)
-    lj.cmd_test_read(argparse.Namespace(**{**vars(ns), "again": "a stated reason"}))
+        tr.cmd_test_read(ns)
+    tr.cmd_test_read(argparse.Namespace(**{**vars(ns), "again": "a stated reason"}))
     assert json.loads(reads.read_text(encoding="utf-8").splitlines()[1])["reason_for_another_read"] == "a stated reason"
 
 
