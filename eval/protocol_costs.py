@@ -6,6 +6,8 @@ protocol is asked what a user of it would ask:
 
 * pairwise: best-of-4 by its pairwise reduction (the first candidate against each other
   one, both orders), as RewardBench 2's pairwise path does: 6 calls;
+* pmi (the pairwise default, through its pointwise twin): every candidate scored on its own,
+  2 forward passes each (with and without the question), no generation;
 * pointwise / verify / prm: every candidate on its own (verify with the reference answer);
 * listwise: the 4 candidates in one prompt, in the 4 orders of a Latin square (or 1).
 
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT))  # judgekit from this checkout, installed or not
 from judgekit.backends import get_backend  # noqa: E402
 from judgekit.core.data import load_samples  # noqa: E402
 from judgekit.core.runner import Runner  # noqa: E402
-from judgekit.core.types import Generation, GenerationParams, Prompt, Sample  # noqa: E402
+from judgekit.core.types import ContinuationScore, Generation, GenerationParams, Prompt, Sample  # noqa: E402
 from judgekit.protocols.base import JudgeConfig, get_protocol  # noqa: E402
 from judgekit.train.recipe.split import read_split  # noqa: E402
 
@@ -70,6 +72,14 @@ class Counting:
         out: list[dict[str, float]] = self.inner.score_choices(prompts, choices)
         return out
 
+    def score_continuations(self, contexts: Sequence[Prompt], continuations: Sequence[str],
+                            values: bool = False) -> list[ContinuationScore]:
+        """Count (one forward pass per pair: its context and continuation tokens), then score."""
+        self._count(contexts)
+        out: list[ContinuationScore] = self.inner.score_continuations(contexts, continuations, values)
+        self.prompt_tokens += sum(len(score.logprobs) for score in out)
+        return out
+
 
 def items(n: int) -> list[tuple[str, str, list[str]]]:
     """``(question, reference answer, 4 candidate solutions)`` of ``n`` held-out questions."""
@@ -90,20 +100,24 @@ def units(protocol: str, data: list[tuple[str, str, list[str]]]) -> list[Sample]
             out += [Sample(f"{k}-{j}", q, (cands[0], cands[j])) for j in range(1, 4)]
         elif protocol == "listwise" or protocol == "pointwise":
             out.append(Sample(f"{k}", q, tuple(cands)))
+        elif protocol == "pmi-pointwise":  # each candidate's own score; the best of 4 is the highest
+            out += [Sample(f"{k}-{j}", q, (c,)) for j, c in enumerate(cands)]
         else:
             out += [Sample(f"{k}-{j}", q, (c,), reference=ref) for j, c in enumerate(cands)]
     return out
 
 
 CONFIGS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("pmi (the default: 4 candidates scored, order-free)", "pmi-pointwise", "generative", {}),
     ("pairwise (both orders, 3 comparisons)", "pairwise", "generative", {}),
     ("pairwise, logit", "pairwise", "logit", {}),
     ("pointwise (4 ratings)", "pointwise", "generative", {}),
     ("listwise (Latin square, 4 orders)", "listwise", "generative", {}),
     ("listwise, 1 order (no position control)", "listwise", "generative", {"permutations": "identity"}),
     ("listwise, logit (best-of-4)", "listwise", "logit", {}),
-    ("verify (4 candidates, reference)", "verify", "generative", {}),
-    ("verify, logit", "verify", "logit", {}),
+    ("verify (4 candidates, reference; the hybrid default: rules first)", "verify", "generative", {}),
+    ("verify, model alone (verify_mode=model)", "verify", "generative", {"verify_mode": "model"}),
+    ("verify, model alone, logit", "verify", "logit", {"verify_mode": "model"}),
     ("prm first-error (4 solutions)", "prm", "generative", {}),
     ("prm per-step, logit (4 solutions)", "prm", "logit", {"prm_mode": "per-step"}),
 ]
