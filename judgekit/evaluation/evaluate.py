@@ -42,7 +42,6 @@ from judgekit.evaluation.benchmarks import (
 from judgekit.evaluation.report import write_report
 from judgekit.judge import file_digest, judgment_from_dict, run_fingerprint, run_judge
 from judgekit.protocols.base import (
-    FLAG_OPTIONS,
     JudgeConfig,
     Protocol,
     get_protocol,
@@ -138,7 +137,8 @@ def companion_protocol(mode: str, protocol: Protocol, extra: Sequence[tuple[str,
 
 def companion_options(protocol_name: str, config: JudgeConfig) -> tuple[tuple, tuple]:
     """Split ``--option`` settings into the run protocol's own (and the shared flags') and its companions'."""
-    own = (*protocol_class(protocol_name).variant(config).option_names, *FLAG_OPTIONS)
+    cls = protocol_class(protocol_name).variant(config)
+    own = (*cls.option_names, *cls.flag_options)
     options = config.options
     return (tuple((k, v) for k, v in options if k in own), tuple((k, v) for k, v in options if k not in own))
 

@@ -90,6 +90,7 @@ class ActivationRMProtocol(Protocol):
 
     name: ClassVar[str] = "activation-rm"
     option_names: ClassVar[tuple[str, ...]] = ("fewshot", "layer")
+    flag_options: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = "activation RM: few-shot mean activation difference at a layer; reward = projection"
     task: ClassVar[str] = "pairwise"
     methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply
@@ -114,10 +115,6 @@ class ActivationRMProtocol(Protocol):
             int(self.config.option("layer", 0))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"--option layer={self.config.option('layer')!r}: not an integer") from exc
-        known = {"fewshot", "layer"}
-        unknown = sorted(k for k, _ in self.config.options if k not in known)
-        if unknown:
-            raise ConfigError(f"protocol {self.name!r}: unknown option(s) {', '.join(unknown)} (known: fewshot, layer)")
 
     def fewshot(self) -> list[Sample]:
         """The labelled pairs the direction comes from (ties and unlabelled rows are refused)."""

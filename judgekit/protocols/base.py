@@ -79,9 +79,13 @@ class JudgeConfig:
 FLAG_OPTIONS = ("meta_rm", "k_meta", "esfp_model")
 
 
-def check_option_names(options: Sequence[tuple[str, Any]], allowed: Sequence[str], protocol: str) -> None:
-    """A misspelt or inapplicable ``--option`` is a :class:`ConfigError`, never silently ignored."""
-    unknown = [k for k, _ in options if k not in allowed and k not in FLAG_OPTIONS]
+def check_option_names(options: Sequence[tuple[str, Any]], allowed: Sequence[str], protocol: str,
+                       flags: Sequence[str] = FLAG_OPTIONS) -> None:
+    """A misspelt or inapplicable ``--option`` is a :class:`ConfigError`, never silently ignored.
+
+    ``flags``: the shared flags' options the protocol honours (none, for a one-pass scorer).
+    """
+    unknown = [k for k, _ in options if k not in allowed and k not in flags]
     if not unknown:
         return
     close = difflib.get_close_matches(unknown[0], allowed, n=1)
@@ -104,8 +108,10 @@ class Protocol(ABC):
     verdict_format: ClassVar[Format | None] = None
     scored: ClassVar[bool] = False  # verdicts carry per-response scores (``--reduce score-sum`` works)
     default_model: ClassVar[str | None] = None  # the model it was measured with, when --model is not given
-    # the ``--option`` keys it reads (besides FLAG_OPTIONS); a key outside them is a ConfigError, never ignored
+    # the ``--option`` keys it reads; a key outside them (and flag_options) is a ConfigError, never ignored
     option_names: ClassVar[tuple[str, ...]] = ()
+    # the shared flags' options it honours (--meta-rm, --k-meta, --esfp-model); () for one-pass scorers
+    flag_options: ClassVar[tuple[str, ...]] = FLAG_OPTIONS
     config: JudgeConfig = field(default_factory=JudgeConfig)
 
     def __post_init__(self) -> None:  # noqa: B027 - an optional hook, deliberately empty here
@@ -131,7 +137,7 @@ class Protocol(ABC):
                 f"protocol {self.name!r} supports method(s) {', '.join(self.methods)}, "
                 f"not {self.config.method!r}"
             )
-        check_option_names(self.config.options, self.option_names, self.name)
+        check_option_names(self.config.options, self.option_names, self.name, self.flag_options)
         if self.config.inconsistency not in INCONSISTENCY:
             raise ConfigError(f"--inconsistency {self.config.inconsistency!r}: choose {', '.join(INCONSISTENCY)}")
 

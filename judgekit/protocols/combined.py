@@ -59,6 +59,7 @@ class CombinedProtocol(Protocol):
 
     name: ClassVar[str] = "combined"
     option_names: ClassVar[tuple[str, ...]] = ("weights",)
+    flag_options: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = "learned combination of PMI/likelihood/FLIP/endogenous + length/refusal; order-free"
     task: ClassVar[str] = "pairwise"
     templates: ClassVar[tuple[str, ...]] = ("likelihood", "flip")
@@ -71,9 +72,6 @@ class CombinedProtocol(Protocol):
         if self.config.method != "generative":
             raise ConfigError(f"protocol {self.name!r} scores log-probs; --method does not apply (leave it unset)")
         super().check()
-        for key, _ in self.config.options:
-            if key != "weights":
-                raise ConfigError(f"--option {key}: protocol {self.name!r} takes weights")
         self.combination()
 
     def combination(self) -> tuple[Combination, dict[str, Any]]:

@@ -61,6 +61,7 @@ class LikelihoodProtocol(Protocol):
     methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply
     scored: ClassVar[bool] = True
     option_names: ClassVar[tuple[str, ...]] = ("norm",)
+    flag_options: ClassVar[tuple[str, ...]] = ()  # one scoring pass: no k samples to reduce
     default_model: ClassVar[str | None] = "smollm2"  # the raw base, as measured (docs/likelihood_judges.md)
 
     @property
@@ -75,9 +76,6 @@ class LikelihoodProtocol(Protocol):
         if self.config.samples != 1 and self.name not in ("flip-gen", "flip-gen-pointwise"):
             raise ConfigError(f"protocol {self.name!r} scores log-probs once per response; --samples does not apply")
         super().check()
-        for key, _ in self.config.options:
-            if key not in self.option_names:
-                raise ConfigError(f"--option {key}: protocol {self.name!r} takes {', '.join(self.option_names)}")
         if self.norm not in NORMS:
             raise ConfigError(f"--option norm={self.norm}: choose {', '.join(NORMS)}")
 

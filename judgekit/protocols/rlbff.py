@@ -58,6 +58,7 @@ class RLBFFPointwiseProtocol(Protocol):
     """Each response: P(Yes) per principle, weighted mean as its reward."""
 
     name: ClassVar[str] = "rlbff-pointwise"
+    flag_options: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = "RLBFF: yes/no per principle (logit), weighted mean P(yes) as the reward"
     task: ClassVar[str] = "pointwise"
     templates: ClassVar[tuple[str, ...]] = (TEMPLATE,)
@@ -73,9 +74,6 @@ class RLBFFPointwiseProtocol(Protocol):
         super().check()
         if any(w <= 0 for _, w in self.principles()):
             raise ConfigError("rlbff: every principle weight must be > 0")
-        if self.config.options:
-            names = ", ".join(k for k, _ in self.config.options)
-            raise ConfigError(f"protocol {self.name!r} takes no --option (got {names})")
 
     def decoding(self) -> dict[str, Any]:
         """Logit mode over Yes/No after the prefix, with the principles used."""

@@ -87,6 +87,7 @@ class ScalarRMProtocol(Protocol):
     """Pairwise by the difference of two scalar rewards (order-free, exact ties recorded)."""
 
     name: ClassVar[str] = "scalar-rm"
+    flag_options: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = "a sequence-classification reward model (--model DIR): A vs B by score difference"
     task: ClassVar[str] = "pairwise"
     methods: ClassVar[tuple[str, ...]] = ()  # no verdict prompt: --method does not apply
@@ -99,9 +100,6 @@ class ScalarRMProtocol(Protocol):
             raise ConfigError(f"protocol {self.name!r} is deterministic: --samples must be 1")
         if self.config.rubric or self.config.principles:
             raise ConfigError(f"protocol {self.name!r} scores with the RM alone: --rubric/--principle do not apply")
-        if self.config.options:
-            names = ", ".join(k for k, _ in self.config.options)
-            raise ConfigError(f"protocol {self.name!r} takes no --option (got {names})")
 
     def decoding(self) -> dict[str, Any]:
         """What the manifest records: no decoding, one forward pass per response."""

@@ -26,6 +26,14 @@ def test_declared_options_do_not_shadow_the_shared_flags(name: str) -> None:
     assert not set(protocol_class(name).option_names) & set(FLAG_OPTIONS)
 
 
+@pytest.mark.parametrize("name", [n for n in protocol_names() if not protocol_class(n).flag_options])
+def test_one_pass_scorers_refuse_the_shared_flags_options(name: str) -> None:
+    methods = protocol_class(name).methods
+    config = JudgeConfig(method=methods[0] if methods else "generative", options=(("k_meta", "2"),))
+    with pytest.raises(ConfigError, match="k_meta"):
+        get_protocol(name, config).check()
+
+
 def test_a_near_miss_names_the_option_it_resembles() -> None:
     config = JudgeConfig(options=(("verify_mod", "rule"),))
     with pytest.raises(ConfigError, match="did you mean 'verify_mode'"):
